@@ -1,0 +1,76 @@
+import type {
+  AccountRole,
+  GeneralAccess,
+  ListKind,
+  ListRole,
+  WorkspaceAction,
+  WorkspaceAudience,
+  WorkspaceCreators,
+  WorkspaceRole,
+  WorkspaceType,
+} from '../generated/prisma/enums.ts';
+
+export type {
+  AccountRole,
+  GeneralAccess,
+  ListKind,
+  ListRole,
+  WorkspaceAction,
+  WorkspaceAudience,
+  WorkspaceCreators,
+  WorkspaceRole,
+  WorkspaceType,
+};
+
+/** The plain data every rule decides on. Fetched by the loader in `load.ts`, never by a rule. */
+
+/** An account's policy: the caps that every workspace of it lives under. */
+export interface AccountPolicyFacts {
+  workspaceCreators: WorkspaceCreators;
+  externalSharing: boolean;
+  /** Explicit caps; a missing (action, role) falls back to `DEFAULT_CAPS`. */
+  caps: ReadonlyArray<{ action: WorkspaceAction; role: AccountRole; allowed: boolean }>;
+}
+
+/** What the viewer is in one account. `role: null` means not in it at all. */
+export interface AccountFacts {
+  accountId: string;
+  role: AccountRole | null;
+  policy: AccountPolicyFacts;
+}
+
+/** One workspace as the viewer stands in it. */
+export interface WorkspaceFacts {
+  workspaceId: string;
+  type: WorkspaceType;
+  account: AccountFacts;
+  /** The viewer's membership role, or null when not a member. */
+  memberRole: WorkspaceRole | null;
+  /** The viewer reaches at least one list of this workspace through a share or general access. */
+  reachesAList: boolean;
+  /** The owner's explicit rules; a missing (audience, action) falls back to `DEFAULT_RULES`. */
+  rules: ReadonlyArray<{ audience: WorkspaceAudience; action: WorkspaceAction; allowed: boolean }>;
+}
+
+/** A grant of a list role by a share. */
+export interface ShareGrant {
+  shareId: string;
+  role: ListRole;
+  via: 'USER' | 'GROUP' | 'RIGHT';
+  principalId: string;
+}
+
+/** One list as the viewer stands on it. */
+export interface ListFacts {
+  listId: string;
+  kind: ListKind;
+  generalAccess: GeneralAccess;
+  generalRole: ListRole;
+  /** The viewer made it. */
+  isCreator: boolean;
+  /** The viewer presented the list's current link token. */
+  hasValidLinkToken: boolean;
+  /** Shares that name the viewer, a group the viewer is a direct member of, or a right the viewer holds. */
+  grants: ReadonlyArray<ShareGrant>;
+  workspace: WorkspaceFacts;
+}

@@ -1,0 +1,196 @@
+import DataLoader from 'dataloader';
+import type { Db } from '../db/client.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
+import type { AccountFacts, AccountPolicyFacts, WorkspaceFacts } from './facts.ts';
+import {
+  type AccountQuestion,
+  type Decision,
+  decideAccount,
+  decideWorkspace,
+  type WorkspaceQuestion,
+  type WorkspaceViewerRole,
+  workspaceStanding,
+} from './rules.ts';
+
+/** Who is asking: a signed-in user, or anonymous (null). */
+export interface ViewerRef {
+  id: string;
+  email: string;
+}
+
+/**
+ * Lists the viewer can read, as a Prisma filter: the SQL mirror of `listRole` (without the link
+ * token, which only opens a list by id). Connections use it so pages are always full.
+ */
+export function readableListsWhere(viewerId: string): Prisma.ListWhereInput {
+  const inAccountAs = (roles: ('ADMIN' | 'MEMBER')[]) => ({
+    workspace: { account: { members: { some: { userId: viewerId, role: { in: roles } } } } },
+  });
+  return {
+    OR: [
+      { creatorId: viewerId },
+      inAccountAs(['ADMIN']),
+      {
+        shares: {
+          some: {
+            OR: [
+              { userId: viewerId },
+              { group: { members: { some: { userId: viewerId } } } },
+              { right: { holders: { some: { userId: viewerId } } } },
+            ],
+          },
+        },
+      },
+      {
+        generalAccess: 'WORKSPACE',
+        OR: [
+          { workspace: { members: { some: { userId: viewerId } } } },
+          { workspace: { type: 'OPEN', ...inAccountAs(['ADMIN', 'MEMBER']).workspace } },
+        ],
+      },
+      { generalAccess: 'GLOBAL', ...inAccountAs(['ADMIN', 'MEMBER']) },
+    ],
+  };
+}
+
+/**
+ * Workspaces whose name the viewer may know, as a Prisma filter: the SQL mirror of
+ * `workspaceStanding` (member; account admin; account member of an open one; or reaching one of
+ * its lists).
+ */
+export function visibleWorkspacesWhere(viewerId: string): Prisma.WorkspaceWhereInput {
+  return {
+    OR: [
+      { members: { some: { userId: viewerId } } },
+      { account: { members: { some: { userId: viewerId, role: 'ADMIN' } } } },
+      { type: 'OPEN', account: { members: { some: { userId: viewerId, role: 'MEMBER' } } } },
+      { lists: { some: readableListsWhere(viewerId) } },
+    ],
+  };
+}
+
+const policySelect = {
+  id: true,
+  workspaceCreators: true,
+  externalSharing: true,
+  caps: { select: { action: true, role: true, allowed: true } },
+} as const;
+
+/**
+ * Fetches the facts the rules decide on, once per request (request-scoped DataLoaders, so a
+ * page of fifty workspaces costs one query per kind of fact, not fifty), and asks the rules.
+ */
+export class Access {
+  private readonly accounts: DataLoader<string, AccountFacts | null>;
+  private readonly workspaces: DataLoader<string, WorkspaceFacts | null>;
+
+  constructor(
+    db: Db,
+    readonly viewer: ViewerRef | null,
+  ) {
+    this.accounts = new DataLoader(async (ids) => {
+      const rows = await db.account.findMany({
+        where: { id: { in: [...ids] } },
+        select: {
+          ...policySelect,
+          members: viewer ? { where: { userId: viewer.id }, select: { role: true } } : false,
+        },
+      });
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => {
+        const row = byId.get(id);
+        if (!row) return null;
+        const { members, ...policy } = row;
+        return { accountId: id, role: members?.[0]?.role ?? null, policy: toPolicy(policy) };
+      });
+    });
+    this.workspaces = new DataLoader(async (ids) => {
+      const viewerId = viewer?.id ?? '';
+      const rows = await db.workspace.findMany({
+        where: { id: { in: [...ids] } },
+        select: {
+          id: true,
+          accountId: true,
+          type: true,
+          permissions: { select: { audience: true, action: true, allowed: true } },
+          members: { where: { userId: viewerId }, select: { role: true } },
+          lists: viewer ? { where: readableListsWhere(viewerId), select: { id: true }, take: 1 } : false,
+        },
+      });
+      const accounts = await this.accounts.loadMany([...new Set(rows.map((r) => r.accountId))]);
+      const accountById = new Map(
+        accounts.filter((a): a is AccountFacts => !!a && !(a instanceof Error)).map((a) => [a.accountId, a]),
+      );
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => {
+        const row = byId.get(id);
+        const account = row && accountById.get(row.accountId);
+        if (!row || !account) return null;
+        return {
+          workspaceId: id,
+          type: row.type,
+          account,
+          memberRole: row.members[0]?.role ?? null,
+          reachesAList: (row.lists?.length ?? 0) > 0,
+          rules: row.permissions,
+        };
+      });
+    });
+  }
+
+  /** The viewer's standing in an account, or null when the account does not exist. */
+  account(accountId: string): Promise<AccountFacts | null> {
+    return this.accounts.load(accountId);
+  }
+
+  /** The viewer's standing in a workspace, or null when it does not exist. */
+  workspace(workspaceId: string): Promise<WorkspaceFacts | null> {
+    return this.workspaces.load(workspaceId);
+  }
+
+  /** Forget cached facts after a change within this request (a mutation then reads its result). */
+  clear(): void {
+    this.accounts.clearAll();
+    this.workspaces.clearAll();
+  }
+
+  async decideAccount(accountId: string, question: AccountQuestion): Promise<Decision | null> {
+    const facts = await this.account(accountId);
+    return facts && decideAccount(facts, question);
+  }
+
+  async decideWorkspace(
+    workspaceId: string,
+    question: WorkspaceQuestion,
+  ): Promise<Decision<WorkspaceViewerRole> | null> {
+    const facts = await this.workspace(workspaceId);
+    return facts && decideWorkspace(facts, question);
+  }
+
+  /** The viewer's role in the workspace (OWNER, MEMBER, NON_MEMBER), or null when invisible. */
+  async workspaceRole(workspaceId: string): Promise<WorkspaceViewerRole | null> {
+    const facts = await this.workspace(workspaceId);
+    return facts ? workspaceStanding(facts).role : null;
+  }
+}
+
+function toPolicy(row: {
+  workspaceCreators: AccountPolicyFacts['workspaceCreators'];
+  externalSharing: boolean;
+  caps: AccountPolicyFacts['caps'];
+}): AccountPolicyFacts {
+  return { workspaceCreators: row.workspaceCreators, externalSharing: row.externalSharing, caps: row.caps };
+}
+
+/** People the viewer may see: themselves, and anyone sharing an account or a workspace with them. */
+export function visibleUsersWhere(viewerId: string): Prisma.UserWhereInput {
+  return {
+    OR: [
+      { id: viewerId },
+      {
+        accounts: { some: { account: { members: { some: { userId: viewerId, role: { in: ['ADMIN', 'MEMBER'] } } } } } },
+      },
+      { workspaces: { some: { workspace: { members: { some: { userId: viewerId } } } } } },
+    ],
+  };
+}

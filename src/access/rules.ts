@@ -1,0 +1,427 @@
+import type {
+  AccountFacts,
+  AccountPolicyFacts,
+  AccountRole,
+  ListFacts,
+  ListRole,
+  WorkspaceAction,
+  WorkspaceAudience,
+  WorkspaceFacts,
+} from './facts.ts';
+
+/** One step of a decision, for `explainAccess` and the audit trail. */
+export interface Reason {
+  /** A stable name of the rule, e.g. `account.role`, `workspace.rule`, `list.share.group`. */
+  rule: string;
+  /** ALLOW and GRANT count for the viewer, DENY and CAP against. */
+  effect: 'ALLOW' | 'DENY' | 'GRANT' | 'CAP';
+  detail: string;
+}
+
+/** The answer to one question: may the viewer do this, with which role, and why. */
+export interface Decision<Role extends string = string> {
+  allowed: boolean;
+  role: Role | null;
+  reasons: Reason[];
+}
+
+export const WORKSPACE_ACTIONS: readonly WorkspaceAction[] = [
+  'CREATE_MAIN_LIST',
+  'CREATE_SHAREABLE_LIST',
+  'CREATE_PRIVATE_LIST',
+  'CREATE_DASHBOARD',
+  'CREATE_AUTOMATION',
+  'CREATE_DOC',
+  'INVITE_MEMBERS',
+  'POST_UPDATE',
+  'REPLY',
+  'COMMENT',
+];
+export const WORKSPACE_AUDIENCES: readonly WorkspaceAudience[] = ['OWNER', 'MEMBER', 'NON_MEMBER'];
+export const ACCOUNT_ROLES: readonly AccountRole[] = ['ADMIN', 'MEMBER', 'GUEST'];
+export const LIST_ROLES: readonly ListRole[] = ['VIEWER', 'EDITOR', 'CO_OWNER', 'CREATOR'];
+
+/** Account caps when the account wrote none: admins and members may, guests may not. */
+export function defaultCap(_action: WorkspaceAction, role: AccountRole): boolean {
+  return role !== 'GUEST';
+}
+
+const NON_MEMBER_DEFAULTS: ReadonlySet<WorkspaceAction> = new Set(['POST_UPDATE', 'REPLY', 'COMMENT']);
+
+/** Workspace rules when the owner wrote none: owners and members may do everything, non-members only talk. */
+export function defaultRule(audience: WorkspaceAudience, action: WorkspaceAction): boolean {
+  if (audience === 'NON_MEMBER') return NON_MEMBER_DEFAULTS.has(action);
+  return true;
+}
+
+/** The account's cap for one action and account role. */
+export function capFor(policy: AccountPolicyFacts, action: WorkspaceAction, role: AccountRole): boolean {
+  const explicit = policy.caps.find((c) => c.action === action && c.role === role);
+  return explicit ? explicit.allowed : defaultCap(action, role);
+}
+
+/** The workspace owner's setting for one audience and action (before the account cap). */
+export function ruleFor(rules: WorkspaceFacts['rules'], audience: WorkspaceAudience, action: WorkspaceAction): boolean {
+  const explicit = rules.find((r) => r.audience === audience && r.action === action);
+  return explicit ? explicit.allowed : defaultRule(audience, action);
+}
+
+/**
+ * Whether an owner may write `allowed` for `audience` and `action`. A workspace can only be
+ * stricter than its account: allowing what the account caps away from its members is refused.
+ */
+export function decideWorkspaceRuleChange(
+  policy: AccountPolicyFacts,
+  action: WorkspaceAction,
+  allowed: boolean,
+): Decision<never> {
+  if (!allowed)
+    return { allowed: true, role: null, reasons: [allow('workspace.rule.stricter', 'denying is always stricter')] };
+  if (capFor(policy, action, 'MEMBER')) {
+    return { allowed: true, role: null, reasons: [allow('account.cap', `the account lets members ${action}`)] };
+  }
+  return { allowed: false, role: null, reasons: [cap('account.cap', `the account does not let members ${action}`)] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts
+
+export type AccountQuestion =
+  /** See the account and its members. */
+  | 'account:read'
+  /** Add members, set the policy, create groups and rights, read the content directory, audit. */
+  | 'account:manage'
+  | 'account:create-workspace';
+
+/** Decides an account-level question. */
+export function decideAccount(facts: AccountFacts, question: AccountQuestion): Decision<AccountRole> {
+  const role = facts.role;
+  if (!role) return deny<AccountRole>(null, 'account.member', 'not a member of the account');
+  switch (question) {
+    case 'account:read':
+      return role === 'GUEST'
+        ? deny(role, 'account.guest', 'guests see only what was shared with them')
+        : grant(role, 'account.role', `account ${role}`);
+    case 'account:manage':
+      return role === 'ADMIN'
+        ? grant(role, 'account.admin', 'account admin')
+        : deny(role, 'account.admin', 'only account admins');
+    case 'account:create-workspace':
+      if (role === 'ADMIN') return grant(role, 'account.admin', 'admins may always create workspaces');
+      if (role === 'GUEST') return deny(role, 'account.guest', 'guests cannot create workspaces');
+      return facts.policy.workspaceCreators === 'ALL_MEMBERS'
+        ? grant(role, 'account.policy.workspaceCreators', 'the account lets all members create workspaces')
+        : deny(role, 'account.policy.workspaceCreators', 'the account lets only admins create workspaces');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workspaces
+
+/** The role a viewer holds in a workspace, or null when it is invisible to them. */
+export type WorkspaceViewerRole = WorkspaceAudience;
+
+export type WorkspaceQuestion =
+  /** Know it exists and read its name. */
+  | 'workspace:see'
+  /** Read its members, lists (each still filtered by list access) and permissions. */
+  | 'workspace:read'
+  /** Rename, change type, set permissions, approve requests, remove members, crown owners, delete, audit. */
+  | 'workspace:manage'
+  | 'workspace:join'
+  | 'workspace:request-join'
+  | 'workspace:leave'
+  | WorkspaceAction;
+
+/** How the viewer stands in the workspace, with the reason. */
+export function workspaceStanding(facts: WorkspaceFacts): {
+  role: WorkspaceViewerRole | null;
+  full: boolean;
+  reasons: Reason[];
+} {
+  const accountRole = facts.account.role;
+  if (facts.memberRole) {
+    return {
+      role: facts.memberRole,
+      full: true,
+      reasons: [grantR('workspace.member', `workspace ${facts.memberRole}`)],
+    };
+  }
+  if (!accountRole) {
+    if (facts.reachesAList)
+      return { role: 'NON_MEMBER', full: false, reasons: [grantR('workspace.non-member', 'reaches a list of it')] };
+    return { role: null, full: false, reasons: [denyR('account.member', 'not in the account')] };
+  }
+  if (accountRole === 'ADMIN') {
+    return { role: 'NON_MEMBER', full: true, reasons: [grantR('account.admin', 'account admins see every workspace')] };
+  }
+  if (accountRole === 'MEMBER' && facts.type === 'OPEN') {
+    return {
+      role: 'NON_MEMBER',
+      full: true,
+      reasons: [grantR('workspace.open', 'open workspaces are visible to the account')],
+    };
+  }
+  if (facts.reachesAList) {
+    return {
+      role: 'NON_MEMBER',
+      full: false,
+      reasons: [grantR('workspace.non-member', 'reaches a list of it through a share')],
+    };
+  }
+  return {
+    role: null,
+    full: false,
+    reasons: [denyR(facts.type === 'CLOSED' ? 'workspace.closed' : 'account.guest', 'not visible to the viewer')],
+  };
+}
+
+/** Decides a workspace-level question, including the workspace actions of §3. */
+export function decideWorkspace(facts: WorkspaceFacts, question: WorkspaceQuestion): Decision<WorkspaceViewerRole> {
+  const standing = workspaceStanding(facts);
+  const role = standing.role;
+  const reasons = [...standing.reasons];
+  const accountRole = facts.account.role;
+  const result = (allowed: boolean, reason: Reason): Decision<WorkspaceViewerRole> => ({
+    allowed,
+    role,
+    reasons: [...reasons, reason],
+  });
+  if (!role) return { allowed: false, role: null, reasons };
+  switch (question) {
+    case 'workspace:see':
+      return result(true, allow('workspace.see', 'may read its name'));
+    case 'workspace:read':
+      return standing.full
+        ? result(true, allow('workspace.read', 'may read its content'))
+        : result(false, deny_('workspace.read', 'sees only the lists shared with them'));
+    case 'workspace:manage':
+      if (role === 'OWNER') return result(true, allow('workspace.owner', 'workspace owners manage it'));
+      if (accountRole === 'ADMIN') return result(true, allow('account.admin', 'account admins manage every workspace'));
+      return result(false, deny_('workspace.owner', 'only owners and account admins'));
+    case 'workspace:join':
+      if (facts.memberRole) return result(false, deny_('workspace.member', 'already a member'));
+      if (facts.type !== 'OPEN')
+        return result(false, deny_('workspace.closed', 'closed workspaces are joined by invitation or request'));
+      if (accountRole !== 'ADMIN' && accountRole !== 'MEMBER')
+        return result(false, deny_('account.role', 'only account members join'));
+      return result(true, allow('workspace.open', 'open workspaces are joined instantly'));
+    case 'workspace:request-join':
+      if (facts.memberRole) return result(false, deny_('workspace.member', 'already a member'));
+      if (facts.type !== 'CLOSED') return result(false, deny_('workspace.open', 'open workspaces are joined directly'));
+      if (accountRole !== 'ADMIN' && accountRole !== 'MEMBER')
+        return result(false, deny_('account.role', 'only account members ask to join'));
+      return result(true, allow('workspace.closed', 'closed workspaces take requests'));
+    case 'workspace:leave':
+      return facts.memberRole
+        ? result(true, allow('workspace.member', 'members may leave'))
+        : result(false, deny_('workspace.member', 'not a member'));
+    default:
+      return decideWorkspaceAction(facts, role, reasons, question);
+  }
+}
+
+function decideWorkspaceAction(
+  facts: WorkspaceFacts,
+  audience: WorkspaceAudience,
+  reasons: Reason[],
+  action: WorkspaceAction,
+): Decision<WorkspaceViewerRole> {
+  const accountRole = facts.account.role ?? 'GUEST';
+  const rule = ruleFor(facts.rules, audience, action);
+  const capped = capFor(facts.account.policy, action, accountRole);
+  const ruleReason = rule
+    ? allow('workspace.rule', `the workspace lets ${audience} ${action}`)
+    : deny_('workspace.rule', `the workspace does not let ${audience} ${action}`);
+  const capReason = capped
+    ? allow('account.cap', `the account lets ${accountRole} ${action}`)
+    : cap('account.cap', `the account does not let ${accountRole} ${action}`);
+  return { allowed: rule && capped, role: audience, reasons: [...reasons, ruleReason, capReason] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists
+
+const RANK: Record<ListRole, number> = { VIEWER: 1, EDITOR: 2, CO_OWNER: 3, CREATOR: 4 };
+
+/** Whether `role` is at least `min`. */
+export function atLeast(role: ListRole | null, min: ListRole): boolean {
+  return role !== null && RANK[role] >= RANK[min];
+}
+
+function higher(a: ListRole | null, b: ListRole): ListRole {
+  return a && RANK[a] >= RANK[b] ? a : b;
+}
+
+/** Whether the viewer belongs to the workspace audience that WORKSPACE general access reaches. */
+export function inWorkspaceAudience(ws: WorkspaceFacts): boolean {
+  if (ws.memberRole) return true;
+  const accountRole = ws.account.role;
+  return ws.type === 'OPEN' && (accountRole === 'MEMBER' || accountRole === 'ADMIN');
+}
+
+/** The viewer's effective role on a list (the highest of every grant) and every grant that produced it. */
+export function listRole(facts: ListFacts): Decision<ListRole> {
+  let role: ListRole | null = null;
+  const reasons: Reason[] = [];
+  const give = (r: ListRole, rule: string, detail: string) => {
+    role = higher(role, r);
+    reasons.push(grantR(rule, `${detail}: ${r}`));
+  };
+  const accountRole = facts.workspace.account.role;
+  if (facts.isCreator) give('CREATOR', 'list.creator', 'made the list');
+  if (accountRole === 'ADMIN') give('CO_OWNER', 'account.admin', 'account admins are always at least co-owner');
+  for (const g of facts.grants) {
+    give(g.role, `list.share.${g.via.toLowerCase()}`, `shared with the ${g.via.toLowerCase()} ${g.principalId}`);
+  }
+  const member = accountRole === 'MEMBER' || accountRole === 'ADMIN' || facts.workspace.memberRole !== null;
+  switch (facts.generalAccess) {
+    case 'WORKSPACE':
+      if (inWorkspaceAudience(facts.workspace))
+        give(facts.generalRole, 'list.general.workspace', 'shared with the workspace');
+      break;
+    case 'GLOBAL':
+      if (member) give('VIEWER', 'list.general.global', 'shared with the whole account');
+      break;
+    case 'ANYONE_WITH_LINK':
+      if (facts.hasValidLinkToken) give('VIEWER', 'list.general.link', 'opened with the link');
+      break;
+    case 'RESTRICTED':
+      break;
+  }
+  if (!role) reasons.push(denyR('list.restricted', 'no grant reaches the viewer'));
+  return { allowed: role !== null, role, reasons };
+}
+
+export type ListQuestion =
+  | 'list:read'
+  /** Rename, create/edit/move/delete items. */
+  | 'list:edit'
+  | 'list:copy'
+  /** Share, change shares and general access, rotate the link. */
+  | 'list:manage-access'
+  | 'list:delete'
+  | 'list:set-global'
+  | 'list:post-update'
+  | 'list:reply'
+  | 'list:comment';
+
+const LIST_MIN: Record<Exclude<ListQuestion, 'list:set-global'>, ListRole> = {
+  'list:read': 'VIEWER',
+  'list:edit': 'EDITOR',
+  'list:copy': 'EDITOR',
+  'list:manage-access': 'CO_OWNER',
+  'list:delete': 'CO_OWNER',
+  'list:post-update': 'EDITOR',
+  'list:reply': 'EDITOR',
+  'list:comment': 'EDITOR',
+};
+
+const TALK: Partial<Record<ListQuestion, WorkspaceAction>> = {
+  'list:post-update': 'POST_UPDATE',
+  'list:reply': 'REPLY',
+  'list:comment': 'COMMENT',
+};
+
+/** Decides a list question: the list role first, then for talking the workspace rule and account cap. */
+export function decideList(facts: ListFacts, question: ListQuestion): Decision<ListRole> {
+  const base = listRole(facts);
+  if (question === 'list:set-global') {
+    const admin = facts.workspace.account.role === 'ADMIN';
+    return {
+      allowed: admin,
+      role: base.role,
+      reasons: [
+        ...base.reasons,
+        admin
+          ? allow('account.admin', 'admins may share globally')
+          : deny_('account.admin', 'only account admins share globally'),
+      ],
+    };
+  }
+  const min = LIST_MIN[question];
+  if (!atLeast(base.role, min)) {
+    return { allowed: false, role: base.role, reasons: [...base.reasons, deny_('list.role', `needs ${min}`)] };
+  }
+  const reasons = [...base.reasons, allow('list.role', `${base.role} is at least ${min}`)];
+  const talk = TALK[question];
+  if (!talk) return { allowed: true, role: base.role, reasons };
+  const ws = decideWorkspace(facts.workspace, talk);
+  return {
+    allowed: ws.allowed,
+    role: base.role,
+    reasons: [...reasons, ...ws.reasons.filter((r) => r.rule !== 'workspace.member')],
+  };
+}
+
+export type SharePrincipal =
+  | { kind: 'USER'; sameAccount: boolean; isCreator: boolean }
+  | { kind: 'GROUP'; sameAccount: boolean }
+  | { kind: 'RIGHT'; sameAccount: boolean; viewerHoldsIt: boolean }
+  | { kind: 'EMAIL' };
+
+/**
+ * Whether the viewer may give `role` to `principal` on the list: co-owners and above share;
+ * non-admins only inside the account, only rights they hold, and outside only on SHAREABLE lists
+ * when the account allows it. The creator's role never changes and nobody is made creator.
+ */
+export function decideShare(facts: ListFacts, principal: SharePrincipal, role: ListRole): Decision<ListRole> {
+  const base = decideList(facts, 'list:manage-access');
+  const no = (rule: string, detail: string): Decision<ListRole> => ({
+    allowed: false,
+    role: base.role,
+    reasons: [...base.reasons, deny_(rule, detail)],
+  });
+  if (!base.allowed) return base;
+  if (role === 'CREATOR') return no('list.creator', 'the creator role is never given');
+  if (facts.kind === 'PRIVATE') return no('list.private', 'private lists are not shared');
+  if (principal.kind === 'USER' && principal.isCreator)
+    return no('list.creator', "the creator's role cannot be changed");
+  if (facts.workspace.account.role === 'ADMIN') {
+    return {
+      allowed: true,
+      role: base.role,
+      reasons: [...base.reasons, allow('account.admin', 'admins share without limits')],
+    };
+  }
+  if (principal.kind === 'EMAIL') {
+    if (facts.kind !== 'SHAREABLE') return no('list.kind', 'only SHAREABLE lists are shared outside the account');
+    if (!facts.workspace.account.policy.externalSharing)
+      return no('account.policy.externalSharing', 'the account does not allow external sharing');
+    return {
+      allowed: true,
+      role: base.role,
+      reasons: [...base.reasons, allow('account.policy.externalSharing', 'external sharing allowed')],
+    };
+  }
+  if (!principal.sameAccount) return no('account.member', 'non-admins share only inside their account');
+  if (principal.kind === 'RIGHT' && !principal.viewerHoldsIt)
+    return no('right.holder', 'non-admins share only rights they hold');
+  return {
+    allowed: true,
+    role: base.role,
+    reasons: [...base.reasons, allow('list.share', 'may share inside the account')],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function allow(rule: string, detail: string): Reason {
+  return { rule, effect: 'ALLOW', detail };
+}
+function deny_(rule: string, detail: string): Reason {
+  return { rule, effect: 'DENY', detail };
+}
+function cap(rule: string, detail: string): Reason {
+  return { rule, effect: 'CAP', detail };
+}
+function grantR(rule: string, detail: string): Reason {
+  return { rule, effect: 'GRANT', detail };
+}
+const denyR = deny_;
+function grant<R extends string>(role: R, rule: string, detail: string): Decision<R> {
+  return { allowed: true, role, reasons: [grantR(rule, detail)] };
+}
+function deny<R extends string>(role: R | null, rule: string, detail: string): Decision<R> {
+  return { allowed: false, role, reasons: [deny_(rule, detail)] };
+}

@@ -1,0 +1,108 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
+import { z } from 'zod';
+import type { Config } from '../config.ts';
+
+/** The identity a valid token carries. */
+export interface TokenClaims {
+  sub: string;
+  email: string;
+  name: string | undefined;
+  /** Issued-at, in seconds; compared with a user's `tokensValidAfter`. */
+  iat: number | undefined;
+  /** Expiry, in seconds since the epoch. */
+  exp: number | undefined;
+}
+
+/** Why a token was refused; the message is safe to show the client. */
+export class AuthError extends Error {
+  override name = 'AuthError';
+  constructor(
+    readonly reason: 'EXPIRED' | 'INVALID',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const claimsSchema = z.object({
+  sub: z.string().min(1),
+  email: z.email(),
+  name: z.string().optional(),
+  iat: z.number().optional(),
+  exp: z.number().optional(),
+});
+
+/** Verifies bearer tokens: HS256 with a shared secret, or RS256/ES256 against a JWKS. */
+export interface TokenVerifier {
+  verify(token: string): Promise<TokenClaims>;
+}
+
+type KeyConfig = Pick<Config, 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'jwtAudience'>;
+
+/** Builds the verifier from the configuration (the secret must already be resolved). */
+export function createTokenVerifier(config: KeyConfig): TokenVerifier {
+  const options = {
+    ...(config.jwtIssuer ? { issuer: config.jwtIssuer } : {}),
+    ...(config.jwtAudience ? { audience: config.jwtAudience } : {}),
+  };
+  let check: (token: string) => Promise<JWTPayload>;
+  if (config.jwksUrl) {
+    const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(config.jwksUrl));
+    check = async (token) => (await jwtVerify(token, jwks, { ...options, algorithms: ['RS256', 'ES256'] })).payload;
+  } else if (config.jwtSecret) {
+    const key = new TextEncoder().encode(config.jwtSecret);
+    check = async (token) => (await jwtVerify(token, key, { ...options, algorithms: ['HS256'] })).payload;
+  } else {
+    throw new Error('createTokenVerifier needs JWT_SECRET or JWKS_URL');
+  }
+  return {
+    async verify(token) {
+      let payload: JWTPayload;
+      try {
+        payload = await check(token);
+      } catch (err) {
+        if (err instanceof errors.JWTExpired) throw new AuthError('EXPIRED', 'The token has expired');
+        throw new AuthError('INVALID', 'The token is invalid');
+      }
+      const claims = claimsSchema.safeParse(payload);
+      if (!claims.success) throw new AuthError('INVALID', 'The token lacks a valid sub or email claim');
+      return { ...claims.data, name: claims.data.name, iat: claims.data.iat, exp: claims.data.exp };
+    },
+  };
+}
+
+/** Signs an HS256 token for `email` (embedded and development use: `npm run token`, tests, demo). */
+export async function signToken(
+  secret: string,
+  claims: { email: string; name?: string | undefined; sub?: string },
+  ttl: string | number = '30d',
+): Promise<string> {
+  return new SignJWT({ email: claims.email, ...(claims.name ? { name: claims.name } : {}) })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(claims.sub ?? claims.email)
+    .setIssuedAt()
+    .setExpirationTime(ttl)
+    .sign(new TextEncoder().encode(secret));
+}
+
+/**
+ * The HS256 secret: JWT_SECRET when set, otherwise one generated on first use and kept in the
+ * data directory, so tokens printed by `npm run token` survive restarts.
+ */
+export function resolveJwtSecret(
+  config: Pick<Config, 'jwtSecret' | 'jwksUrl' | 'dataDir' | 'env'>,
+): string | undefined {
+  if (config.jwtSecret || config.jwksUrl) return config.jwtSecret;
+  if (config.env === 'production') throw new Error('Invalid JWT_SECRET="": set JWT_SECRET or JWKS_URL in production');
+  if (!config.dataDir) return randomBytes(32).toString('base64url');
+  const dir = resolve(config.dataDir);
+  const file = join(dir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}

@@ -1,0 +1,27 @@
+import type { Viewer } from '../context.ts';
+import type { Db } from '../db/client.ts';
+import { ensureUser } from '../modules/user/service.ts';
+import { AuthError, type TokenVerifier } from './jwt.ts';
+
+/**
+ * Turns a bearer token into the viewer it names, provisioning the user on first sight.
+ *
+ * @throws AuthError when the token is invalid or expired, or its user was anonymised.
+ */
+export async function authenticate(db: Db, verifier: TokenVerifier, token: string): Promise<Viewer> {
+  const claims = await verifier.verify(token);
+  const user = await ensureUser(db, claims.email, claims.name);
+  if (user.anonymizedAt) throw new AuthError('INVALID', 'The token is invalid');
+  if (user.tokensValidAfter && (claims.iat ?? 0) * 1000 < user.tokensValidAfter.getTime()) {
+    throw new AuthError('INVALID', 'The token was revoked');
+  }
+  return { id: user.id, email: user.email, name: user.name, tokenExpiresAt: claims.exp };
+}
+
+/** The token of an `Authorization: Bearer …` value, or null when there is none. */
+export function bearerToken(header: string | null | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match?.[1]) throw new AuthError('INVALID', 'The Authorization header must be "Bearer <token>"');
+  return match[1];
+}

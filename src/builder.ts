@@ -1,0 +1,85 @@
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
+import ValidationPlugin from '@pothos/plugin-validation';
+import { GraphQLError } from 'graphql';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import type { WorkspaceQuestion } from './access/rules.ts';
+import type { Context, Viewer } from './context.ts';
+import { ValidationError } from './errors.ts';
+import type PrismaTypes from './generated/pothos-types.ts';
+import { getDatamodel } from './generated/pothos-types.ts';
+
+/** Scopes ask src/access; they never decide anything themselves. */
+interface AuthScopes {
+  loggedIn: boolean;
+  accountMember: string;
+  accountAdmin: string;
+  workspace: { id: string; question: WorkspaceQuestion };
+}
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  AuthScopes: AuthScopes;
+  AuthContexts: { loggedIn: Context & { viewer: Viewer } };
+  PrismaTypes: PrismaTypes;
+  DefaultFieldNullability: false;
+  Scalars: {
+    ID: { Input: string; Output: string | number };
+    DateTime: { Input: Date; Output: Date | string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}>({
+  // Relay first so auth scopes receive parsed global ids; errors before prisma (see their READMEs).
+  plugins: [RelayPlugin, ScopeAuthPlugin, ErrorsPlugin, ValidationPlugin, PrismaPlugin, SimpleObjectsPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    treatErrorsAsUnauthorized: true,
+    unauthorizedError: (_parent, ctx) =>
+      new GraphQLError(ctx.viewer ? 'You are not allowed to do this' : 'Sign in to do this', {
+        extensions: { code: ctx.viewer ? 'FORBIDDEN' : 'UNAUTHENTICATED' },
+      }),
+    authScopes: (ctx) => ({
+      loggedIn: ctx.viewer !== null,
+      accountMember: async (accountId) => (await ctx.access.decideAccount(accountId, 'account:read'))?.allowed ?? false,
+      accountAdmin: async (accountId) =>
+        (await ctx.access.decideAccount(accountId, 'account:manage'))?.allowed ?? false,
+      workspace: async ({ id, question }) => (await ctx.access.decideWorkspace(id, question))?.allowed ?? false,
+    }),
+  },
+  errors: {
+    defaultTypes: [],
+    // Input validation failures carry no data the viewer could not already know.
+    unsafelyHandleInputErrors: true,
+  },
+  validation: {
+    validationError: (result) => {
+      const issue = result.issues[0];
+      const path = (issue?.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p));
+      return new ValidationError(issue?.message ?? 'Invalid input', path);
+    },
+  },
+  prisma: {
+    client: (ctx) => ctx.db,
+    dmmf: getDatamodel(),
+    filterConnectionTotalCount: true,
+    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodeQueryOptions: { nullable: true },
+    nodesQueryOptions: false,
+  },
+});
+
+builder.addScalarType('DateTime', DateTimeResolver);
+builder.addScalarType('JSON', JSONResolver);
+
+builder.queryType({ description: 'Everything a viewer can read.' });
+builder.mutationType({ description: 'Every change; each takes one input and returns a result union.' });
+builder.subscriptionType({ description: 'Live events over graphql-ws.' });

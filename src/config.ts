@@ -1,0 +1,112 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const optionalUrl = z.url().optional();
+const positiveMs = z.coerce.number().int().positive();
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: port.default(4000),
+    HOST: z.string().min(1).optional(),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    DATA_DIR: z.string().min(1).default('.data'),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+      .optional(),
+    REDIS_KEY_PREFIX: z.string().default('sharegraph:'),
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    JWKS_URL: optionalUrl,
+    JWT_ISSUER: z.string().optional(),
+    JWT_AUDIENCE: z.string().optional(),
+    SMTP_URL: z
+      .string()
+      .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+      .optional(),
+    MAIL_FROM: z.string().default('sharegraph <no-reply@sharegraph.local>'),
+    PUBLIC_URL: optionalUrl,
+    PRESENCE_TTL_MS: positiveMs.default(30_000),
+    INVITATION_TTL_HOURS: positiveMs.default(24 * 7),
+    INVITATIONS_PER_HOUR: positiveMs.default(50),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    SEED_DEMO: bool.optional(),
+  })
+  .refine((env) => !(env.JWT_SECRET && env.JWKS_URL), {
+    path: ['JWKS_URL'],
+    message: 'set either JWT_SECRET or JWKS_URL, not both',
+  });
+
+/** The server's whole configuration, read once from the environment. */
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  /** PostgreSQL connection string; unset means embedded PGlite under `dataDir`. */
+  databaseUrl: string | undefined;
+  /** Where embedded data lives; `null` keeps PGlite in memory (tests). */
+  dataDir: string | null;
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  jwtSecret: string | undefined;
+  jwksUrl: string | undefined;
+  jwtIssuer: string | undefined;
+  jwtAudience: string | undefined;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  publicUrl: string;
+  presenceTtlMs: number;
+  invitationTtlMs: number;
+  invitationsPerHour: number;
+  logLevel: string;
+  /** Seed demo data into an empty embedded database at start. */
+  seedDemo: boolean;
+}
+
+/** A configuration value that cannot be used; `message` is one line naming the variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads the configuration from `env`.
+ *
+ * @throws ConfigError with a single line naming the first bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(`Invalid ${name}=${JSON.stringify(present[name] ?? '')}: ${issue?.message ?? 'invalid'}`);
+  }
+  const e = parsed.data;
+  const embedded = !e.DATABASE_URL;
+  const host = e.HOST ?? (embedded ? '127.0.0.1' : '0.0.0.0');
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    jwtSecret: e.JWT_SECRET,
+    jwksUrl: e.JWKS_URL,
+    jwtIssuer: e.JWT_ISSUER,
+    jwtAudience: e.JWT_AUDIENCE,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    publicUrl: (e.PUBLIC_URL ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${e.PORT}`).replace(/\/$/, ''),
+    presenceTtlMs: e.PRESENCE_TTL_MS,
+    invitationTtlMs: e.INVITATION_TTL_HOURS * 3_600_000,
+    invitationsPerHour: e.INVITATIONS_PER_HOUR,
+    logLevel: e.LOG_LEVEL,
+    seedDemo: e.SEED_DEMO ?? (embedded && e.NODE_ENV !== 'test'),
+  };
+}

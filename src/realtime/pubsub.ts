@@ -1,0 +1,97 @@
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { createPubSub, type PubSub } from 'graphql-yoga';
+import { Redis } from 'ioredis';
+
+/** What happened to a workspace; ids only, so it survives JSON through Redis. */
+export interface WorkspaceEventPayload {
+  kind: 'CREATED' | 'UPDATED' | 'DELETED';
+  workspaceId: string;
+  /** ISO time of the commit that caused it. */
+  at: string;
+}
+
+/**
+ * Every topic, with its routing key and payload. Payloads are ids, enums and ISO strings only:
+ * they cross Redis as JSON.
+ */
+export type Topics = {
+  'account:workspaces': [accountId: string, payload: WorkspaceEventPayload];
+};
+
+/** The typed pub/sub, plus a way to wait until a subscription is live across instances. */
+export interface Realtime {
+  pubsub: PubSub<Topics>;
+  kind: 'memory' | 'redis';
+  /**
+   * Resolves once every subscription opened so far is acknowledged by Redis; an event published
+   * before that is lost, so joins and first snapshots wait for it. Immediate in memory.
+   */
+  ready(): Promise<void>;
+  /** A cheap round trip, for readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RealtimeOptions {
+  redisUrl?: string | undefined;
+  keyPrefix?: string;
+  onError?: (err: Error) => void;
+}
+
+/** In-process pub/sub, or Redis pub/sub when `redisUrl` is set. */
+export function createRealtime(options: RealtimeOptions): Realtime {
+  if (!options.redisUrl) {
+    return {
+      pubsub: createPubSub<Topics>(),
+      kind: 'memory',
+      ready: () => Promise.resolve(),
+      ping: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+  }
+  const prefix = options.keyPrefix ?? '';
+  const onError = options.onError ?? (() => {});
+  const redisOptions = { maxRetriesPerRequest: null, enableAutoPipelining: true, lazyConnect: false };
+  const publishClient = new Redis(options.redisUrl, redisOptions);
+  const subscribeClient = new Redis(options.redisUrl, redisOptions);
+  publishClient.on('error', onError);
+  subscribeClient.on('error', onError);
+  const pending = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    const settled = p.catch(onError).finally(() => pending.delete(settled));
+    pending.add(settled);
+    return settled;
+  };
+  // The event target names channels after topics; these adapters add REDIS_KEY_PREFIX so runs
+  // and deployments sharing one Redis never hear each other, and turn publish failures during a
+  // Redis outage into logged errors instead of unhandled rejections.
+  const eventTarget = createRedisEventTarget({
+    publishClient: {
+      publish: (channel: string, message: string) => track(publishClient.publish(prefix + channel, message)),
+    } as unknown as Redis,
+    subscribeClient: {
+      on: (_event: 'message', listener: (channel: string, message: string) => void) => {
+        subscribeClient.on('message', (channel: string, message: string) => {
+          if (channel.startsWith(prefix)) listener(channel.slice(prefix.length), message);
+        });
+      },
+      subscribe: (channel: string) => track(subscribeClient.subscribe(prefix + channel)),
+      unsubscribe: (channel: string) => track(subscribeClient.unsubscribe(prefix + channel)),
+    } as unknown as Redis,
+  });
+  return {
+    pubsub: createPubSub<Topics>({ eventTarget }),
+    kind: 'redis',
+    async ready() {
+      await Promise.all([...pending]);
+    },
+    async ping() {
+      await publishClient.ping();
+    },
+    async close() {
+      await Promise.all([...pending]);
+      publishClient.disconnect();
+      subscribeClient.disconnect();
+    },
+  };
+}

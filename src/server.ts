@@ -1,0 +1,188 @@
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { parse } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { type Logger, pino } from 'pino';
+import { WebSocketServer } from 'ws';
+import { AuthError, createTokenVerifier, resolveJwtSecret } from './auth/jwt.ts';
+import { authenticate, bearerToken } from './auth/viewer.ts';
+import type { Config } from './config.ts';
+import type { Context, Services, Viewer } from './context.ts';
+import { type Database, openDatabase } from './db/client.ts';
+import { createRealtime, type Realtime } from './realtime/pubsub.ts';
+import { createApp, type ServerContext } from './yoga.ts';
+
+/** A running sharegraph server. */
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:4000 */
+  url: string;
+  port: number;
+  yoga: YogaServerInstance<ServerContext, Context>;
+  services: Services;
+  database: Database;
+  /** The HS256 secret tokens are signed with (embedded and dev use), when JWKS is not used. */
+  jwtSecret: string | undefined;
+  /** Finishes in-flight requests, closes sockets with 1001, then Redis and the database. */
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  logger?: Logger;
+  /** Skip migrations (a caller that migrated already). */
+  skipMigrations?: boolean;
+}
+
+/** Opens the database (migrating it), the pub/sub, and listens with HTTP and graphql-ws on one port. */
+export async function createServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const log = options.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
+  const jwtSecret = resolveJwtSecret(config);
+  const verifier = createTokenVerifier({ ...config, jwtSecret });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    onConnectionError: (err) => log.error({ err }, 'database connection error'),
+  });
+  let realtime: Realtime | undefined;
+  try {
+    if (!options.skipMigrations) {
+      const { applied } = await database.migrate((msg) => log.info(msg));
+      if (applied.length) log.info({ applied }, 'migrations applied');
+    }
+    realtime = createRealtime({
+      redisUrl: config.redisUrl,
+      keyPrefix: config.redisKeyPrefix,
+      onError: (err) => log.warn({ err: err.message }, 'redis error'),
+    });
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  const services: Services = {
+    db: database.prisma,
+    realtime,
+    config,
+    log,
+    authenticate: (token) => authenticate(database.prisma, verifier, token),
+  };
+  const yoga = createApp(services);
+
+  const httpServer = createHttpServer((req, res) => {
+    if (req.url === '/healthz') return health(res, Promise.resolve());
+    if (req.url === '/readyz') return health(res, Promise.all([database.ping(), services.realtime.ping()]));
+    return yoga(req, res);
+  });
+  const wss = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+  const expiryTimers = new Set<NodeJS.Timeout>();
+  const wsServer = useServer<{ authorization?: string }, { viewer: Viewer | null }>(
+    {
+      connectionInitWaitTimeout: 3_000,
+      onConnect: async (ctx) => {
+        try {
+          const token = bearerToken(ctx.connectionParams?.authorization);
+          const viewer = token ? await services.authenticate(token) : null;
+          ctx.extra.viewer = viewer;
+          scheduleExpiry(ctx.extra.socket, viewer, expiryTimers);
+          return true;
+        } catch (err) {
+          if (err instanceof AuthError) return false; // graphql-ws closes with 4403 Forbidden
+          throw err;
+        }
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const viewer = ctx.extra.viewer ?? null;
+        if (viewer?.tokenExpiresAt && viewer.tokenExpiresAt * 1000 <= Date.now()) {
+          ctx.extra.socket.close(CloseCode.Unauthorized, 'Token expired');
+          return [];
+        }
+        const enveloped = yoga.getEnveloped({
+          wsViewer: viewer,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+        });
+        let document: ReturnType<typeof parse>;
+        try {
+          document = enveloped.parse(payload.query);
+        } catch (err) {
+          return [err as import('graphql').GraphQLError];
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length) return errors;
+        return {
+          schema: enveloped.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+      },
+      execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
+      subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+    },
+    wss,
+    10_000,
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    yoga,
+    services,
+    database,
+    jwtSecret,
+    close() {
+      closing ??= (async () => {
+        for (const timer of expiryTimers) clearTimeout(timer);
+        const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        httpServer.closeIdleConnections();
+        for (const socket of wss.clients) socket.close(1001, 'Server shutting down');
+        await wsServer.dispose();
+        const force = setTimeout(() => httpServer.closeAllConnections(), 10_000);
+        await httpClosed;
+        clearTimeout(force);
+        await services.realtime.close();
+        await database.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function health(res: ServerResponse<IncomingMessage>, check: Promise<unknown>) {
+  check.then(
+    () => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    },
+    () => {
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"unavailable"}');
+    },
+  );
+}
+
+/** Closes the socket with 4401 when the viewer's token expires while connected. */
+function scheduleExpiry(socket: import('ws').WebSocket, viewer: Viewer | null, timers: Set<NodeJS.Timeout>) {
+  if (!viewer?.tokenExpiresAt) return;
+  const ms = Math.min(viewer.tokenExpiresAt * 1000 - Date.now(), 2 ** 31 - 1);
+  const timer = setTimeout(
+    () => {
+      timers.delete(timer);
+      socket.close(CloseCode.Unauthorized, 'Token expired');
+    },
+    Math.max(ms, 0),
+  );
+  timers.add(timer);
+  socket.once('close', () => {
+    clearTimeout(timer);
+    timers.delete(timer);
+  });
+}

@@ -1,0 +1,181 @@
+import { describe, expect, it } from 'vitest';
+import type {
+  AccountRole,
+  WorkspaceAction,
+  WorkspaceFacts,
+  WorkspaceRole,
+  WorkspaceType,
+} from '../../src/access/facts.ts';
+import {
+  ACCOUNT_ROLES,
+  decideAccount,
+  decideWorkspace,
+  decideWorkspaceRuleChange,
+  WORKSPACE_ACTIONS,
+  type WorkspaceQuestion,
+} from '../../src/access/rules.ts';
+
+type Cap = 'default' | 'deny' | 'allow';
+
+function facts(
+  accountRole: AccountRole | null,
+  memberRole: WorkspaceRole | null,
+  type: WorkspaceType,
+  opts: {
+    cap?: { action: WorkspaceAction; setting: Cap };
+    rule?: { action: WorkspaceAction; allowed: boolean };
+    reachesAList?: boolean;
+    creators?: 'ALL_MEMBERS' | 'ADMINS_ONLY';
+  } = {},
+): WorkspaceFacts {
+  const caps =
+    opts.cap && opts.cap.setting !== 'default' && accountRole
+      ? [{ action: opts.cap.action, role: accountRole, allowed: opts.cap.setting === 'allow' }]
+      : [];
+  const audience = memberRole ?? 'NON_MEMBER';
+  return {
+    workspaceId: 'w1',
+    type,
+    account: {
+      accountId: 'a1',
+      role: accountRole,
+      policy: { workspaceCreators: opts.creators ?? 'ALL_MEMBERS', externalSharing: true, caps },
+    },
+    memberRole,
+    reachesAList: opts.reachesAList ?? false,
+    rules: opts.rule ? [{ audience, action: opts.rule.action, allowed: opts.rule.allowed }] : [],
+  };
+}
+
+describe('account questions', () => {
+  // [account role, question, workspaceCreators, expected]
+  const table: [AccountRole | null, Parameters<typeof decideAccount>[1], 'ALL_MEMBERS' | 'ADMINS_ONLY', boolean][] = [
+    ['ADMIN', 'account:read', 'ALL_MEMBERS', true],
+    ['MEMBER', 'account:read', 'ALL_MEMBERS', true],
+    ['GUEST', 'account:read', 'ALL_MEMBERS', false],
+    [null, 'account:read', 'ALL_MEMBERS', false],
+    ['ADMIN', 'account:manage', 'ALL_MEMBERS', true],
+    ['MEMBER', 'account:manage', 'ALL_MEMBERS', false],
+    ['GUEST', 'account:manage', 'ALL_MEMBERS', false],
+    [null, 'account:manage', 'ALL_MEMBERS', false],
+    ['ADMIN', 'account:create-workspace', 'ALL_MEMBERS', true],
+    ['MEMBER', 'account:create-workspace', 'ALL_MEMBERS', true],
+    ['GUEST', 'account:create-workspace', 'ALL_MEMBERS', false],
+    [null, 'account:create-workspace', 'ALL_MEMBERS', false],
+    ['ADMIN', 'account:create-workspace', 'ADMINS_ONLY', true],
+    ['MEMBER', 'account:create-workspace', 'ADMINS_ONLY', false],
+    ['GUEST', 'account:create-workspace', 'ADMINS_ONLY', false],
+  ];
+  it.each(table)('%s %s (%s) → %s', (role, question, creators, expected) => {
+    const d = decideAccount(facts(role, null, 'OPEN', { creators }).account, question);
+    expect(d.allowed).toBe(expected);
+    expect(d.reasons.length).toBeGreaterThan(0);
+  });
+});
+
+describe('workspace visibility and management', () => {
+  // [account role, workspace role, type, reaches a list, question, expected]
+  const table: [AccountRole | null, WorkspaceRole | null, WorkspaceType, boolean, WorkspaceQuestion, boolean][] = [
+    ['MEMBER', 'OWNER', 'CLOSED', false, 'workspace:see', true],
+    ['MEMBER', 'MEMBER', 'CLOSED', false, 'workspace:read', true],
+    ['MEMBER', null, 'OPEN', false, 'workspace:read', true],
+    ['MEMBER', null, 'CLOSED', false, 'workspace:see', false],
+    ['MEMBER', null, 'CLOSED', true, 'workspace:see', true],
+    ['MEMBER', null, 'CLOSED', true, 'workspace:read', false],
+    ['GUEST', null, 'OPEN', false, 'workspace:see', false],
+    ['GUEST', null, 'OPEN', true, 'workspace:see', true],
+    ['GUEST', null, 'OPEN', true, 'workspace:read', false],
+    [null, null, 'OPEN', false, 'workspace:see', false],
+    ['ADMIN', null, 'CLOSED', false, 'workspace:see', true],
+    ['ADMIN', null, 'CLOSED', false, 'workspace:manage', true],
+    ['MEMBER', 'OWNER', 'OPEN', false, 'workspace:manage', true],
+    ['MEMBER', 'MEMBER', 'OPEN', false, 'workspace:manage', false],
+    ['MEMBER', null, 'OPEN', false, 'workspace:manage', false],
+    ['MEMBER', null, 'OPEN', false, 'workspace:join', true],
+    ['ADMIN', null, 'OPEN', false, 'workspace:join', true],
+    ['GUEST', null, 'OPEN', true, 'workspace:join', false],
+    ['MEMBER', 'MEMBER', 'OPEN', false, 'workspace:join', false],
+    ['MEMBER', null, 'CLOSED', false, 'workspace:join', false],
+    ['MEMBER', null, 'CLOSED', true, 'workspace:request-join', true],
+    ['MEMBER', null, 'OPEN', false, 'workspace:request-join', false],
+    ['MEMBER', 'MEMBER', 'CLOSED', false, 'workspace:request-join', false],
+    ['MEMBER', 'MEMBER', 'CLOSED', false, 'workspace:leave', true],
+    ['MEMBER', null, 'OPEN', false, 'workspace:leave', false],
+  ];
+  it.each(table)(
+    '%s/%s in %s (reaches list: %s) %s → %s',
+    (accountRole, memberRole, type, reaches, question, expected) => {
+      expect(decideWorkspace(facts(accountRole, memberRole, type, { reachesAList: reaches }), question).allowed).toBe(
+        expected,
+      );
+    },
+  );
+});
+
+describe('workspace actions: account role × workspace role × type × action × account cap', () => {
+  const talk = new Set<WorkspaceAction>(['POST_UPDATE', 'REPLY', 'COMMENT']);
+  const rows: [AccountRole, WorkspaceRole | null, WorkspaceType, WorkspaceAction, Cap, boolean][] = [];
+  for (const accountRole of ACCOUNT_ROLES) {
+    for (const memberRole of ['OWNER', 'MEMBER', null] as const) {
+      for (const type of ['OPEN', 'CLOSED'] as const) {
+        for (const action of WORKSPACE_ACTIONS) {
+          for (const cap of ['default', 'deny', 'allow'] as const) {
+            // The spec of DESIGN.md §3, written out: the viewer must reach the workspace; the
+            // workspace default lets owners and members do all and non-members only talk; the
+            // account cap defaults to admins and members; effective is rule AND cap.
+            const reaches =
+              memberRole !== null || accountRole === 'ADMIN' || (accountRole === 'MEMBER' && type === 'OPEN');
+            const rule = memberRole !== null || talk.has(action);
+            const capAllows = cap === 'allow' || (cap === 'default' && accountRole !== 'GUEST');
+            rows.push([accountRole, memberRole, type, action, cap, reaches && rule && capAllows]);
+          }
+        }
+      }
+    }
+  }
+  it('covers every combination', () => expect(rows).toHaveLength(3 * 3 * 2 * 10 * 3));
+  it.each(rows)('%s/%s in %s: %s with cap %s → %s', (accountRole, memberRole, type, action, cap, expected) => {
+    const d = decideWorkspace(facts(accountRole, memberRole, type, { cap: { action, setting: cap } }), action);
+    expect(d.allowed).toBe(expected);
+  });
+
+  it('a workspace rule denying an action wins over the default', () => {
+    const d = decideWorkspace(
+      facts('MEMBER', 'MEMBER', 'OPEN', { rule: { action: 'CREATE_MAIN_LIST', allowed: false } }),
+      'CREATE_MAIN_LIST',
+    );
+    expect(d.allowed).toBe(false);
+    expect(d.reasons.map((r) => [r.rule, r.effect])).toContainEqual(['workspace.rule', 'DENY']);
+  });
+
+  it('the account cap wins over a workspace rule that allows', () => {
+    const f = facts('MEMBER', 'MEMBER', 'OPEN', {
+      rule: { action: 'CREATE_DOC', allowed: true },
+      cap: { action: 'CREATE_DOC', setting: 'deny' },
+    });
+    const d = decideWorkspace(f, 'CREATE_DOC');
+    expect(d.allowed).toBe(false);
+    expect(d.reasons.map((r) => [r.rule, r.effect])).toEqual(
+      expect.arrayContaining([
+        ['workspace.rule', 'ALLOW'],
+        ['account.cap', 'CAP'],
+      ]),
+    );
+  });
+});
+
+describe('a workspace can only be stricter than its account', () => {
+  const policy = (allowedForMembers: boolean) => ({
+    workspaceCreators: 'ALL_MEMBERS' as const,
+    externalSharing: true,
+    caps: allowedForMembers ? [] : [{ action: 'CREATE_DOC' as const, role: 'MEMBER' as const, allowed: false }],
+  });
+  it.each([
+    [true, true, true],
+    [true, false, true],
+    [false, false, true],
+    [false, true, false],
+  ])('account lets members: %s, workspace sets allowed=%s → accepted %s', (capAllows, allowed, accepted) => {
+    expect(decideWorkspaceRuleChange(policy(capAllows), 'CREATE_DOC', allowed).allowed).toBe(accepted);
+  });
+});
