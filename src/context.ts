@@ -3,6 +3,7 @@ import { Access } from './access/load.ts';
 import type { TokenClaims } from './auth/jwt.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/client.ts';
+import type { Mailer } from './mail/mailer.ts';
 import type { Realtime } from './realtime/pubsub.ts';
 
 /** The signed-in user a request or socket acts as. */
@@ -21,6 +22,8 @@ export interface Context {
   /** Request-scoped access facts and decisions (src/access). */
   access: Access;
   realtime: Realtime;
+  /** Sends what a committed change queued with `queueMail`. */
+  mail: Mailer;
   config: Config;
   log: Logger;
 }
@@ -29,6 +32,7 @@ export interface Context {
 export interface Services {
   db: Db;
   realtime: Realtime;
+  mail: Mailer;
   config: Config;
   log: Logger;
   /** Verifies a bearer token and returns the user it names, provisioning them if new. */
@@ -42,6 +46,7 @@ export function makeContext(services: Services, viewer: Viewer | null): Context 
     db: services.db,
     access: new Access(services.db, viewer),
     realtime: services.realtime,
+    mail: services.mail,
     config: services.config,
     log: viewer ? services.log.child({ viewerId: viewer.id }) : services.log,
   };

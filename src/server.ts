@@ -11,6 +11,7 @@ import { authenticate, bearerToken } from './auth/viewer.ts';
 import type { Config } from './config.ts';
 import type { Context, Services, Viewer } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
+import { createMailer } from './mail/mailer.ts';
 import { createRealtime, type Realtime } from './realtime/pubsub.ts';
 import { createApp, type ServerContext } from './yoga.ts';
 
@@ -62,11 +63,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const services: Services = {
     db: database.prisma,
     realtime,
+    mail: createMailer({ db: database.prisma, smtpUrl: config.smtpUrl, from: config.mailFrom, log }),
     config,
     log,
     authenticate: (token) => authenticate(database.prisma, verifier, token),
   };
   const yoga = createApp(services);
+  // Mail queued by changes that committed before a crash or restart goes out now.
+  void services.mail.flush();
 
   const httpServer = createHttpServer((req, res) => {
     if (req.url === '/healthz') return health(res, Promise.resolve());
@@ -150,6 +154,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         const force = setTimeout(() => httpServer.closeAllConnections(), 10_000);
         await httpClosed;
         clearTimeout(force);
+        await services.mail.flush();
+        services.mail.close();
         await services.realtime.close();
         await database.close();
       })();
