@@ -1,12 +1,15 @@
 import DataLoader from 'dataloader';
 import type { Db } from '../db/client.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
-import type { AccountFacts, AccountPolicyFacts, WorkspaceFacts } from './facts.ts';
+import type { AccountFacts, AccountPolicyFacts, ListFacts, ListRole, ShareGrant, WorkspaceFacts } from './facts.ts';
 import {
   type AccountQuestion,
   type Decision,
   decideAccount,
+  decideList,
   decideWorkspace,
+  type ListQuestion,
+  listRole,
   type WorkspaceQuestion,
   type WorkspaceViewerRole,
   workspaceStanding,
@@ -83,6 +86,9 @@ const policySelect = {
 export class Access {
   private readonly accounts: DataLoader<string, AccountFacts | null>;
   private readonly workspaces: DataLoader<string, WorkspaceFacts | null>;
+  private readonly lists: DataLoader<string, ListRow | null>;
+  /** Link tokens presented in this request, by list id (`list(id, linkToken)` opens the list for its fields). */
+  private readonly linkTokens = new Map<string, string>();
 
   constructor(
     db: Db,
@@ -136,6 +142,75 @@ export class Access {
         };
       });
     });
+    this.lists = new DataLoader(async (ids) => {
+      const viewerId = viewer?.id ?? '';
+      const rows = await db.list.findMany({
+        where: { id: { in: [...ids] } },
+        select: {
+          id: true,
+          workspaceId: true,
+          kind: true,
+          generalAccess: true,
+          generalRole: true,
+          linkToken: true,
+          creatorId: true,
+          shares: viewer
+            ? {
+                where: {
+                  OR: [
+                    { userId: viewerId },
+                    { group: { members: { some: { userId: viewerId } } } },
+                    { right: { holders: { some: { userId: viewerId } } } },
+                  ],
+                },
+                select: { id: true, role: true, userId: true, groupId: true, rightId: true },
+              }
+            : false,
+        },
+      });
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => {
+        const row = byId.get(id);
+        if (!row) return null;
+        const { shares, ...rest } = row;
+        return { ...rest, grants: (shares ?? []).flatMap(toGrant) };
+      });
+    });
+  }
+
+  /** The viewer's standing on a list, or null when it does not exist. A presented link token is remembered. */
+  async list(listId: string, linkToken?: string | null): Promise<ListFacts | null> {
+    if (linkToken) this.linkTokens.set(listId, linkToken);
+    const row = await this.lists.load(listId);
+    if (!row) return null;
+    const workspace = await this.workspaces.load(row.workspaceId);
+    if (!workspace) return null;
+    const presented = this.linkTokens.get(listId);
+    return {
+      listId,
+      kind: row.kind,
+      generalAccess: row.generalAccess,
+      generalRole: row.generalRole,
+      isCreator: this.viewer !== null && row.creatorId === this.viewer.id,
+      hasValidLinkToken: !!presented && row.linkToken !== null && presented === row.linkToken,
+      grants: row.grants,
+      workspace,
+    };
+  }
+
+  async decideList(
+    listId: string,
+    question: ListQuestion,
+    linkToken?: string | null,
+  ): Promise<Decision<ListRole> | null> {
+    const facts = await this.list(listId, linkToken);
+    return facts && decideList(facts, question);
+  }
+
+  /** The viewer's effective role on a list, or null when they cannot read it (or it does not exist). */
+  async listRole(listId: string, linkToken?: string | null): Promise<ListRole | null> {
+    const facts = await this.list(listId, linkToken);
+    return facts ? listRole(facts).role : null;
   }
 
   /** The viewer's standing in an account, or null when the account does not exist. */
@@ -152,6 +227,7 @@ export class Access {
   clear(): void {
     this.accounts.clearAll();
     this.workspaces.clearAll();
+    this.lists.clearAll();
   }
 
   async decideAccount(accountId: string, question: AccountQuestion): Promise<Decision | null> {
@@ -174,6 +250,31 @@ export class Access {
   }
 }
 
+/** A list row with the shares that reach the viewer (cached per request; facts add the link token). */
+interface ListRow {
+  id: string;
+  workspaceId: string;
+  kind: ListFacts['kind'];
+  generalAccess: ListFacts['generalAccess'];
+  generalRole: ListRole;
+  linkToken: string | null;
+  creatorId: string | null;
+  grants: ShareGrant[];
+}
+
+function toGrant(share: {
+  id: string;
+  role: ListRole;
+  userId: string | null;
+  groupId: string | null;
+  rightId: string | null;
+}): ShareGrant[] {
+  if (share.userId) return [{ shareId: share.id, role: share.role, via: 'USER', principalId: share.userId }];
+  if (share.groupId) return [{ shareId: share.id, role: share.role, via: 'GROUP', principalId: share.groupId }];
+  if (share.rightId) return [{ shareId: share.id, role: share.role, via: 'RIGHT', principalId: share.rightId }];
+  return [];
+}
+
 function toPolicy(row: {
   workspaceCreators: AccountPolicyFacts['workspaceCreators'];
   externalSharing: boolean;
@@ -193,4 +294,33 @@ export function visibleUsersWhere(viewerId: string): Prisma.UserWhereInput {
       { workspaces: { some: { workspace: { members: { some: { userId: viewerId } } } } } },
     ],
   };
+}
+
+/** Invitations the viewer may see: sent by them, sent to them, or in what they manage. */
+export function visibleInvitationsWhere(viewer: ViewerRef | null): Prisma.InvitationWhereInput {
+  const id = viewer?.id ?? '';
+  return {
+    OR: [
+      { invitedById: id },
+      { email: viewer?.email ?? '' },
+      { workspace: { members: { some: { userId: id, role: 'OWNER' } } } },
+      { account: { members: { some: { userId: id, role: 'ADMIN' } } } },
+    ],
+  };
+}
+
+/** Join requests the viewer may see: their own, and those to workspaces they manage. */
+export function visibleJoinRequestsWhere(viewerId: string): Prisma.JoinRequestWhereInput {
+  return {
+    OR: [
+      { userId: viewerId },
+      { workspace: { members: { some: { userId: viewerId, role: 'OWNER' } } } },
+      { workspace: { account: { members: { some: { userId: viewerId, role: 'ADMIN' } } } } },
+    ],
+  };
+}
+
+/** Accounts the viewer may read: those they are an admin or member of (guests see only their shares). */
+export function readableAccountsWhere(viewerId: string): Prisma.AccountWhereInput {
+  return { members: { some: { userId: viewerId, role: { in: ['ADMIN', 'MEMBER'] } } } };
 }

@@ -2,7 +2,9 @@ import type {
   AccountFacts,
   AccountPolicyFacts,
   AccountRole,
+  GeneralAccess,
   ListFacts,
+  ListKind,
   ListRole,
   WorkspaceAction,
   WorkspaceAudience,
@@ -131,6 +133,8 @@ export type WorkspaceQuestion =
   | 'workspace:join'
   | 'workspace:request-join'
   | 'workspace:leave'
+  /** Invite people: whoever may manage it, or whoever the workspace lets INVITE_MEMBERS. */
+  | 'workspace:invite'
   | WorkspaceAction;
 
 /** How the viewer stands in the workspace, with the reason. */
@@ -212,6 +216,10 @@ export function decideWorkspace(facts: WorkspaceFacts, question: WorkspaceQuesti
       if (accountRole !== 'ADMIN' && accountRole !== 'MEMBER')
         return result(false, deny_('account.role', 'only account members ask to join'));
       return result(true, allow('workspace.closed', 'closed workspaces take requests'));
+    case 'workspace:invite': {
+      const manage = decideWorkspace(facts, 'workspace:manage');
+      return manage.allowed ? manage : decideWorkspaceAction(facts, role, reasons, 'INVITE_MEMBERS');
+    }
     case 'workspace:leave':
       return facts.memberRole
         ? result(true, allow('workspace.member', 'members may leave'))
@@ -237,6 +245,19 @@ function decideWorkspaceAction(
     ? allow('account.cap', `the account lets ${accountRole} ${action}`)
     : cap('account.cap', `the account does not let ${accountRole} ${action}`);
   return { allowed: rule && capped, role: audience, reasons: [...reasons, ruleReason, capReason] };
+}
+
+/**
+ * Whether the viewer could see a workspace that is now deleted, from what it was: its members,
+ * and whether it was open to the account.
+ */
+export function couldSeeDeletedWorkspace(
+  account: AccountFacts | null,
+  was: { open: boolean; memberIds: readonly string[] },
+  viewerId: string,
+): boolean {
+  if (was.memberIds.includes(viewerId)) return true;
+  return account?.role === 'ADMIN' || (was.open && account?.role === 'MEMBER');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -274,7 +295,8 @@ export function listRole(facts: ListFacts): Decision<ListRole> {
   for (const g of facts.grants) {
     give(g.role, `list.share.${g.via.toLowerCase()}`, `shared with the ${g.via.toLowerCase()} ${g.principalId}`);
   }
-  const member = accountRole === 'MEMBER' || accountRole === 'ADMIN' || facts.workspace.memberRole !== null;
+  // Guests are never "the account": GLOBAL reaches admins and members only (as readableListsWhere).
+  const member = accountRole === 'MEMBER' || accountRole === 'ADMIN';
   switch (facts.generalAccess) {
     case 'WORKSPACE':
       if (inWorkspaceAudience(facts.workspace))
@@ -354,54 +376,86 @@ export function decideList(facts: ListFacts, question: ListQuestion): Decision<L
   };
 }
 
+/**
+ * Who a share names, as far as the sharing rules care. A USER carries their role in the list's
+ * account (null: not in it); a GUEST counts as outside the account, like an email.
+ */
 export type SharePrincipal =
-  | { kind: 'USER'; sameAccount: boolean; isCreator: boolean }
+  | { kind: 'USER'; accountRole: AccountRole | null; isCreator: boolean }
   | { kind: 'GROUP'; sameAccount: boolean }
   | { kind: 'RIGHT'; sameAccount: boolean; viewerHoldsIt: boolean }
   | { kind: 'EMAIL' };
 
 /**
- * Whether the viewer may give `role` to `principal` on the list: co-owners and above share;
- * non-admins only inside the account, only rights they hold, and outside only on SHAREABLE lists
- * when the account allows it. The creator's role never changes and nobody is made creator.
+ * Whether the viewer may give `role` to `principal` on the list (`role: null` removes the share):
+ * co-owners and above share; non-admins only inside the account, only rights they hold, and
+ * outside only on SHAREABLE lists when the account allows it. The creator's role never changes,
+ * nobody is made creator, private lists stay private, and groups and rights are the account's own.
  */
-export function decideShare(facts: ListFacts, principal: SharePrincipal, role: ListRole): Decision<ListRole> {
+export function decideShare(facts: ListFacts, principal: SharePrincipal, role: ListRole | null): Decision<ListRole> {
   const base = decideList(facts, 'list:manage-access');
   const no = (rule: string, detail: string): Decision<ListRole> => ({
     allowed: false,
     role: base.role,
     reasons: [...base.reasons, deny_(rule, detail)],
   });
+  const yes = (rule: string, detail: string): Decision<ListRole> => ({
+    allowed: true,
+    role: base.role,
+    reasons: [...base.reasons, allow(rule, detail)],
+  });
   if (!base.allowed) return base;
-  if (role === 'CREATOR') return no('list.creator', 'the creator role is never given');
-  if (facts.kind === 'PRIVATE') return no('list.private', 'private lists are not shared');
   if (principal.kind === 'USER' && principal.isCreator)
     return no('list.creator', "the creator's role cannot be changed");
-  if (facts.workspace.account.role === 'ADMIN') {
-    return {
-      allowed: true,
-      role: base.role,
-      reasons: [...base.reasons, allow('account.admin', 'admins share without limits')],
-    };
-  }
-  if (principal.kind === 'EMAIL') {
+  if (role === null) return yes('list.share.remove', 'co-owners remove shares');
+  if (role === 'CREATOR') return no('list.creator', 'the creator role is never given');
+  if (facts.kind === 'PRIVATE') return no('list.private', 'private lists are not shared');
+  if ((principal.kind === 'GROUP' || principal.kind === 'RIGHT') && !principal.sameAccount)
+    return no('account.member', `the ${principal.kind.toLowerCase()} belongs to another account`);
+  if (facts.workspace.account.role === 'ADMIN') return yes('account.admin', 'admins share without limits');
+  const external = principal.kind === 'EMAIL' || (principal.kind === 'USER' && principal.accountRole === 'GUEST');
+  if (external) {
     if (facts.kind !== 'SHAREABLE') return no('list.kind', 'only SHAREABLE lists are shared outside the account');
     if (!facts.workspace.account.policy.externalSharing)
       return no('account.policy.externalSharing', 'the account does not allow external sharing');
-    return {
-      allowed: true,
-      role: base.role,
-      reasons: [...base.reasons, allow('account.policy.externalSharing', 'external sharing allowed')],
-    };
+    return yes('account.policy.externalSharing', 'external sharing allowed');
   }
-  if (!principal.sameAccount) return no('account.member', 'non-admins share only inside their account');
+  if (principal.kind === 'USER' && principal.accountRole === null)
+    return no('account.member', 'non-admins share only inside their account');
   if (principal.kind === 'RIGHT' && !principal.viewerHoldsIt)
     return no('right.holder', 'non-admins share only rights they hold');
-  return {
-    allowed: true,
+  return yes('list.share', 'may share inside the account');
+}
+
+/**
+ * Whether the viewer may set the list's general access: co-owners and above; GLOBAL only for
+ * account admins; a private list stays RESTRICTED; the audience role is VIEWER or EDITOR.
+ */
+export function decideGeneralAccess(facts: ListFacts, access: GeneralAccess, role: ListRole): Decision<ListRole> {
+  const base = decideList(facts, access === 'GLOBAL' ? 'list:set-global' : 'list:manage-access');
+  if (!base.allowed) return base;
+  if (access === 'GLOBAL' && !atLeast(base.role, 'CO_OWNER')) return decideList(facts, 'list:manage-access');
+  const no = (rule: string, detail: string): Decision<ListRole> => ({
+    allowed: false,
     role: base.role,
-    reasons: [...base.reasons, allow('list.share', 'may share inside the account')],
-  };
+    reasons: [...base.reasons, deny_(rule, detail)],
+  });
+  if (facts.kind === 'PRIVATE' && access !== 'RESTRICTED') return no('list.private', 'private lists stay restricted');
+  if (role !== 'VIEWER' && role !== 'EDITOR') return no('list.general.role', 'general access gives VIEWER or EDITOR');
+  if (role === 'EDITOR' && access !== 'WORKSPACE') return no('list.general.role', `${access} gives VIEWER only`);
+  return { ...base, reasons: [...base.reasons, allow('list.general', `may set ${access}`)] };
+}
+
+/** The workspace action that creating a list of `kind` needs. */
+export function createListAction(kind: ListKind): WorkspaceAction {
+  return kind === 'MAIN' ? 'CREATE_MAIN_LIST' : kind === 'SHAREABLE' ? 'CREATE_SHAREABLE_LIST' : 'CREATE_PRIVATE_LIST';
+}
+
+/** The general access a new list of `kind` starts with (§3): MAIN is shared with the workspace. */
+export function defaultGeneralAccess(kind: ListKind): { generalAccess: GeneralAccess; generalRole: ListRole } {
+  return kind === 'MAIN'
+    ? { generalAccess: 'WORKSPACE', generalRole: 'EDITOR' }
+    : { generalAccess: 'RESTRICTED', generalRole: 'VIEWER' };
 }
 
 // ---------------------------------------------------------------------------------------------

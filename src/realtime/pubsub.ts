@@ -6,6 +6,33 @@ import { Redis } from 'ioredis';
 export interface WorkspaceEventPayload {
   kind: 'CREATED' | 'UPDATED' | 'DELETED';
   workspaceId: string;
+  /** On DELETED, who could see it: the facts are gone by the time subscribers filter. */
+  audience?: { open: boolean; memberIds: string[] };
+  /** ISO time of the commit that caused it. */
+  at: string;
+}
+
+/** What happened on a list; ids, enums and ISO strings only, so it survives JSON through Redis. */
+export interface ListEventPayload {
+  kind:
+    | 'ITEM_CREATED'
+    | 'ITEM_UPDATED'
+    | 'ITEM_DELETED'
+    | 'ITEM_MOVED'
+    | 'UPDATE_POSTED'
+    | 'LIST_RENAMED'
+    | 'LIST_DELETED'
+    | 'ACCESS_CHANGED';
+  listId: string;
+  itemId?: string;
+  /** On ITEM_UPDATED: `title` and/or the keys of `fields` that changed. */
+  changedFields?: string[];
+  /** The item version after the change. */
+  version?: number;
+  /** On UPDATE_POSTED: the ItemUpdate id. */
+  updateId?: string;
+  /** On ACCESS_CHANGED: the users whose access may have changed (empty: re-decide for everyone). */
+  userIds?: string[];
   /** ISO time of the commit that caused it. */
   at: string;
 }
@@ -16,6 +43,7 @@ export interface WorkspaceEventPayload {
  */
 export type Topics = {
   'account:workspaces': [accountId: string, payload: WorkspaceEventPayload];
+  'list:events': [listId: string, payload: ListEventPayload];
 };
 
 /** The typed pub/sub, plus a way to wait until a subscription is live across instances. */

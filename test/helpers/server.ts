@@ -97,3 +97,22 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     },
   };
 }
+
+/**
+ * A fingerprint of every table (row counts and the newest change), to assert that a refused
+ * mutation changed nothing.
+ */
+export async function snapshot(t: TestServer): Promise<Record<string, unknown>> {
+  const db = t.server.services.db;
+  const tables = await db.$queryRawUnsafe<{ table_name: string }[]>(
+    `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> '_prisma_migrations' ORDER BY 1`,
+  );
+  const out: Record<string, unknown> = {};
+  for (const { table_name } of tables) {
+    const [row] = await db.$queryRawUnsafe<{ n: bigint; h: string | null }[]>(
+      `SELECT count(*) AS n, md5(string_agg(t::text, '|' ORDER BY t::text)) AS h FROM "${table_name}" t`,
+    );
+    out[table_name] = `${row?.n}:${row?.h}`;
+  }
+  return out;
+}

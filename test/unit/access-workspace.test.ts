@@ -101,6 +101,11 @@ describe('workspace visibility and management', () => {
     ['MEMBER', 'MEMBER', 'CLOSED', false, 'workspace:request-join', false],
     ['MEMBER', 'MEMBER', 'CLOSED', false, 'workspace:leave', true],
     ['MEMBER', null, 'OPEN', false, 'workspace:leave', false],
+    ['ADMIN', null, 'CLOSED', false, 'workspace:invite', true],
+    ['MEMBER', 'OWNER', 'CLOSED', false, 'workspace:invite', true],
+    ['MEMBER', 'MEMBER', 'CLOSED', false, 'workspace:invite', true],
+    ['MEMBER', null, 'OPEN', false, 'workspace:invite', false],
+    ['GUEST', null, 'OPEN', true, 'workspace:invite', false],
   ];
   it.each(table)(
     '%s/%s in %s (reaches list: %s) %s → %s',

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import { readableAccountsWhere } from '../../access/load.ts';
 import { builder } from '../../builder.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
-import { AccountRole, WorkspaceCreators } from '../../generated/prisma/enums.ts';
-import { addAccountMember, createAccount } from './service.ts';
+import { ACCOUNT_ROLES, capFor, WORKSPACE_ACTIONS } from '../../access/rules.ts';
+import { AccountRole, WorkspaceAction, WorkspaceCreators } from '../../generated/prisma/enums.ts';
+import { addAccountMember, createAccount, setAccountPolicy } from './service.ts';
 
 export const AccountRoleEnum = builder.enumType(AccountRole, {
   name: 'AccountRole',
@@ -18,10 +20,7 @@ export const AccountType = builder.prismaNode('Account', {
   description: 'An organisation: its people, policies and workspaces.',
   id: { field: 'id' },
   // node(id:) answers only for accounts the viewer belongs to (not as a guest); others look absent.
-  findUnique: (id, ctx) => ({
-    id,
-    members: { some: { userId: ctx.viewer?.id ?? '', role: { in: ['ADMIN', 'MEMBER'] } } },
-  }),
+  findUnique: (id, ctx) => ({ id, AND: [readableAccountsWhere(ctx.viewer?.id ?? '')] }),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Display name.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
@@ -119,5 +118,72 @@ builder.mutationField('addAccountMember', (t) =>
       const member = await ctx.db.accountMember.findUniqueOrThrow({ where: { accountId_userId: key } });
       return { member };
     },
+  }),
+);
+
+export const WorkspaceActionEnum = builder.enumType(WorkspaceAction, {
+  name: 'WorkspaceAction',
+  description: 'What a workspace permission allows: creating lists, dashboards, automations, docs; inviting; talking.',
+});
+
+const AccountCap = builder.simpleObject('AccountCap', {
+  description: 'Which account roles may ever do a workspace action, whatever a workspace allows.',
+  fields: (t) => ({
+    action: t.field({ type: WorkspaceActionEnum, description: 'The action.' }),
+    roles: t.field({ type: [AccountRoleEnum], description: 'The account roles allowed.' }),
+  }),
+});
+
+builder.prismaObjectFields('Account', (t) => ({
+  caps: t.field({
+    type: [AccountCap],
+    description: 'The cap of every workspace action (defaults included).',
+    resolve: async (account, _args, ctx) => {
+      const facts = await ctx.access.account(account.id);
+      if (!facts) return [];
+      return WORKSPACE_ACTIONS.map((action) => ({
+        action,
+        roles: ACCOUNT_ROLES.filter((role) => capFor(facts.policy, action, role)),
+      }));
+    },
+  }),
+}));
+
+const AccountCapInput = builder.inputType('AccountCapInput', {
+  description: 'Exactly which account roles may ever do this workspace action.',
+  fields: (t) => ({
+    action: t.field({ type: WorkspaceActionEnum, required: true, description: 'The action.' }),
+    roles: t.field({ type: [AccountRoleEnum], required: true, description: 'The roles allowed; others never.' }),
+  }),
+});
+
+const SetAccountPolicyInput = builder.inputType('SetAccountPolicyInput', {
+  description: 'The account policy; omitted parts stay as they are.',
+  fields: (t) => ({
+    accountId: t.globalID({ required: true, for: AccountType, description: 'The account.' }),
+    workspaceCreators: t.field({ type: WorkspaceCreatorsEnum, description: 'Who may create workspaces.' }),
+    externalSharing: t.boolean({ description: 'Whether lists may be shared outside the account.' }),
+    caps: t.field({ type: [AccountCapInput], description: 'Caps to set, one per action.' }),
+  }),
+});
+
+const SetAccountPolicyPayload = builder.simpleObject('SetAccountPolicyPayload', {
+  description: 'The account with its new policy.',
+  fields: (t) => ({ account: t.field({ type: AccountType, description: 'The account.' }) }),
+});
+
+builder.mutationField('setAccountPolicy', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: SetAccountPolicyPayload,
+    description: 'Sets who may create workspaces, the cap of each workspace action and external sharing (admins only).',
+    args: { input: t.arg({ type: SetAccountPolicyInput, required: true }) },
+    errors: {
+      types: [ValidationError, ForbiddenError, NotFoundError],
+      directResult: true,
+      union: { name: 'SetAccountPolicyResult' },
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      account: await setAccountPolicy(ctx, { ...input, accountId: input.accountId.id }),
+    }),
   }),
 );

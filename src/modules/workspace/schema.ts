@@ -1,12 +1,46 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { z } from 'zod';
-import { Access, visibleWorkspacesWhere } from '../../access/load.ts';
+import { Access, visibleJoinRequestsWhere, visibleWorkspacesWhere } from '../../access/load.ts';
+import {
+  capFor,
+  couldSeeDeletedWorkspace,
+  decideWorkspace,
+  ruleFor,
+  WORKSPACE_ACTIONS,
+  WORKSPACE_AUDIENCES,
+} from '../../access/rules.ts';
 import { builder } from '../../builder.ts';
-import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
-import { WorkspaceAudience, WorkspaceRole, WorkspaceType } from '../../generated/prisma/enums.ts';
+import type { Context } from '../../context.ts';
+import {
+  CappedByAccountPolicy,
+  ConflictError,
+  ForbiddenError,
+  LastOwnerError,
+  NotFoundError,
+  ValidationError,
+} from '../../errors.ts';
+import {
+  JoinRequestStatus,
+  WorkspaceAudience,
+  WorkspaceRole,
+  WorkspaceType,
+} from '../../generated/prisma/enums.ts';
 import type { WorkspaceEventPayload } from '../../realtime/pubsub.ts';
 import { live, SUBSCRIBED } from '../../realtime/stream.ts';
-import { AccountType } from '../account/schema.ts';
-import { createWorkspace } from './service.ts';
+import { AccountType, WorkspaceActionEnum } from '../account/schema.ts';
+import { UserType } from '../user/schema.ts';
+import {
+  createWorkspace,
+  decideJoinRequest,
+  deleteWorkspace,
+  joinWorkspace,
+  leaveWorkspace,
+  removeWorkspaceMember,
+  requestToJoinWorkspace,
+  setWorkspaceMemberRole,
+  setWorkspacePermission,
+  updateWorkspace,
+} from './service.ts';
 
 export const WorkspaceTypeEnum = builder.enumType(WorkspaceType, {
   name: 'WorkspaceType',
@@ -50,7 +84,7 @@ export const WorkspaceObject = builder.prismaNode('Workspace', {
   }),
 });
 
-builder.prismaObject('WorkspaceMember', {
+export const WorkspaceMemberObject = builder.prismaObject('WorkspaceMember', {
   description: "A person's membership of a workspace.",
   fields: (t) => ({
     role: t.expose('role', { type: WorkspaceRoleEnum, description: 'OWNER or MEMBER.' }),
@@ -165,6 +199,10 @@ builder.subscriptionField('workspaceEvents', (t) =>
           yield { kind: 'SUBSCRIBED' } as WorkspaceEventShape;
           continue;
         }
+        if (event.kind === 'DELETED') {
+          if (await sawDeleted(ctx, args.accountId.id, event)) yield event;
+          continue;
+        }
         // Fresh facts per event: memberships may have changed since the stream opened.
         const decision = await new Access(ctx.db, ctx.viewer).decideWorkspace(event.workspaceId, 'workspace:see');
         if (decision?.allowed) yield event;
@@ -173,3 +211,351 @@ builder.subscriptionField('workspaceEvents', (t) =>
     resolve: (event) => event,
   }),
 );
+
+
+const WorkspacePermissionEntry = builder.simpleObject('WorkspacePermission', {
+  description: 'One cell of the permission table: the setting for an audience and action, and what applies.',
+  fields: (t) => ({
+    role: t.field({ type: WorkspaceViewerRoleEnum, description: 'The audience: OWNER, MEMBER or NON_MEMBER.' }),
+    action: t.field({ type: WorkspaceActionEnum, description: 'The action.' }),
+    setting: t.boolean({ description: "The workspace owner's setting (or the default)." }),
+    effective: t.boolean({
+      description: 'Whether account members of this audience may do it: the setting AND the account cap.',
+    }),
+    cappedByAccount: t.boolean({ description: 'The account policy forbids it for account members.' }),
+  }),
+});
+
+builder.prismaObjectFields('Workspace', (t) => ({
+  permissions: t.field({
+    type: [WorkspacePermissionEntry],
+    nullable: true,
+    description: 'The permission table, per audience and action; null for those who only reach single lists.',
+    authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:read' } }),
+    unauthorizedResolver: () => null,
+    resolve: async (ws, _args, ctx) => {
+      const facts = await ctx.access.workspace(ws.id);
+      if (!facts) return null;
+      return WORKSPACE_AUDIENCES.flatMap((role) =>
+        WORKSPACE_ACTIONS.map((action) => {
+          const setting = ruleFor(facts.rules, role, action);
+          const cap = capFor(facts.account.policy, action, 'MEMBER');
+          return { role, action, setting, effective: setting && cap, cappedByAccount: !cap };
+        }),
+      );
+    },
+  }),
+  viewerCan: t.field({
+    type: [WorkspaceActionEnum],
+    description: 'The workspace actions the viewer may do now: which buttons to show.',
+    resolve: async (ws, _args, ctx) => {
+      const facts = await ctx.access.workspace(ws.id);
+      return facts ? WORKSPACE_ACTIONS.filter((action) => decideWorkspace(facts, action).allowed) : [];
+    },
+  }),
+  viewerCanManage: t.boolean({
+    description: 'Whether the viewer may rename, retype, delete it and manage its members and permissions.',
+    resolve: async (ws, _args, ctx) => (await ctx.access.decideWorkspace(ws.id, 'workspace:manage'))?.allowed ?? false,
+  }),
+  joinRequests: t.relation('joinRequests', {
+    nullable: true,
+    description: 'Pending requests to join; owners and account admins only.',
+    query: { where: { status: 'PENDING' }, orderBy: { createdAt: 'asc' } },
+    authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:manage' } }),
+    unauthorizedResolver: () => null,
+  }),
+  invitations: t.relation('invitations', {
+    nullable: true,
+    description: 'Pending invitations; owners and account admins only.',
+    query: { where: { status: 'PENDING' }, orderBy: { createdAt: 'asc' } },
+    authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:manage' } }),
+    unauthorizedResolver: () => null,
+  }),
+}));
+
+const JoinRequestStatusEnum = builder.enumType(JoinRequestStatus, {
+  name: 'JoinRequestStatus',
+  description: 'PENDING until an owner approves or declines.',
+});
+
+export const JoinRequestObject = builder.prismaNode('JoinRequest', {
+  description: 'A request to join a closed workspace.',
+  id: { field: 'id' },
+  findUnique: (id, ctx) => ({ id, AND: [visibleJoinRequestsWhere(ctx.viewer?.id ?? '')] }),
+  fields: (t) => ({
+    status: t.expose('status', { type: JoinRequestStatusEnum, description: 'Where it stands.' }),
+    message: t.exposeString('message', { nullable: true, description: 'What the requester wrote.' }),
+    user: t.relation('user', { description: 'Who asks.' }),
+    workspace: t.relation('workspace', { description: 'Where to.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When they asked.' }),
+  }),
+});
+
+builder.queryField('contentDirectory', (t) =>
+  t.prismaField({
+    type: ['Workspace'],
+    nullable: true,
+    description:
+      "For account admins: every workspace's name, members and creation date, closed ones included. Null for others. Content (lists) stays behind list access.",
+    args: { accountId: t.arg.globalID({ required: true, for: AccountType, description: 'The account.' }) },
+    authScopes: (_root, args) => ({ accountAdmin: args.accountId.id }),
+    unauthorizedResolver: () => null,
+    resolve: (query, _root, args, ctx) =>
+      ctx.db.workspace.findMany({ ...query, where: { accountId: args.accountId.id }, orderBy: { createdAt: 'asc' } }),
+  }),
+);
+
+const workspaceErrors = [ValidationError, ForbiddenError, NotFoundError] as const;
+
+const WorkspaceIdInput = (name: string, description: string) =>
+  builder.inputType(name, {
+    description,
+    fields: (t) => ({
+      workspaceId: t.globalID({ required: true, for: WorkspaceObject, description: 'The workspace.' }),
+    }),
+  });
+
+const UpdateWorkspaceInput = builder.inputType('UpdateWorkspaceInput', {
+  description: 'A new name and/or type; omitted parts stay.',
+  fields: (t) => ({
+    workspaceId: t.globalID({ required: true, for: WorkspaceObject, description: 'The workspace.' }),
+    name: t.string({ description: 'New name.', validate: z.string().trim().min(1).max(200) }),
+    type: t.field({ type: WorkspaceTypeEnum, description: 'OPEN or CLOSED.' }),
+  }),
+});
+
+const WorkspacePayload = (name: string) =>
+  builder.simpleObject(name, {
+    description: 'The workspace after the change.',
+    fields: (t) => ({ workspace: t.field({ type: WorkspaceObject, description: 'The workspace.' }) }),
+  });
+
+builder.mutationField('updateWorkspace', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: WorkspacePayload('UpdateWorkspacePayload'),
+    description: 'Renames a workspace or changes its type (owners and account admins).',
+    args: { input: t.arg({ type: UpdateWorkspaceInput, required: true }) },
+    errors: { types: [...workspaceErrors], directResult: true, union: { name: 'UpdateWorkspaceResult' } },
+    resolve: async (_root, { input }, ctx) => ({
+      workspace: await updateWorkspace(ctx, {
+        workspaceId: input.workspaceId.id,
+        name: input.name?.trim(),
+        type: input.type,
+      }),
+    }),
+  }),
+);
+
+const DeleteWorkspacePayload = builder.simpleObject('DeleteWorkspacePayload', {
+  description: 'The workspace is gone, with its lists.',
+  fields: (t) => ({ deletedWorkspaceId: t.id({ description: 'Global id of the deleted workspace.' }) }),
+});
+
+builder.mutationField('deleteWorkspace', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: DeleteWorkspacePayload,
+    description: 'Deletes a workspace and everything in it (owners and account admins).',
+    args: {
+      input: t.arg({ type: WorkspaceIdInput('DeleteWorkspaceInput', 'The workspace to delete.'), required: true }),
+    },
+    errors: { types: [...workspaceErrors], directResult: true, union: { name: 'DeleteWorkspaceResult' } },
+    resolve: async (_root, { input }, ctx) => {
+      const id = await deleteWorkspace(ctx, { workspaceId: input.workspaceId.id });
+      return { deletedWorkspaceId: encodeGlobalID('Workspace', id) };
+    },
+  }),
+);
+
+const SetWorkspacePermissionInput = builder.inputType('SetWorkspacePermissionInput', {
+  description: 'One rule: may this audience do this action? A workspace can only be stricter than its account.',
+  fields: (t) => ({
+    workspaceId: t.globalID({ required: true, for: WorkspaceObject, description: 'The workspace.' }),
+    role: t.field({ type: WorkspaceViewerRoleEnum, required: true, description: 'OWNER, MEMBER or NON_MEMBER.' }),
+    action: t.field({ type: WorkspaceActionEnum, required: true, description: 'The action.' }),
+    allowed: t.boolean({ required: true, description: 'Allow or forbid.' }),
+  }),
+});
+
+builder.mutationField('setWorkspacePermission', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: WorkspacePayload('SetWorkspacePermissionPayload'),
+    description: 'Sets who may do what in a workspace (owners and account admins); refused when the account caps it.',
+    args: { input: t.arg({ type: SetWorkspacePermissionInput, required: true }) },
+    errors: {
+      types: [...workspaceErrors, CappedByAccountPolicy],
+      directResult: true,
+      union: { name: 'SetWorkspacePermissionResult' },
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      workspace: await setWorkspacePermission(ctx, { ...input, workspaceId: input.workspaceId.id }),
+    }),
+  }),
+);
+
+const MembershipPayload = (name: string, description: string) =>
+  builder.simpleObject(name, {
+    description,
+    fields: (t) => ({
+      workspace: t.field({ type: WorkspaceObject, description: 'The workspace.' }),
+      member: t.field({
+        type: WorkspaceMemberObject,
+        nullable: true,
+        description: 'The membership, when there still is one.',
+      }),
+    }),
+  });
+
+builder.mutationField('joinWorkspace', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: MembershipPayload('JoinWorkspacePayload', 'The viewer is now a member.'),
+    description: 'Joins an open workspace at once.',
+    args: {
+      input: t.arg({ type: WorkspaceIdInput('JoinWorkspaceInput', 'The open workspace to join.'), required: true }),
+    },
+    errors: { types: [...workspaceErrors], directResult: true, union: { name: 'JoinWorkspaceResult' } },
+    resolve: async (_root, { input }, ctx) => {
+      const member = await joinWorkspace(ctx, { workspaceId: input.workspaceId.id });
+      return { workspace: await workspaceById(ctx, member.workspaceId), member };
+    },
+  }),
+);
+
+const RequestToJoinWorkspaceInput = builder.inputType('RequestToJoinWorkspaceInput', {
+  description: 'A request to join a closed workspace.',
+  fields: (t) => ({
+    workspaceId: t.globalID({ required: true, for: WorkspaceObject, description: 'The closed workspace.' }),
+    message: t.string({ description: 'A note for the owners.', validate: z.string().max(1000) }),
+  }),
+});
+
+const JoinRequestPayload = (name: string) =>
+  builder.simpleObject(name, {
+    description: 'The join request.',
+    fields: (t) => ({ request: t.field({ type: JoinRequestObject, description: 'The request.' }) }),
+  });
+
+builder.mutationField('requestToJoinWorkspace', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: JoinRequestPayload('RequestToJoinWorkspacePayload'),
+    description: 'Asks the owners of a closed workspace (that the viewer can see) to let them in.',
+    args: { input: t.arg({ type: RequestToJoinWorkspaceInput, required: true }) },
+    errors: { types: [...workspaceErrors], directResult: true, union: { name: 'RequestToJoinWorkspaceResult' } },
+    resolve: async (_root, { input }, ctx) => ({
+      request: await requestToJoinWorkspace(ctx, { workspaceId: input.workspaceId.id, message: input.message }),
+    }),
+  }),
+);
+
+const DecideJoinRequestInput = builder.inputType('DecideJoinRequestInput', {
+  description: 'Approve or decline a pending request.',
+  fields: (t) => ({
+    requestId: t.globalID({ required: true, for: JoinRequestObject, description: 'The request.' }),
+    approve: t.boolean({ required: true, description: 'true lets them in as MEMBER.' }),
+  }),
+});
+
+builder.mutationField('decideJoinRequest', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: JoinRequestPayload('DecideJoinRequestPayload'),
+    description: 'Approves or declines a request to join (owners and account admins).',
+    args: { input: t.arg({ type: DecideJoinRequestInput, required: true }) },
+    errors: {
+      types: [...workspaceErrors, ConflictError],
+      directResult: true,
+      union: { name: 'DecideJoinRequestResult' },
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      request: await decideJoinRequest(ctx, { requestId: input.requestId.id, approve: input.approve }),
+    }),
+  }),
+);
+
+const MemberInput = (name: string, description: string) =>
+  builder.inputType(name, {
+    description,
+    fields: (t) => ({
+      workspaceId: t.globalID({ required: true, for: WorkspaceObject, description: 'The workspace.' }),
+      userId: t.globalID({ required: true, for: UserType, description: 'The member.' }),
+    }),
+  });
+
+builder.mutationField('removeWorkspaceMember', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: MembershipPayload('RemoveWorkspaceMemberPayload', 'The member is out.'),
+    description: 'Removes a member (owners and account admins); never the last owner.',
+    args: { input: t.arg({ type: MemberInput('RemoveWorkspaceMemberInput', 'Who to remove.'), required: true }) },
+    errors: {
+      types: [...workspaceErrors, LastOwnerError],
+      directResult: true,
+      union: { name: 'RemoveWorkspaceMemberResult' },
+    },
+    resolve: async (_root, { input }, ctx) => {
+      await removeWorkspaceMember(ctx, { workspaceId: input.workspaceId.id, userId: input.userId.id });
+      return { workspace: await workspaceById(ctx, input.workspaceId.id), member: null };
+    },
+  }),
+);
+
+const LeaveWorkspacePayload = builder.simpleObject('LeaveWorkspacePayload', {
+  description: 'The viewer left.',
+  fields: (t) => ({ workspaceId: t.id({ description: 'Global id of the workspace left.' }) }),
+});
+
+builder.mutationField('leaveWorkspace', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: LeaveWorkspacePayload,
+    description: 'Leaves a workspace; the last owner must crown another owner first.',
+    args: {
+      input: t.arg({ type: WorkspaceIdInput('LeaveWorkspaceInput', 'The workspace to leave.'), required: true }),
+    },
+    errors: {
+      types: [...workspaceErrors, LastOwnerError],
+      directResult: true,
+      union: { name: 'LeaveWorkspaceResult' },
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      workspaceId: encodeGlobalID('Workspace', await leaveWorkspace(ctx, { workspaceId: input.workspaceId.id })),
+    }),
+  }),
+);
+
+const SetWorkspaceMemberRoleInput = builder.inputType('SetWorkspaceMemberRoleInput', {
+  description: 'Crown a member owner, or demote an owner.',
+  fields: (t) => ({
+    workspaceId: t.globalID({ required: true, for: WorkspaceObject, description: 'The workspace.' }),
+    userId: t.globalID({ required: true, for: UserType, description: 'The member.' }),
+    role: t.field({ type: WorkspaceRoleEnum, required: true, description: 'OWNER or MEMBER.' }),
+  }),
+});
+
+builder.mutationField('setWorkspaceMemberRole', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: MembershipPayload('SetWorkspaceMemberRolePayload', 'The membership with its new role.'),
+    description: 'Crowns or demotes an owner (owners and account admins); the last owner stays.',
+    args: { input: t.arg({ type: SetWorkspaceMemberRoleInput, required: true }) },
+    errors: {
+      types: [...workspaceErrors, LastOwnerError],
+      directResult: true,
+      union: { name: 'SetWorkspaceMemberRoleResult' },
+    },
+    resolve: async (_root, { input }, ctx) => {
+      const member = await setWorkspaceMemberRole(ctx, {
+        workspaceId: input.workspaceId.id,
+        userId: input.userId.id,
+        role: input.role,
+      });
+      return { workspace: await workspaceById(ctx, member.workspaceId), member };
+    },
+  }),
+);
+
+async function workspaceById(ctx: Context, id: string) {
+  return ctx.db.workspace.findUniqueOrThrow({ where: { id } });
+}
+
+/** A deleted workspace's facts are gone; its event says who could see it. */
+async function sawDeleted(ctx: Context, accountId: string, event: WorkspaceEventPayload): Promise<boolean> {
+  if (!ctx.viewer || !event.audience) return false;
+  const account = await new Access(ctx.db, ctx.viewer).account(accountId);
+  return couldSeeDeletedWorkspace(account, event.audience, ctx.viewer.id);
+}

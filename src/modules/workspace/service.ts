@@ -1,18 +1,65 @@
+import { enforce } from '../../access/enforce.ts';
+import { decideWorkspaceRuleChange } from '../../access/rules.ts';
 import type { Context, Viewer } from '../../context.ts';
-import { ForbiddenError, NotFoundError } from '../../errors.ts';
-import type { Workspace, WorkspaceType } from '../../generated/prisma/client.ts';
+import type { DbTx } from '../../db/client.ts';
+import { CappedByAccountPolicy, ConflictError, LastOwnerError, NotFoundError } from '../../errors.ts';
+import type {
+  JoinRequest,
+  Workspace,
+  WorkspaceAction,
+  WorkspaceAudience,
+  WorkspaceMember,
+  WorkspaceRole,
+  WorkspaceType,
+} from '../../generated/prisma/client.ts';
+import type { WorkspaceEventPayload } from '../../realtime/pubsub.ts';
 import { audit } from '../audit/service.ts';
 
 type Ctx = Context & { viewer: Viewer };
 
 /** Publishes a workspace event to its account's subscribers, after the commit that caused it. */
-function publishWorkspaceEvent(
-  ctx: Context,
-  accountId: string,
-  kind: 'CREATED' | 'UPDATED' | 'DELETED',
-  workspaceId: string,
-) {
-  ctx.realtime.pubsub.publish('account:workspaces', accountId, { kind, workspaceId, at: new Date().toISOString() });
+function publish(ctx: Context, accountId: string, event: Omit<WorkspaceEventPayload, 'at'>) {
+  ctx.realtime.pubsub.publish('account:workspaces', accountId, { ...event, at: new Date().toISOString() });
+}
+
+/** Runs a workspace change in one transaction with its audit row, then clears cached access facts. */
+async function change<T>(
+  ctx: Ctx,
+  workspace: { id: string; accountId: string },
+  action: string,
+  data: Record<string, unknown>,
+  work: (tx: DbTx) => Promise<T>,
+): Promise<T> {
+  const result = await ctx.db.$transaction(async (tx) => {
+    const value = await work(tx);
+    await audit(tx, {
+      accountId: workspace.accountId,
+      actorId: ctx.viewer.id,
+      action,
+      resourceType: 'Workspace',
+      resourceId: workspace.id,
+      data,
+    });
+    return value;
+  });
+  ctx.access.clear();
+  return result;
+}
+
+async function load(ctx: Ctx, workspaceId: string): Promise<Workspace> {
+  const ws = await ctx.db.workspace.findUnique({ where: { id: workspaceId } });
+  if (!ws) throw new NotFoundError('The workspace');
+  return ws;
+}
+
+/**
+ * Refuses a change that would leave the workspace without an owner. Locks the owner rows first,
+ * so two owners demoting each other at once cannot both succeed.
+ */
+async function keepAnOwner(tx: DbTx, workspaceId: string, losingOwner: string) {
+  const owners = await tx.$queryRaw<{ userId: string }[]>`
+    SELECT "userId" FROM "WorkspaceMember" WHERE "workspaceId" = ${workspaceId} AND "role" = 'OWNER' FOR UPDATE`;
+  if (owners.length <= 1 && owners.some((o) => o.userId === losingOwner)) throw new LastOwnerError();
 }
 
 /** Creates a workspace where the account allows the viewer to; the viewer becomes its owner. */
@@ -20,10 +67,7 @@ export async function createWorkspace(
   ctx: Ctx,
   input: { accountId: string; name: string; type: WorkspaceType },
 ): Promise<Workspace> {
-  const decision = await ctx.access.decideAccount(input.accountId, 'account:create-workspace');
-  if (!decision || decision.role === null) throw new NotFoundError('The account');
-  if (!decision.allowed)
-    throw new ForbiddenError(decision.reasons.at(-1)?.detail ?? 'You may not create workspaces here');
+  enforce(await ctx.access.decideAccount(input.accountId, 'account:create-workspace'), 'The account');
   const workspace = await ctx.db.$transaction(async (tx) => {
     const ws = await tx.workspace.create({
       data: {
@@ -45,6 +89,179 @@ export async function createWorkspace(
     return ws;
   });
   ctx.access.clear();
-  publishWorkspaceEvent(ctx, input.accountId, 'CREATED', workspace.id);
+  publish(ctx, input.accountId, { kind: 'CREATED', workspaceId: workspace.id });
   return workspace;
+}
+
+/** Renames a workspace or changes its type (owners and account admins). */
+export async function updateWorkspace(
+  ctx: Ctx,
+  input: { workspaceId: string; name?: string | null; type?: WorkspaceType | null },
+): Promise<Workspace> {
+  enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:manage'), 'The workspace');
+  const before = await load(ctx, input.workspaceId);
+  const data = {
+    ...(input.name && input.name !== before.name ? { name: input.name } : {}),
+    ...(input.type && input.type !== before.type ? { type: input.type } : {}),
+  };
+  if (!Object.keys(data).length) return before;
+  const action = data.type ? 'workspace.type' : 'workspace.rename';
+  const after = await change(
+    ctx,
+    before,
+    action,
+    { before: { name: before.name, type: before.type }, after: data },
+    (tx) => tx.workspace.update({ where: { id: before.id }, data }),
+  );
+  publish(ctx, before.accountId, { kind: 'UPDATED', workspaceId: before.id });
+  return after;
+}
+
+/** Deletes a workspace with its lists (owners and account admins). */
+export async function deleteWorkspace(ctx: Ctx, input: { workspaceId: string }): Promise<string> {
+  enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:manage'), 'The workspace');
+  const ws = await load(ctx, input.workspaceId);
+  const members = await ctx.db.workspaceMember.findMany({ where: { workspaceId: ws.id }, select: { userId: true } });
+  await change(ctx, ws, 'workspace.delete', { name: ws.name, type: ws.type }, (tx) =>
+    tx.workspace.delete({ where: { id: ws.id } }),
+  );
+  publish(ctx, ws.accountId, {
+    kind: 'DELETED',
+    workspaceId: ws.id,
+    audience: { open: ws.type === 'OPEN', memberIds: members.map((m) => m.userId) },
+  });
+  return ws.id;
+}
+
+/** Sets an owner's rule for one audience and action; a workspace may only be stricter than its account. */
+export async function setWorkspacePermission(
+  ctx: Ctx,
+  input: { workspaceId: string; role: WorkspaceAudience; action: WorkspaceAction; allowed: boolean },
+): Promise<Workspace> {
+  enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:manage'), 'The workspace');
+  const facts = await ctx.access.workspace(input.workspaceId);
+  const ws = await load(ctx, input.workspaceId);
+  if (!facts) throw new NotFoundError('The workspace');
+  const change_ = decideWorkspaceRuleChange(facts.account.policy, input.action, input.allowed);
+  if (!change_.allowed) {
+    throw new CappedByAccountPolicy(
+      `The account policy does not allow ${input.action}; a workspace can only be stricter`,
+    );
+  }
+  const key = { workspaceId: ws.id, audience: input.role, action: input.action };
+  await change(ctx, ws, 'workspace.permission', { ...key, allowed: input.allowed }, (tx) =>
+    tx.workspacePermission.upsert({
+      where: { workspaceId_audience_action: key },
+      create: { ...key, allowed: input.allowed },
+      update: { allowed: input.allowed },
+    }),
+  );
+  return ws;
+}
+
+/** Joins an open workspace at once, as a MEMBER. */
+export async function joinWorkspace(ctx: Ctx, input: { workspaceId: string }): Promise<WorkspaceMember> {
+  enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:join'), 'The workspace');
+  const ws = await load(ctx, input.workspaceId);
+  return change(ctx, ws, 'member.join', { userId: ctx.viewer.id }, (tx) =>
+    tx.workspaceMember.create({ data: { workspaceId: ws.id, userId: ctx.viewer.id, role: 'MEMBER' } }),
+  );
+}
+
+/** Asks the owners of a closed workspace to let the viewer in; one pending request at a time. */
+export async function requestToJoinWorkspace(
+  ctx: Ctx,
+  input: { workspaceId: string; message?: string | null },
+): Promise<JoinRequest> {
+  enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:request-join'), 'The workspace');
+  const ws = await load(ctx, input.workspaceId);
+  const pending = await ctx.db.joinRequest.findFirst({
+    where: { workspaceId: ws.id, userId: ctx.viewer.id, status: 'PENDING' },
+  });
+  if (pending) return pending;
+  return change(ctx, ws, 'member.request', { userId: ctx.viewer.id }, (tx) =>
+    tx.joinRequest.create({ data: { workspaceId: ws.id, userId: ctx.viewer.id, message: input.message ?? null } }),
+  );
+}
+
+/** Approves (the requester becomes a MEMBER) or declines a pending join request. */
+export async function decideJoinRequest(
+  ctx: Ctx,
+  input: { requestId: string; approve: boolean },
+): Promise<JoinRequest> {
+  const request = await ctx.db.joinRequest.findUnique({ where: { id: input.requestId } });
+  if (!request) throw new NotFoundError('The join request');
+  enforce(await ctx.access.decideWorkspace(request.workspaceId, 'workspace:manage'), 'The join request');
+  if (request.status !== 'PENDING') throw new ConflictError(`The request was already ${request.status.toLowerCase()}`);
+  const ws = await load(ctx, request.workspaceId);
+  const status = input.approve ? 'APPROVED' : 'DECLINED';
+  return change(
+    ctx,
+    ws,
+    input.approve ? 'member.approve' : 'member.decline',
+    { userId: request.userId },
+    async (tx) => {
+      const decided = await tx.joinRequest.updateMany({
+        where: { id: request.id, status: 'PENDING' },
+        data: { status, decidedById: ctx.viewer.id, decidedAt: new Date() },
+      });
+      if (decided.count !== 1) throw new ConflictError('The request was decided meanwhile');
+      if (input.approve) {
+        await tx.workspaceMember.upsert({
+          where: { workspaceId_userId: { workspaceId: ws.id, userId: request.userId } },
+          create: { workspaceId: ws.id, userId: request.userId, role: 'MEMBER' },
+          update: {},
+        });
+      }
+      return tx.joinRequest.findUniqueOrThrow({ where: { id: request.id } });
+    },
+  );
+}
+
+async function membership(ctx: Ctx, workspaceId: string, userId: string) {
+  const member = await ctx.db.workspaceMember.findUnique({ where: { workspaceId_userId: { workspaceId, userId } } });
+  if (!member) throw new NotFoundError('The member');
+  return member;
+}
+
+/** Removes a member (owners and account admins); the last owner stays. */
+export async function removeWorkspaceMember(ctx: Ctx, input: { workspaceId: string; userId: string }): Promise<string> {
+  enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:manage'), 'The workspace');
+  const ws = await load(ctx, input.workspaceId);
+  const member = await membership(ctx, ws.id, input.userId);
+  await change(ctx, ws, 'member.remove', { userId: member.userId, role: member.role }, async (tx) => {
+    await keepAnOwner(tx, ws.id, member.role === 'OWNER' ? member.userId : '');
+    await tx.workspaceMember.delete({ where: { workspaceId_userId: { workspaceId: ws.id, userId: member.userId } } });
+  });
+  return member.userId;
+}
+
+/** Leaves a workspace; the last owner must crown another first. */
+export async function leaveWorkspace(ctx: Ctx, input: { workspaceId: string }): Promise<string> {
+  enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:leave'), 'The workspace');
+  const ws = await load(ctx, input.workspaceId);
+  const member = await membership(ctx, ws.id, ctx.viewer.id);
+  await change(ctx, ws, 'member.leave', { userId: member.userId, role: member.role }, async (tx) => {
+    await keepAnOwner(tx, ws.id, member.role === 'OWNER' ? member.userId : '');
+    await tx.workspaceMember.delete({ where: { workspaceId_userId: { workspaceId: ws.id, userId: member.userId } } });
+  });
+  return ws.id;
+}
+
+/** Crowns a member owner or demotes an owner to member; the last owner cannot be demoted. */
+export async function setWorkspaceMemberRole(
+  ctx: Ctx,
+  input: { workspaceId: string; userId: string; role: WorkspaceRole },
+): Promise<WorkspaceMember> {
+  enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:manage'), 'The workspace');
+  const ws = await load(ctx, input.workspaceId);
+  const member = await membership(ctx, ws.id, input.userId);
+  if (member.role === input.role) return member;
+  return change(ctx, ws, 'member.role', { userId: member.userId, from: member.role, to: input.role }, async (tx) => {
+    if (member.role === 'OWNER') await keepAnOwner(tx, ws.id, member.userId);
+    return tx.workspaceMember.update({
+      where: { workspaceId_userId: { workspaceId: ws.id, userId: member.userId } },
+      data: { role: input.role },
+    });
+  });
 }

@@ -1,0 +1,124 @@
+import { Access } from '../../access/load.ts';
+import {
+  decideAccount,
+  decideWorkspace,
+  type Reason,
+  WORKSPACE_ACTIONS,
+  type WorkspaceQuestion,
+} from '../../access/rules.ts';
+import { builder } from '../../builder.ts';
+import type { Context } from '../../context.ts';
+import { UserType } from '../user/schema.ts';
+
+/** One answer of an explanation: may they, and every rule that decided it. */
+export interface ExplainedDecision {
+  question: string;
+  allowed: boolean;
+  reasons: Reason[];
+}
+
+/** What `explainAccess` returns: the effective role and every decision with its reasons. */
+export interface Explanation {
+  resourceType: string;
+  userId: string;
+  role: string | null;
+  decisions: ExplainedDecision[];
+}
+
+/** Explains one kind of resource for a user, or returns null when the asker may not know. */
+export type Explainer = (ctx: Context & { viewer: NonNullable<Context['viewer']> }, id: string, subject: Access) => Promise<Explanation | null>;
+
+const explainers = new Map<string, Explainer>();
+
+/** Lets a module explain its resource type (Workspace, Account here; List in the list module). */
+export function registerExplainer(typename: string, explainer: Explainer): void {
+  explainers.set(typename, explainer);
+}
+
+const AccessReasonObject = builder.objectRef<Reason>('AccessReason').implement({
+  description: 'One rule that counted in a decision.',
+  fields: (t) => ({
+    rule: t.exposeString('rule', { description: 'Stable rule name, e.g. `workspace.rule`, `account.cap`, `list.share.group`.' }),
+    effect: t.exposeString('effect', { description: 'ALLOW or GRANT counted for; DENY or CAP against.' }),
+    detail: t.exposeString('detail', { description: 'The rule in words.' }),
+  }),
+});
+
+const AccessDecisionObject = builder.objectRef<ExplainedDecision>('AccessDecision').implement({
+  description: 'The answer to one question, with every rule that decided it.',
+  fields: (t) => ({
+    question: t.exposeString('question', { description: 'e.g. `workspace:read`, `CREATE_MAIN_LIST`, `list:edit`.' }),
+    allowed: t.exposeBoolean('allowed', { description: 'The answer.' }),
+    reasons: t.field({ type: [AccessReasonObject], description: 'Why.', resolve: (d) => d.reasons }),
+  }),
+});
+
+const AccessExplanationObject = builder.objectRef<Explanation>('AccessExplanation').implement({
+  description: "How a person stands on a resource: their role and each decision's rules (which rule allowed or denied, which cap applied).",
+  fields: (t) => ({
+    resourceType: t.exposeString('resourceType', { description: 'Account, Workspace or List.' }),
+    user: t.prismaField({
+      type: 'User',
+      description: 'Whose access is explained.',
+      resolve: (query, e, _args, ctx) => ctx.db.user.findUniqueOrThrow({ ...query, where: { id: e.userId } }),
+    }),
+    role: t.exposeString('role', { nullable: true, description: 'Their effective role there, if any.' }),
+    decisions: t.field({ type: [AccessDecisionObject], description: 'Each question answered.', resolve: (e) => e.decisions }),
+  }),
+});
+
+const WORKSPACE_QUESTIONS: WorkspaceQuestion[] = [
+  'workspace:see',
+  'workspace:read',
+  'workspace:manage',
+  'workspace:join',
+  'workspace:request-join',
+  'workspace:leave',
+  ...WORKSPACE_ACTIONS,
+];
+
+registerExplainer('Workspace', async (ctx, id, subject) => {
+  const own = subject.viewer?.id === ctx.viewer.id;
+  if (!own && !(await ctx.access.decideWorkspace(id, 'workspace:manage'))?.allowed) return null;
+  const facts = await subject.workspace(id);
+  if (!facts) return null;
+  const decisions = WORKSPACE_QUESTIONS.map((question) => {
+    const d = decideWorkspace(facts, question);
+    return { question, allowed: d.allowed, reasons: d.reasons };
+  });
+  const role = decideWorkspace(facts, 'workspace:see').role;
+  return { resourceType: 'Workspace', userId: subject.viewer?.id ?? '', role, decisions };
+});
+
+registerExplainer('Account', async (ctx, id, subject) => {
+  const own = subject.viewer?.id === ctx.viewer.id;
+  if (!own && !(await ctx.access.decideAccount(id, 'account:manage'))?.allowed) return null;
+  const facts = await subject.account(id);
+  if (!facts) return null;
+  const decisions = (['account:read', 'account:manage', 'account:create-workspace'] as const).map((question) => {
+    const d = decideAccount(facts, question);
+    return { question, allowed: d.allowed, reasons: d.reasons };
+  });
+  return { resourceType: 'Account', userId: subject.viewer?.id ?? '', role: facts.role, decisions };
+});
+
+builder.queryField('explainAccess', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: AccessExplanationObject,
+    nullable: true,
+    description:
+      "Why a person may or may not act on an account, workspace or list: for owners and admins, or the viewer's own access. Null when not allowed.",
+    args: {
+      resourceId: t.arg.globalID({ required: true, description: 'An Account, Workspace or List id.' }),
+      userId: t.arg.globalID({ for: UserType, description: 'Whose access; the viewer when omitted.' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const explain = explainers.get(args.resourceId.typename);
+      if (!explain) return null;
+      const userId = args.userId?.id ?? ctx.viewer.id;
+      const user = await ctx.db.user.findUnique({ where: { id: userId }, select: { id: true, email: true } });
+      if (!user) return null;
+      return explain(ctx, args.resourceId.id, new Access(ctx.db, user));
+    },
+  }),
+);

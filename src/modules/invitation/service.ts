@@ -1,0 +1,265 @@
+import { enforce } from '../../access/enforce.ts';
+import { atLeast } from '../../access/rules.ts';
+import type { Context, Viewer } from '../../context.ts';
+import type { DbTx } from '../../db/client.ts';
+import { ConflictError, InvitationError, NotFoundError, RateLimitedError } from '../../errors.ts';
+import type { Invitation, WorkspaceRole } from '../../generated/prisma/client.ts';
+import { queueMail } from '../../mail/mailer.ts';
+import { audit } from '../audit/service.ts';
+import { normalizeEmail } from '../user/service.ts';
+import { hashInvitationToken, invitationLink, newInvitationToken } from './token.ts';
+
+type Ctx = Context & { viewer: Viewer };
+
+/**
+ * Refuses when the viewer sent `invitationsPerHour` invitations (first sends and resends) in the
+ * last hour. Counted from the audit trail, so the limit holds across instances and restarts.
+ */
+async function checkRate(ctx: Ctx) {
+  const since = new Date(Date.now() - 3_600_000);
+  const sent = await ctx.db.auditEvent.findMany({
+    where: { actorId: ctx.viewer.id, action: { in: ['invitation.create', 'invitation.resend'] }, createdAt: { gte: since } },
+    select: { createdAt: true },
+    orderBy: { createdAt: 'asc' },
+  });
+  if (sent.length >= ctx.config.invitationsPerHour) {
+    const oldest = sent[0]?.createdAt.getTime() ?? Date.now();
+    throw new RateLimitedError(
+      `At most ${ctx.config.invitationsPerHour} invitations an hour`,
+      Math.max(1, Math.ceil((oldest + 3_600_000 - Date.now()) / 1000)),
+    );
+  }
+}
+
+async function mailInvitation(ctx: Ctx, tx: DbTx, invitation: Invitation, token: string) {
+  const where = invitation.workspaceId
+    ? (await tx.workspace.findUniqueOrThrow({ where: { id: invitation.workspaceId } })).name
+    : invitation.listId
+      ? (await tx.list.findUniqueOrThrow({ where: { id: invitation.listId } })).name
+      : 'sharegraph';
+  const from = ctx.viewer.name ?? ctx.viewer.email;
+  await queueMail(tx, {
+    to: invitation.email,
+    subject: `${from} invited you to ${where}`,
+    text:
+      `${from} invited you to ${where} on sharegraph.\n\n` +
+      `Accept the invitation: ${invitationLink(ctx.config.publicUrl, token)}\n\n` +
+      `It expires on ${invitation.expiresAt.toISOString()}.\n`,
+  });
+}
+
+/**
+ * Invites a person by email to a workspace (whoever the workspace lets INVITE_MEMBERS; only
+ * owners and admins invite owners). Inviting someone with a pending invitation sends it again
+ * with a fresh token.
+ */
+export async function inviteToWorkspace(
+  ctx: Ctx,
+  input: { workspaceId: string; email: string; role: WorkspaceRole },
+): Promise<Invitation> {
+  enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:invite'), 'The workspace');
+  if (input.role === 'OWNER')
+    enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:manage'), 'The workspace');
+  const email = normalizeEmail(input.email);
+  const ws = await ctx.db.workspace.findUniqueOrThrow({ where: { id: input.workspaceId } });
+  const member = await ctx.db.workspaceMember.findFirst({ where: { workspaceId: ws.id, user: { email } } });
+  if (member) throw new ConflictError(`${email} is already a member`);
+  const pending = await ctx.db.invitation.findFirst({
+    where: { workspaceId: ws.id, email, status: 'PENDING', kind: 'WORKSPACE' },
+  });
+  if (pending) return resend(ctx, pending, input.role);
+  await checkRate(ctx);
+  const { token, tokenHash } = newInvitationToken();
+  const invitation = await ctx.db.$transaction(async (tx) => {
+    const created = await tx.invitation.create({
+      data: {
+        kind: 'WORKSPACE',
+        accountId: ws.accountId,
+        workspaceId: ws.id,
+        email,
+        workspaceRole: input.role,
+        tokenHash,
+        expiresAt: new Date(Date.now() + ctx.config.invitationTtlMs),
+        invitedById: ctx.viewer.id,
+      },
+    });
+    await mailInvitation(ctx, tx, created, token);
+    await audit(tx, {
+      accountId: ws.accountId,
+      actorId: ctx.viewer.id,
+      action: 'invitation.create',
+      resourceType: 'Workspace',
+      resourceId: ws.id,
+      data: { invitationId: created.id, email, role: input.role },
+    });
+    return created;
+  });
+  await ctx.mail.flush();
+  return invitation;
+}
+
+async function resend(ctx: Ctx, invitation: Invitation, role?: WorkspaceRole): Promise<Invitation> {
+  await checkRate(ctx);
+  const { token, tokenHash } = newInvitationToken();
+  const updated = await ctx.db.$transaction(async (tx) => {
+    const next = await tx.invitation.update({
+      where: { id: invitation.id },
+      data: {
+        tokenHash,
+        sentCount: { increment: 1 },
+        expiresAt: new Date(Date.now() + ctx.config.invitationTtlMs),
+        ...(role ? { workspaceRole: role } : {}),
+      },
+    });
+    await mailInvitation(ctx, tx, next, token);
+    await audit(tx, {
+      accountId: invitation.accountId,
+      actorId: ctx.viewer.id,
+      action: 'invitation.resend',
+      resourceType: invitation.workspaceId ? 'Workspace' : 'List',
+      resourceId: invitation.workspaceId ?? invitation.listId ?? invitation.id,
+      data: { invitationId: invitation.id, email: invitation.email },
+    });
+    return next;
+  });
+  await ctx.mail.flush();
+  return updated;
+}
+
+/** Who may manage an invitation: the inviter, or whoever manages its workspace or list. */
+async function manageable(ctx: Ctx, invitationId: string): Promise<Invitation> {
+  const invitation = await ctx.db.invitation.findUnique({ where: { id: invitationId } });
+  if (!invitation) throw new NotFoundError('The invitation');
+  if (invitation.invitedById === ctx.viewer.id) return invitation;
+  const decision = invitation.workspaceId
+    ? await ctx.access.decideWorkspace(invitation.workspaceId, 'workspace:manage')
+    : await ctx.access.decideAccount(invitation.accountId, 'account:manage');
+  enforce(decision, 'The invitation', false);
+  return invitation;
+}
+
+/** Sends a pending invitation again with a fresh token (the old link stops working) and expiry. */
+export async function resendInvitation(ctx: Ctx, input: { invitationId: string }): Promise<Invitation> {
+  const invitation = await manageable(ctx, input.invitationId);
+  if (invitation.status !== 'PENDING')
+    throw new InvitationError(`The invitation was ${invitation.status.toLowerCase()}`);
+  return resend(ctx, invitation);
+}
+
+/** Revokes a pending invitation; its link stops working. */
+export async function revokeInvitation(ctx: Ctx, input: { invitationId: string }): Promise<Invitation> {
+  const invitation = await manageable(ctx, input.invitationId);
+  if (invitation.status !== 'PENDING')
+    throw new InvitationError(`The invitation was ${invitation.status.toLowerCase()}`);
+  return ctx.db.$transaction(async (tx) => {
+    const revoked = await tx.invitation.update({
+      where: { id: invitation.id },
+      data: { status: 'REVOKED', decidedAt: new Date() },
+    });
+    await audit(tx, {
+      accountId: invitation.accountId,
+      actorId: ctx.viewer.id,
+      action: 'invitation.revoke',
+      resourceType: invitation.workspaceId ? 'Workspace' : 'List',
+      resourceId: invitation.workspaceId ?? invitation.listId ?? invitation.id,
+      data: { invitationId: invitation.id, email: invitation.email },
+    });
+    return revoked;
+  });
+}
+
+/** A pending, unexpired invitation by its token, or null. Tokens are looked up by hash. */
+export async function findOpenInvitation(db: Context['db'], token: string): Promise<Invitation | null> {
+  const invitation = await db.invitation.findUnique({ where: { tokenHash: hashInvitationToken(token) } });
+  if (!invitation || invitation.status !== 'PENDING' || invitation.expiresAt.getTime() <= Date.now()) return null;
+  return invitation;
+}
+
+async function openFor(ctx: Ctx, token: string): Promise<Invitation> {
+  const invitation = await findOpenInvitation(ctx.db, token);
+  if (!invitation) throw new InvitationError('The invitation is invalid, used, revoked or expired');
+  if (invitation.email !== normalizeEmail(ctx.viewer.email)) {
+    throw new InvitationError('The invitation was sent to another email address');
+  }
+  return invitation;
+}
+
+/**
+ * Accepts an invitation sent to the viewer's email. A workspace invitation adds them to the
+ * account (as MEMBER if new) and the workspace; a list invitation makes them an account GUEST
+ * (if new) holding that share. Single use.
+ */
+export async function acceptInvitation(ctx: Ctx, input: { token: string }): Promise<Invitation> {
+  const invitation = await openFor(ctx, input.token);
+  const userId = ctx.viewer.id;
+  const accepted = await ctx.db.$transaction(async (tx) => {
+    const claimed = await tx.invitation.updateMany({
+      where: { id: invitation.id, status: 'PENDING' },
+      data: { status: 'ACCEPTED', acceptedById: userId, decidedAt: new Date() },
+    });
+    if (claimed.count !== 1) throw new InvitationError('The invitation was used meanwhile');
+    const accountKey = { accountId_userId: { accountId: invitation.accountId, userId } };
+    const inAccount = await tx.accountMember.findUnique({ where: accountKey });
+    if (invitation.kind === 'WORKSPACE' && invitation.workspaceId) {
+      if (!inAccount)
+        await tx.accountMember.create({ data: { accountId: invitation.accountId, userId, role: 'MEMBER' } });
+      else if (inAccount.role === 'GUEST')
+        await tx.accountMember.update({ where: accountKey, data: { role: 'MEMBER' } });
+      const role = invitation.workspaceRole ?? 'MEMBER';
+      await tx.workspaceMember.upsert({
+        where: { workspaceId_userId: { workspaceId: invitation.workspaceId, userId } },
+        create: { workspaceId: invitation.workspaceId, userId, role },
+        update: role === 'OWNER' ? { role } : {},
+      });
+    } else if (invitation.listId) {
+      if (!inAccount)
+        await tx.accountMember.create({ data: { accountId: invitation.accountId, userId, role: 'GUEST' } });
+      await claimEmailShare(tx, invitation.listId, invitation.email, userId);
+    }
+    await audit(tx, {
+      accountId: invitation.accountId,
+      actorId: userId,
+      action: 'invitation.accept',
+      resourceType: invitation.workspaceId ? 'Workspace' : 'List',
+      resourceId: invitation.workspaceId ?? invitation.listId ?? invitation.id,
+      data: { invitationId: invitation.id },
+    });
+    return tx.invitation.findUniqueOrThrow({ where: { id: invitation.id } });
+  });
+  ctx.access.clear();
+  return accepted;
+}
+
+/** Turns the share held by an email into the user's share, keeping the higher role if they had one. */
+async function claimEmailShare(tx: DbTx, listId: string, email: string, userId: string) {
+  const byEmail = await tx.share.findUnique({ where: { listId_email: { listId, email } } });
+  if (!byEmail) return;
+  const byUser = await tx.share.findUnique({ where: { listId_userId: { listId, userId } } });
+  if (!byUser) {
+    await tx.share.update({ where: { id: byEmail.id }, data: { email: null, userId } });
+    return;
+  }
+  if (!atLeast(byUser.role, byEmail.role))
+    await tx.share.update({ where: { id: byUser.id }, data: { role: byEmail.role } });
+  await tx.share.delete({ where: { id: byEmail.id } });
+}
+
+/** Declines an invitation sent to the viewer's email. */
+export async function declineInvitation(ctx: Ctx, input: { token: string }): Promise<Invitation> {
+  const invitation = await openFor(ctx, input.token);
+  return ctx.db.$transaction(async (tx) => {
+    const declined = await tx.invitation.update({
+      where: { id: invitation.id },
+      data: { status: 'DECLINED', acceptedById: null, decidedAt: new Date() },
+    });
+    await audit(tx, {
+      accountId: invitation.accountId,
+      actorId: ctx.viewer.id,
+      action: 'invitation.decline',
+      resourceType: invitation.workspaceId ? 'Workspace' : 'List',
+      resourceId: invitation.workspaceId ?? invitation.listId ?? invitation.id,
+      data: { invitationId: invitation.id },
+    });
+    return declined;
+  });
+}
