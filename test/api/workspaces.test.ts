@@ -191,7 +191,10 @@ async function userId(email: string) {
 
 /** An account with an admin, an owner, two members; an open and a closed workspace made by the owner. */
 async function world() {
-  const created = payload((await t.ok(CreateAccount, { input: { name: 'Acme' } }, ADMIN)).createAccount, 'CreateAccountPayload');
+  const created = payload(
+    (await t.ok(CreateAccount, { input: { name: 'Acme' } }, ADMIN)).createAccount,
+    'CreateAccountPayload',
+  );
   const accountId = created.__typename === 'CreateAccountPayload' ? created.account.id : '';
   for (const email of [OWNER, MEMBER, OTHER]) {
     await t.ok(AddMember, { input: { accountId, email, role: 'MEMBER' } }, ADMIN);
@@ -210,7 +213,10 @@ async function world() {
 }
 
 async function lastInvitationToken(email: string): Promise<string> {
-  const mail = await t.server.services.db.mailOutbox.findFirstOrThrow({ where: { to: email }, orderBy: { id: 'desc' } });
+  const mail = await t.server.services.db.mailOutbox.findFirstOrThrow({
+    where: { to: email },
+    orderBy: { id: 'desc' },
+  });
   const match = /\/invitations\/([A-Za-z0-9_-]+)/.exec(mail.text);
   if (!match?.[1]) throw new Error('no link in the mail');
   return match[1];
@@ -221,7 +227,14 @@ describe('account policy', () => {
     const { accountId } = await world();
     const set = await t.ok(
       SetPolicy,
-      { input: { accountId, workspaceCreators: 'ADMINS_ONLY', externalSharing: false, caps: [{ action: 'CREATE_DOC', roles: ['ADMIN'] }] } },
+      {
+        input: {
+          accountId,
+          workspaceCreators: 'ADMINS_ONLY',
+          externalSharing: false,
+          caps: [{ action: 'CREATE_DOC', roles: ['ADMIN'] }],
+        },
+      },
       ADMIN,
     );
     const account = payload(set.setAccountPolicy, 'SetAccountPolicyPayload');
@@ -274,7 +287,9 @@ describe('workspaces', () => {
   it('are deleted by owners; then gone for everyone', async () => {
     const { closed } = await world();
     const before = await snapshot(t);
-    expect((await t.ok(DeleteWorkspace, { input: { workspaceId: closed } }, MEMBER)).deleteWorkspace.__typename).toBe('NotFoundError');
+    expect((await t.ok(DeleteWorkspace, { input: { workspaceId: closed } }, MEMBER)).deleteWorkspace.__typename).toBe(
+      'NotFoundError',
+    );
     expect(await snapshot(t)).toEqual(before);
     expect((await t.ok(DeleteWorkspace, { input: { workspaceId: closed } }, OWNER)).deleteWorkspace.__typename).toBe(
       'DeleteWorkspacePayload',
@@ -297,11 +312,17 @@ describe('workspaces', () => {
 describe('membership', () => {
   it('open workspaces are joined instantly; closed ones are not', async () => {
     const { open, closed } = await world();
-    expect((await t.ok(Join, { input: { workspaceId: open } }, MEMBER)).joinWorkspace).toMatchObject({ member: { role: 'MEMBER' } });
+    expect((await t.ok(Join, { input: { workspaceId: open } }, MEMBER)).joinWorkspace).toMatchObject({
+      member: { role: 'MEMBER' },
+    });
     expect((await t.ok(Workspace, { id: open }, MEMBER)).workspace?.viewerRole).toBe('MEMBER');
     const before = await snapshot(t);
-    expect((await t.ok(Join, { input: { workspaceId: open } }, MEMBER)).joinWorkspace.__typename).toBe('ForbiddenError');
-    expect((await t.ok(Join, { input: { workspaceId: closed } }, OTHER)).joinWorkspace.__typename).toBe('NotFoundError');
+    expect((await t.ok(Join, { input: { workspaceId: open } }, MEMBER)).joinWorkspace.__typename).toBe(
+      'ForbiddenError',
+    );
+    expect((await t.ok(Join, { input: { workspaceId: closed } }, OTHER)).joinWorkspace.__typename).toBe(
+      'NotFoundError',
+    );
     expect(await snapshot(t)).toEqual(before);
   });
 
@@ -309,23 +330,32 @@ describe('membership', () => {
     const { closed } = await world();
     // A member of the account who can see the closed workspace (an admin of it would be an owner):
     await t.ok(UpdateWorkspace, { input: { workspaceId: closed, type: 'OPEN' } }, OWNER);
-    expect((await t.ok(RequestJoin, { input: { workspaceId: closed } }, MEMBER)).requestToJoinWorkspace.__typename).toBe(
-      'ForbiddenError',
-    );
+    expect(
+      (await t.ok(RequestJoin, { input: { workspaceId: closed } }, MEMBER)).requestToJoinWorkspace.__typename,
+    ).toBe('ForbiddenError');
     await t.ok(UpdateWorkspace, { input: { workspaceId: closed, type: 'CLOSED' } }, OWNER);
     // Admins see closed workspaces; they may ask to join as members.
-    const req = payload((await t.ok(RequestJoin, { input: { workspaceId: closed, message: 'hi' } }, ADMIN)).requestToJoinWorkspace, 'RequestToJoinWorkspacePayload');
+    const req = payload(
+      (await t.ok(RequestJoin, { input: { workspaceId: closed, message: 'hi' } }, ADMIN)).requestToJoinWorkspace,
+      'RequestToJoinWorkspacePayload',
+    );
     const requestId = req.__typename === 'RequestToJoinWorkspacePayload' ? req.request.id : '';
     const again = await t.ok(RequestJoin, { input: { workspaceId: closed } }, ADMIN);
     expect(again.requestToJoinWorkspace).toMatchObject({ request: { id: requestId } });
-    expect((await t.ok(Workspace, { id: closed }, OWNER)).workspace?.joinRequests?.map((r) => r.user.email)).toEqual([ADMIN]);
+    expect((await t.ok(Workspace, { id: closed }, OWNER)).workspace?.joinRequests?.map((r) => r.user.email)).toEqual([
+      ADMIN,
+    ]);
 
-    expect((await t.ok(DecideJoin, { input: { requestId, approve: true } }, MEMBER)).decideJoinRequest.__typename).toBe('NotFoundError');
+    expect((await t.ok(DecideJoin, { input: { requestId, approve: true } }, MEMBER)).decideJoinRequest.__typename).toBe(
+      'NotFoundError',
+    );
     expect((await t.ok(DecideJoin, { input: { requestId, approve: true } }, OWNER)).decideJoinRequest).toMatchObject({
       request: { status: 'APPROVED' },
     });
     expect((await t.ok(Workspace, { id: closed }, ADMIN)).workspace?.viewerRole).toBe('MEMBER');
-    expect((await t.ok(DecideJoin, { input: { requestId, approve: false } }, OWNER)).decideJoinRequest.__typename).toBe('ConflictError');
+    expect((await t.ok(DecideJoin, { input: { requestId, approve: false } }, OWNER)).decideJoinRequest.__typename).toBe(
+      'ConflictError',
+    );
   });
 
   it('never leaves a workspace without an owner', async () => {
@@ -334,25 +364,34 @@ describe('membership', () => {
     const memberId = await userId(MEMBER);
     await t.ok(Join, { input: { workspaceId: open } }, MEMBER);
     const before = await snapshot(t);
-    expect((await t.ok(Leave, { input: { workspaceId: open } }, OWNER)).leaveWorkspace.__typename).toBe('LastOwnerError');
-    expect((await t.ok(SetRole, { input: { workspaceId: open, userId: ownerId, role: 'MEMBER' } }, OWNER)).setWorkspaceMemberRole.__typename).toBe(
+    expect((await t.ok(Leave, { input: { workspaceId: open } }, OWNER)).leaveWorkspace.__typename).toBe(
       'LastOwnerError',
     );
-    expect((await t.ok(Remove, { input: { workspaceId: open, userId: ownerId } }, ADMIN)).removeWorkspaceMember.__typename).toBe(
-      'LastOwnerError',
-    );
+    expect(
+      (await t.ok(SetRole, { input: { workspaceId: open, userId: ownerId, role: 'MEMBER' } }, OWNER))
+        .setWorkspaceMemberRole.__typename,
+    ).toBe('LastOwnerError');
+    expect(
+      (await t.ok(Remove, { input: { workspaceId: open, userId: ownerId } }, ADMIN)).removeWorkspaceMember.__typename,
+    ).toBe('LastOwnerError');
     expect(await snapshot(t)).toEqual(before);
 
-    expect((await t.ok(SetRole, { input: { workspaceId: open, userId: memberId, role: 'OWNER' } }, MEMBER)).setWorkspaceMemberRole.__typename).toBe(
-      'ForbiddenError',
-    );
-    expect((await t.ok(SetRole, { input: { workspaceId: open, userId: memberId, role: 'OWNER' } }, OWNER)).setWorkspaceMemberRole).toMatchObject({
+    expect(
+      (await t.ok(SetRole, { input: { workspaceId: open, userId: memberId, role: 'OWNER' } }, MEMBER))
+        .setWorkspaceMemberRole.__typename,
+    ).toBe('ForbiddenError');
+    expect(
+      (await t.ok(SetRole, { input: { workspaceId: open, userId: memberId, role: 'OWNER' } }, OWNER))
+        .setWorkspaceMemberRole,
+    ).toMatchObject({
       member: { role: 'OWNER' },
     });
-    expect((await t.ok(Leave, { input: { workspaceId: open } }, OWNER)).leaveWorkspace.__typename).toBe('LeaveWorkspacePayload');
-    expect((await t.ok(Remove, { input: { workspaceId: open, userId: memberId } }, ADMIN)).removeWorkspaceMember.__typename).toBe(
-      'LastOwnerError',
+    expect((await t.ok(Leave, { input: { workspaceId: open } }, OWNER)).leaveWorkspace.__typename).toBe(
+      'LeaveWorkspacePayload',
     );
+    expect(
+      (await t.ok(Remove, { input: { workspaceId: open, userId: memberId } }, ADMIN)).removeWorkspaceMember.__typename,
+    ).toBe('LastOwnerError');
   });
 
   it('removes members on an owner’s word only', async () => {
@@ -360,12 +399,12 @@ describe('membership', () => {
     const memberId = await userId(MEMBER);
     await t.ok(Join, { input: { workspaceId: open } }, MEMBER);
     await t.ok(Join, { input: { workspaceId: open } }, OTHER);
-    expect((await t.ok(Remove, { input: { workspaceId: open, userId: memberId } }, OTHER)).removeWorkspaceMember.__typename).toBe(
-      'ForbiddenError',
-    );
-    expect((await t.ok(Remove, { input: { workspaceId: open, userId: memberId } }, OWNER)).removeWorkspaceMember.__typename).toBe(
-      'RemoveWorkspaceMemberPayload',
-    );
+    expect(
+      (await t.ok(Remove, { input: { workspaceId: open, userId: memberId } }, OTHER)).removeWorkspaceMember.__typename,
+    ).toBe('ForbiddenError');
+    expect(
+      (await t.ok(Remove, { input: { workspaceId: open, userId: memberId } }, OWNER)).removeWorkspaceMember.__typename,
+    ).toBe('RemoveWorkspaceMemberPayload');
     expect((await t.ok(Workspace, { id: open }, MEMBER)).workspace?.viewerRole).toBe('NON_MEMBER');
   });
 });
@@ -374,9 +413,13 @@ describe('invitations', () => {
   it('invite → preview → accept joins the account and the workspace; the token is single use', async () => {
     const { closed } = await world();
     const invited = await t.ok(Invite, { input: { workspaceId: closed, email: 'New.Person@Example.test' } }, OWNER);
-    expect(invited.inviteToWorkspace).toMatchObject({ invitation: { email: 'new.person@example.test', status: 'PENDING' } });
+    expect(invited.inviteToWorkspace).toMatchObject({
+      invitation: { email: 'new.person@example.test', status: 'PENDING' },
+    });
     const token = await lastInvitationToken('new.person@example.test');
-    const stored = await t.server.services.db.invitation.findFirstOrThrow({ where: { email: 'new.person@example.test' } });
+    const stored = await t.server.services.db.invitation.findFirstOrThrow({
+      where: { email: 'new.person@example.test' },
+    });
     expect(stored.tokenHash).not.toContain(token);
 
     expect((await t.gql(Preview, { token })).data?.invitation).toMatchObject({
@@ -393,46 +436,78 @@ describe('invitations', () => {
     expect((await t.ok(Accept, { input: { token } }, 'new.person@example.test')).acceptInvitation).toMatchObject({
       workspace: { name: 'Closed', viewerRole: 'MEMBER' },
     });
-    expect((await t.ok(Accept, { input: { token } }, 'new.person@example.test')).acceptInvitation.__typename).toBe('InvitationError');
+    expect((await t.ok(Accept, { input: { token } }, 'new.person@example.test')).acceptInvitation.__typename).toBe(
+      'InvitationError',
+    );
     expect((await t.gql(Preview, { token })).data?.invitation).toBeNull();
   });
 
   it('revoked, declined and expired invitations do not open', async () => {
     const { closed } = await world();
-    const a = payload((await t.ok(Invite, { input: { workspaceId: closed, email: 'a@x.test' } }, OWNER)).inviteToWorkspace, 'InviteToWorkspacePayload');
+    const a = payload(
+      (await t.ok(Invite, { input: { workspaceId: closed, email: 'a@x.test' } }, OWNER)).inviteToWorkspace,
+      'InviteToWorkspacePayload',
+    );
     const tokenA = await lastInvitationToken('a@x.test');
     const idA = a.__typename === 'InviteToWorkspacePayload' ? a.invitation.id : '';
-    expect((await t.ok(Revoke, { input: { invitationId: idA } }, MEMBER)).revokeInvitation.__typename).toBe('NotFoundError');
-    expect((await t.ok(Revoke, { input: { invitationId: idA } }, OWNER)).revokeInvitation).toMatchObject({ invitation: { status: 'REVOKED' } });
-    expect((await t.ok(Accept, { input: { token: tokenA } }, 'a@x.test')).acceptInvitation.__typename).toBe('InvitationError');
+    expect((await t.ok(Revoke, { input: { invitationId: idA } }, MEMBER)).revokeInvitation.__typename).toBe(
+      'NotFoundError',
+    );
+    expect((await t.ok(Revoke, { input: { invitationId: idA } }, OWNER)).revokeInvitation).toMatchObject({
+      invitation: { status: 'REVOKED' },
+    });
+    expect((await t.ok(Accept, { input: { token: tokenA } }, 'a@x.test')).acceptInvitation.__typename).toBe(
+      'InvitationError',
+    );
 
     await t.ok(Invite, { input: { workspaceId: closed, email: 'b@x.test' } }, OWNER);
     const tokenB = await lastInvitationToken('b@x.test');
-    expect((await t.ok(Decline, { input: { token: tokenB } }, 'b@x.test')).declineInvitation.__typename).toBe('DeclineInvitationPayload');
-    expect((await t.ok(Accept, { input: { token: tokenB } }, 'b@x.test')).acceptInvitation.__typename).toBe('InvitationError');
+    expect((await t.ok(Decline, { input: { token: tokenB } }, 'b@x.test')).declineInvitation.__typename).toBe(
+      'DeclineInvitationPayload',
+    );
+    expect((await t.ok(Accept, { input: { token: tokenB } }, 'b@x.test')).acceptInvitation.__typename).toBe(
+      'InvitationError',
+    );
 
     await t.ok(Invite, { input: { workspaceId: closed, email: 'c@x.test' } }, OWNER);
     const tokenC = await lastInvitationToken('c@x.test');
-    await t.server.services.db.invitation.updateMany({ where: { email: 'c@x.test' }, data: { expiresAt: new Date(Date.now() - 1000) } });
-    expect((await t.ok(Accept, { input: { token: tokenC } }, 'c@x.test')).acceptInvitation.__typename).toBe('InvitationError');
+    await t.server.services.db.invitation.updateMany({
+      where: { email: 'c@x.test' },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
+    expect((await t.ok(Accept, { input: { token: tokenC } }, 'c@x.test')).acceptInvitation.__typename).toBe(
+      'InvitationError',
+    );
   });
 
   it('resending replaces the link; inviting members is refused; invitations are rate limited per inviter', async () => {
     const { closed, open } = await world();
-    const first = payload((await t.ok(Invite, { input: { workspaceId: closed, email: 'd@x.test' } }, ADMIN)).inviteToWorkspace, 'InviteToWorkspacePayload');
+    const first = payload(
+      (await t.ok(Invite, { input: { workspaceId: closed, email: 'd@x.test' } }, ADMIN)).inviteToWorkspace,
+      'InviteToWorkspacePayload',
+    );
     const old = await lastInvitationToken('d@x.test');
     const id = first.__typename === 'InviteToWorkspacePayload' ? first.invitation.id : '';
-    expect((await t.ok(Resend, { input: { invitationId: id } }, ADMIN)).resendInvitation).toMatchObject({ invitation: { sentCount: 2 } });
+    expect((await t.ok(Resend, { input: { invitationId: id } }, ADMIN)).resendInvitation).toMatchObject({
+      invitation: { sentCount: 2 },
+    });
     const fresh = await lastInvitationToken('d@x.test');
     expect(fresh).not.toBe(old);
-    expect((await t.ok(Accept, { input: { token: old } }, 'd@x.test')).acceptInvitation.__typename).toBe('InvitationError');
-    expect((await t.ok(Accept, { input: { token: fresh } }, 'd@x.test')).acceptInvitation.__typename).toBe('AcceptInvitationPayload');
-
-    expect((await t.ok(Invite, { input: { workspaceId: closed, email: OWNER } }, ADMIN)).inviteToWorkspace.__typename).toBe('ConflictError');
-    // MEMBER sees the open workspace without being in it: non-members may not invite.
-    expect((await t.ok(Invite, { input: { workspaceId: open, email: 'e@x.test', role: 'OWNER' } }, MEMBER)).inviteToWorkspace.__typename).toBe(
-      'ForbiddenError',
+    expect((await t.ok(Accept, { input: { token: old } }, 'd@x.test')).acceptInvitation.__typename).toBe(
+      'InvitationError',
     );
+    expect((await t.ok(Accept, { input: { token: fresh } }, 'd@x.test')).acceptInvitation.__typename).toBe(
+      'AcceptInvitationPayload',
+    );
+
+    expect(
+      (await t.ok(Invite, { input: { workspaceId: closed, email: OWNER } }, ADMIN)).inviteToWorkspace.__typename,
+    ).toBe('ConflictError');
+    // MEMBER sees the open workspace without being in it: non-members may not invite.
+    expect(
+      (await t.ok(Invite, { input: { workspaceId: open, email: 'e@x.test', role: 'OWNER' } }, MEMBER)).inviteToWorkspace
+        .__typename,
+    ).toBe('ForbiddenError');
 
     // ADMIN sent 2 (create + resend) this hour in this test; the limit is 4.
     await t.ok(Invite, { input: { workspaceId: closed, email: 'f@x.test' } }, ADMIN);
@@ -454,18 +529,37 @@ describe('workspace permissions', () => {
     await t.ok(SetPolicy, { input: { accountId, caps: [{ action: 'CREATE_DOC', roles: ['ADMIN'] }] } }, ADMIN);
 
     const before = await snapshot(t);
-    const capped = await t.ok(SetPermission, { input: { workspaceId: open, role: 'MEMBER', action: 'CREATE_DOC', allowed: true } }, OWNER);
-    expect(capped.setWorkspacePermission).toMatchObject({ __typename: 'CappedByAccountPolicy', code: 'CAPPED_BY_ACCOUNT_POLICY' });
-    const byMember = await t.ok(SetPermission, { input: { workspaceId: open, role: 'MEMBER', action: 'COMMENT', allowed: false } }, MEMBER);
+    const capped = await t.ok(
+      SetPermission,
+      { input: { workspaceId: open, role: 'MEMBER', action: 'CREATE_DOC', allowed: true } },
+      OWNER,
+    );
+    expect(capped.setWorkspacePermission).toMatchObject({
+      __typename: 'CappedByAccountPolicy',
+      code: 'CAPPED_BY_ACCOUNT_POLICY',
+    });
+    const byMember = await t.ok(
+      SetPermission,
+      { input: { workspaceId: open, role: 'MEMBER', action: 'COMMENT', allowed: false } },
+      MEMBER,
+    );
     expect(byMember.setWorkspacePermission.__typename).toBe('ForbiddenError');
     expect(await snapshot(t)).toEqual(before);
 
-    const stricter = await t.ok(SetPermission, { input: { workspaceId: open, role: 'MEMBER', action: 'CREATE_MAIN_LIST', allowed: false } }, OWNER);
+    const stricter = await t.ok(
+      SetPermission,
+      { input: { workspaceId: open, role: 'MEMBER', action: 'CREATE_MAIN_LIST', allowed: false } },
+      OWNER,
+    );
     expect(stricter.setWorkspacePermission.__typename).toBe('SetWorkspacePermissionPayload');
 
     const ws = (await t.ok(Workspace, { id: open }, MEMBER)).workspace;
     const cell = (role: string, action: string) => ws?.permissions?.find((p) => p.role === role && p.action === action);
-    expect(cell('MEMBER', 'CREATE_MAIN_LIST')).toMatchObject({ setting: false, effective: false, cappedByAccount: false });
+    expect(cell('MEMBER', 'CREATE_MAIN_LIST')).toMatchObject({
+      setting: false,
+      effective: false,
+      cappedByAccount: false,
+    });
     expect(cell('MEMBER', 'CREATE_DOC')).toMatchObject({ setting: true, effective: false, cappedByAccount: true });
     expect(cell('OWNER', 'CREATE_MAIN_LIST')).toMatchObject({ setting: true, effective: true });
     expect(cell('NON_MEMBER', 'COMMENT')).toMatchObject({ setting: true, effective: true });
@@ -485,7 +579,9 @@ describe('workspace permissions', () => {
       ]),
     );
     expect(explained.explainAccess?.role).toBe('MEMBER');
-    expect((await t.gql(Explain, { resourceId: open, userId: await userId(OWNER) }, MEMBER)).data?.explainAccess).toBeNull();
+    expect(
+      (await t.gql(Explain, { resourceId: open, userId: await userId(OWNER) }, MEMBER)).data?.explainAccess,
+    ).toBeNull();
     expect((await t.ok(Explain, { resourceId: open }, MEMBER)).explainAccess?.role).toBe('MEMBER');
   });
 });
@@ -495,7 +591,11 @@ describe('audit', () => {
     const { open } = await world();
     await t.ok(Join, { input: { workspaceId: open } }, MEMBER);
     await t.ok(UpdateWorkspace, { input: { workspaceId: open, name: 'Renamed' } }, OWNER);
-    await t.ok(SetPermission, { input: { workspaceId: open, role: 'MEMBER', action: 'COMMENT', allowed: false } }, OWNER);
+    await t.ok(
+      SetPermission,
+      { input: { workspaceId: open, role: 'MEMBER', action: 'COMMENT', allowed: false } },
+      OWNER,
+    );
     const log = await t.ok(AuditLog, { resourceId: open }, OWNER);
     expect(log.auditLog?.edges.map((e) => [e.node.action, e.node.actor?.email])).toEqual([
       ['workspace.permission', OWNER],
@@ -528,7 +628,9 @@ describe('invitation mail over SMTP', () => {
     });
     await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
     const port = (smtp.server.address() as { port: number }).port;
-    const mailed = await startTestServer({ env: { SMTP_URL: `smtp://127.0.0.1:${port}`, PUBLIC_URL: 'https://app.example.test' } });
+    const mailed = await startTestServer({
+      env: { SMTP_URL: `smtp://127.0.0.1:${port}`, PUBLIC_URL: 'https://app.example.test' },
+    });
     try {
       const r = (await mailed.ok(CreateAccount, { input: { name: 'Mail' } }, ADMIN)).createAccount;
       const accountId = r.__typename === 'CreateAccountPayload' ? r.account.id : '';
@@ -536,7 +638,9 @@ describe('invitation mail over SMTP', () => {
       const workspaceId = w.__typename === 'CreateWorkspacePayload' ? w.workspace.id : '';
       await mailed.ok(Invite, { input: { workspaceId, email: 'smtp@x.test' } }, ADMIN);
       expect(received).toHaveLength(1);
-      const link = /https:\/\/app\.example\.test\/invitations\/([A-Za-z0-9_-]+)/.exec(received[0]?.replace(/=\r?\n/g, '') ?? '');
+      const link = /https:\/\/app\.example\.test\/invitations\/([A-Za-z0-9_-]+)/.exec(
+        received[0]?.replace(/=\r?\n/g, '') ?? '',
+      );
       expect(link?.[1]).toBeTruthy();
       const accepted = await mailed.ok(Accept, { input: { token: link?.[1] ?? '' } }, 'smtp@x.test');
       expect(accepted.acceptInvitation.__typename).toBe('AcceptInvitationPayload');

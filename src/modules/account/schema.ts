@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { readableAccountsWhere } from '../../access/load.ts';
+import { ACCOUNT_ROLES, capFor, WORKSPACE_ACTIONS } from '../../access/rules.ts';
 import { builder } from '../../builder.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
-import { ACCOUNT_ROLES, capFor, WORKSPACE_ACTIONS } from '../../access/rules.ts';
 import { AccountRole, WorkspaceAction, WorkspaceCreators } from '../../generated/prisma/enums.ts';
 import { addAccountMember, createAccount, setAccountPolicy } from './service.ts';
 

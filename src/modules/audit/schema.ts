@@ -32,7 +32,9 @@ async function auditScope(ctx: Context, type: string, id: string): Promise<Prism
     case 'List': {
       const list = await ctx.db.list.findUnique({ where: { id }, select: { workspaceId: true } });
       if (!list) return null;
-      return (await ctx.access.decideWorkspace(list.workspaceId, 'workspace:manage'))?.allowed ? { resourceId: id } : null;
+      return (await ctx.access.decideWorkspace(list.workspaceId, 'workspace:manage'))?.allowed
+        ? { resourceId: id }
+        : null;
     }
     case 'User': {
       const memberships = await ctx.db.accountMember.findMany({ where: { userId: id }, select: { accountId: true } });
@@ -71,4 +73,3 @@ builder.queryField('auditLog', (t) =>
     },
   }),
 );
-

@@ -26,7 +26,11 @@ export interface Explanation {
 }
 
 /** Explains one kind of resource for a user, or returns null when the asker may not know. */
-export type Explainer = (ctx: Context & { viewer: NonNullable<Context['viewer']> }, id: string, subject: Access) => Promise<Explanation | null>;
+export type Explainer = (
+  ctx: Context & { viewer: NonNullable<Context['viewer']> },
+  id: string,
+  subject: Access,
+) => Promise<Explanation | null>;
 
 const explainers = new Map<string, Explainer>();
 
@@ -38,7 +42,9 @@ export function registerExplainer(typename: string, explainer: Explainer): void 
 const AccessReasonObject = builder.objectRef<Reason>('AccessReason').implement({
   description: 'One rule that counted in a decision.',
   fields: (t) => ({
-    rule: t.exposeString('rule', { description: 'Stable rule name, e.g. `workspace.rule`, `account.cap`, `list.share.group`.' }),
+    rule: t.exposeString('rule', {
+      description: 'Stable rule name, e.g. `workspace.rule`, `account.cap`, `list.share.group`.',
+    }),
     effect: t.exposeString('effect', { description: 'ALLOW or GRANT counted for; DENY or CAP against.' }),
     detail: t.exposeString('detail', { description: 'The rule in words.' }),
   }),
@@ -54,7 +60,8 @@ const AccessDecisionObject = builder.objectRef<ExplainedDecision>('AccessDecisio
 });
 
 const AccessExplanationObject = builder.objectRef<Explanation>('AccessExplanation').implement({
-  description: "How a person stands on a resource: their role and each decision's rules (which rule allowed or denied, which cap applied).",
+  description:
+    "How a person stands on a resource: their role and each decision's rules (which rule allowed or denied, which cap applied).",
   fields: (t) => ({
     resourceType: t.exposeString('resourceType', { description: 'Account, Workspace or List.' }),
     user: t.prismaField({
@@ -63,7 +70,11 @@ const AccessExplanationObject = builder.objectRef<Explanation>('AccessExplanatio
       resolve: (query, e, _args, ctx) => ctx.db.user.findUniqueOrThrow({ ...query, where: { id: e.userId } }),
     }),
     role: t.exposeString('role', { nullable: true, description: 'Their effective role there, if any.' }),
-    decisions: t.field({ type: [AccessDecisionObject], description: 'Each question answered.', resolve: (e) => e.decisions }),
+    decisions: t.field({
+      type: [AccessDecisionObject],
+      description: 'Each question answered.',
+      resolve: (e) => e.decisions,
+    }),
   }),
 });
 

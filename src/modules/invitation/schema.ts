@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { visibleInvitationsWhere } from '../../access/load.ts';
 import { builder } from '../../builder.ts';
-import { ConflictError, ForbiddenError, InvitationError, NotFoundError, RateLimitedError, ValidationError } from '../../errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvitationError,
+  NotFoundError,
+  RateLimitedError,
+  ValidationError,
+} from '../../errors.ts';
 import { InvitationKind, InvitationStatus } from '../../generated/prisma/enums.ts';
 import { WorkspaceObject, WorkspaceRoleEnum } from '../workspace/schema.ts';
 import {
@@ -30,7 +37,11 @@ export const InvitationObject = builder.prismaNode('Invitation', {
   fields: (t) => ({
     kind: t.expose('kind', { type: InvitationKindEnum, description: 'What accepting gives.' }),
     email: t.exposeString('email', { description: 'Who it was sent to.' }),
-    role: t.expose('workspaceRole', { type: WorkspaceRoleEnum, nullable: true, description: 'The workspace role it gives.' }),
+    role: t.expose('workspaceRole', {
+      type: WorkspaceRoleEnum,
+      nullable: true,
+      description: 'The workspace role it gives.',
+    }),
     status: t.expose('status', { type: InvitationStatusEnum, description: 'Where it stands.' }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'When the link stops working.' }),
     sentCount: t.exposeInt('sentCount', { description: 'How many times it was sent.' }),
@@ -56,7 +67,8 @@ builder.queryField('invitation', (t) =>
   t.field({
     type: InvitationPreview,
     nullable: true,
-    description: 'Preview of a pending invitation by its token (anonymous allowed); null when invalid, used, revoked or expired.',
+    description:
+      'Preview of a pending invitation by its token (anonymous allowed); null when invalid, used, revoked or expired.',
     args: { token: t.arg.string({ required: true, description: 'The token from the invitation link.' }) },
     resolve: async (_root, { token }, ctx) => {
       const invitation = await findOpenInvitation(ctx.db, token);
@@ -116,14 +128,18 @@ builder.mutationField('inviteToWorkspace', (t) =>
 const InvitationIdInput = (name: string, description: string) =>
   builder.inputType(name, {
     description,
-    fields: (t) => ({ invitationId: t.globalID({ required: true, for: InvitationObject, description: 'The invitation.' }) }),
+    fields: (t) => ({
+      invitationId: t.globalID({ required: true, for: InvitationObject, description: 'The invitation.' }),
+    }),
   });
 
 builder.mutationField('resendInvitation', (t) =>
   t.withAuth({ loggedIn: true }).field({
     type: InvitationPayload('ResendInvitationPayload'),
     description: 'Sends a pending invitation again with a fresh link and expiry; the old link stops working.',
-    args: { input: t.arg({ type: InvitationIdInput('ResendInvitationInput', 'The invitation to resend.'), required: true }) },
+    args: {
+      input: t.arg({ type: InvitationIdInput('ResendInvitationInput', 'The invitation to resend.'), required: true }),
+    },
     errors: {
       types: [ValidationError, ForbiddenError, NotFoundError, InvitationError, RateLimitedError],
       directResult: true,
@@ -139,7 +155,9 @@ builder.mutationField('revokeInvitation', (t) =>
   t.withAuth({ loggedIn: true }).field({
     type: InvitationPayload('RevokeInvitationPayload'),
     description: 'Revokes a pending invitation (its inviter, or owners and admins).',
-    args: { input: t.arg({ type: InvitationIdInput('RevokeInvitationInput', 'The invitation to revoke.'), required: true }) },
+    args: {
+      input: t.arg({ type: InvitationIdInput('RevokeInvitationInput', 'The invitation to revoke.'), required: true }),
+    },
     errors: {
       types: [ValidationError, ForbiddenError, NotFoundError, InvitationError],
       directResult: true,
@@ -155,7 +173,11 @@ const TokenInput = (name: string, description: string) =>
   builder.inputType(name, {
     description,
     fields: (t) => ({
-      token: t.string({ required: true, description: 'The token from the link.', validate: z.string().min(1).max(200) }),
+      token: t.string({
+        required: true,
+        description: 'The token from the link.',
+        validate: z.string().min(1).max(200),
+      }),
     }),
   });
 
@@ -163,7 +185,11 @@ const AcceptInvitationPayload = builder.simpleObject('AcceptInvitationPayload', 
   description: 'The viewer is in.',
   fields: (t) => ({
     invitation: t.field({ type: InvitationObject, description: 'The accepted invitation.' }),
-    workspace: t.field({ type: WorkspaceObject, nullable: true, description: 'The workspace joined, for workspace invitations.' }),
+    workspace: t.field({
+      type: WorkspaceObject,
+      nullable: true,
+      description: 'The workspace joined, for workspace invitations.',
+    }),
   }),
 });
 
@@ -172,7 +198,11 @@ builder.mutationField('acceptInvitation', (t) =>
     type: AcceptInvitationPayload,
     description: "Accepts an invitation sent to the viewer's email; single use.",
     args: { input: t.arg({ type: TokenInput('AcceptInvitationInput', 'The invitation to accept.'), required: true }) },
-    errors: { types: [ValidationError, InvitationError], directResult: true, union: { name: 'AcceptInvitationResult' } },
+    errors: {
+      types: [ValidationError, InvitationError],
+      directResult: true,
+      union: { name: 'AcceptInvitationResult' },
+    },
     resolve: async (_root, { input }, ctx) => {
       const invitation = await acceptInvitation(ctx, { token: input.token });
       const workspace = invitation.workspaceId
@@ -187,8 +217,14 @@ builder.mutationField('declineInvitation', (t) =>
   t.withAuth({ loggedIn: true }).field({
     type: InvitationPayload('DeclineInvitationPayload'),
     description: "Declines an invitation sent to the viewer's email.",
-    args: { input: t.arg({ type: TokenInput('DeclineInvitationInput', 'The invitation to decline.'), required: true }) },
-    errors: { types: [ValidationError, InvitationError], directResult: true, union: { name: 'DeclineInvitationResult' } },
+    args: {
+      input: t.arg({ type: TokenInput('DeclineInvitationInput', 'The invitation to decline.'), required: true }),
+    },
+    errors: {
+      types: [ValidationError, InvitationError],
+      directResult: true,
+      union: { name: 'DeclineInvitationResult' },
+    },
     resolve: async (_root, { input }, ctx) => ({ invitation: await declineInvitation(ctx, { token: input.token }) }),
   }),
 );

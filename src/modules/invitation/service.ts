@@ -18,7 +18,11 @@ type Ctx = Context & { viewer: Viewer };
 async function checkRate(ctx: Ctx) {
   const since = new Date(Date.now() - 3_600_000);
   const sent = await ctx.db.auditEvent.findMany({
-    where: { actorId: ctx.viewer.id, action: { in: ['invitation.create', 'invitation.resend'] }, createdAt: { gte: since } },
+    where: {
+      actorId: ctx.viewer.id,
+      action: { in: ['invitation.create', 'invitation.resend'] },
+      createdAt: { gte: since },
+    },
     select: { createdAt: true },
     orderBy: { createdAt: 'asc' },
   });

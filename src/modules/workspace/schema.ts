@@ -19,12 +19,7 @@ import {
   NotFoundError,
   ValidationError,
 } from '../../errors.ts';
-import {
-  JoinRequestStatus,
-  WorkspaceAudience,
-  WorkspaceRole,
-  WorkspaceType,
-} from '../../generated/prisma/enums.ts';
+import { JoinRequestStatus, WorkspaceAudience, WorkspaceRole, WorkspaceType } from '../../generated/prisma/enums.ts';
 import type { WorkspaceEventPayload } from '../../realtime/pubsub.ts';
 import { live, SUBSCRIBED } from '../../realtime/stream.ts';
 import { AccountType, WorkspaceActionEnum } from '../account/schema.ts';
@@ -211,7 +206,6 @@ builder.subscriptionField('workspaceEvents', (t) =>
     resolve: (event) => event,
   }),
 );
-
 
 const WorkspacePermissionEntry = builder.simpleObject('WorkspacePermission', {
   description: 'One cell of the permission table: the setting for an audience and action, and what applies.',
