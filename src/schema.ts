@@ -7,6 +7,15 @@ import './modules/workspace/schema.ts';
 import './modules/invitation/schema.ts';
 import './modules/audit/schema.ts';
 import './modules/explain/schema.ts';
+import './modules/list/events.ts';
+import './modules/presence/schema.ts';
+import './modules/group/schema.ts';
+import './modules/list/schema.ts';
+import './modules/share/schema.ts';
+import './modules/item/schema.ts';
+import './modules/contact/schema.ts';
+import './modules/email/schema.ts';
+import './modules/anonymize/schema.ts';
 
 /** The whole GraphQL schema, sorted so that schema.graphql diffs stay readable. */
 export const schema = lexicographicSortSchema(builder.toSchema());

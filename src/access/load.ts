@@ -1,9 +1,10 @@
 import DataLoader from 'dataloader';
-import type { Db } from '../db/client.ts';
+import type { Db, DbTx } from '../db/client.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { AccountFacts, AccountPolicyFacts, ListFacts, ListRole, ShareGrant, WorkspaceFacts } from './facts.ts';
 import {
   type AccountQuestion,
+  type AnonymizeFacts,
   type Decision,
   decideAccount,
   decideList,
@@ -69,6 +70,79 @@ export function visibleWorkspacesWhere(viewerId: string): Prisma.WorkspaceWhereI
       { type: 'OPEN', account: { members: { some: { userId: viewerId, role: 'MEMBER' } } } },
       { lists: { some: readableListsWhere(viewerId) } },
     ],
+  };
+}
+
+/**
+ * Workspaces whose content the viewer may read, as a Prisma filter: the SQL mirror of
+ * `decideWorkspace(…, 'workspace:read')` (member; account admin; account member of an open one).
+ */
+export function readableWorkspacesWhere(viewerId: string): Prisma.WorkspaceWhereInput {
+  return {
+    OR: [
+      { members: { some: { userId: viewerId } } },
+      { account: { members: { some: { userId: viewerId, role: 'ADMIN' } } } },
+      { type: 'OPEN', account: { members: { some: { userId: viewerId, role: 'MEMBER' } } } },
+    ],
+  };
+}
+
+/**
+ * Contacts the viewer may read, as a Prisma filter: the SQL mirror of `decideContact(…,
+ * 'contact:read')` (the workspace's readers, or an item of a list they can read links to it).
+ */
+export function visibleContactsWhere(viewerId: string): Prisma.ContactWhereInput {
+  return {
+    OR: [{ workspace: readableWorkspacesWhere(viewerId) }, { items: { some: { list: readableListsWhere(viewerId) } } }],
+  };
+}
+
+/** Emails whose metadata the viewer may read: those of workspaces whose content they read. */
+export function visibleEmailsWhere(viewerId: string): Prisma.EmailWhereInput {
+  return { workspace: readableWorkspacesWhere(viewerId) };
+}
+
+/** Whether an item of a list the viewer can read links to the contact (how guests reach contacts). */
+export async function contactReachedThroughList(db: DbTx, viewerId: string, contactId: string): Promise<boolean> {
+  const item = await db.item.findFirst({
+    where: { contactId, list: readableListsWhere(viewerId) },
+    select: { id: true },
+  });
+  return item !== null;
+}
+
+/**
+ * The facts `decideAnonymize` needs: every account the target is in, holds a share, list or owned
+ * workspace in, or was anonymised in (audit), with the viewer's role in each.
+ */
+export async function loadAnonymizeFacts(db: DbTx, viewerId: string, targetId: string): Promise<AnonymizeFacts> {
+  const viaWorkspace = { workspace: { select: { accountId: true } } } as const;
+  const [members, workspaces, lists, shares, anonymised] = await Promise.all([
+    db.accountMember.findMany({ where: { userId: targetId }, select: { accountId: true } }),
+    db.workspaceMember.findMany({ where: { userId: targetId }, select: viaWorkspace }),
+    db.list.findMany({ where: { creatorId: targetId }, select: viaWorkspace }),
+    db.share.findMany({ where: { userId: targetId }, select: { list: { select: viaWorkspace } } }),
+    db.auditEvent.findMany({
+      where: { resourceType: 'User', resourceId: targetId, action: 'user.anonymize' },
+      select: { accountId: true },
+    }),
+  ]);
+  const accountIds = new Set<string>([
+    ...members.map((m) => m.accountId),
+    ...workspaces.map((w) => w.workspace.accountId),
+    ...lists.map((l) => l.workspace.accountId),
+    ...shares.map((s) => s.list.workspace.accountId),
+    ...anonymised.flatMap((a) => (a.accountId ? [a.accountId] : [])),
+  ]);
+  const roles = await db.accountMember.findMany({
+    where: { userId: viewerId, accountId: { in: [...accountIds] } },
+    select: { accountId: true, role: true },
+  });
+  const roleOf = new Map(roles.map((r) => [r.accountId, r.role]));
+  return {
+    viewerId,
+    targetId,
+    accounts: [...accountIds].sort().map((accountId) => ({ accountId, viewerRole: roleOf.get(accountId) ?? null })),
   };
 }
 

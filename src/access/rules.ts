@@ -459,6 +459,96 @@ export function defaultGeneralAccess(kind: ListKind): { generalAccess: GeneralAc
 }
 
 // ---------------------------------------------------------------------------------------------
+// Contacts, emails and activity (workspace data)
+
+export type ContactQuestion =
+  /** Read a contact: person or company, enrichment and relationship data. */
+  | 'contact:read'
+  /** Read the activity feed and email metadata (subject, date, sender, participants, properties). */
+  | 'contact:read-activity'
+  /** Create and update contacts, record emails and activity, set email properties. */
+  | 'contact:write';
+
+/**
+ * Decides a question about a workspace's contact data. Whoever may read the workspace's content
+ * (members, account admins, account members of an open workspace) reads it; members and admins
+ * write it; anyone else reads only a contact that an item of a list they can read links to, and
+ * never its activity or emails.
+ */
+export function decideContact(
+  ws: WorkspaceFacts,
+  question: ContactQuestion,
+  reachedThroughList = false,
+): Decision<WorkspaceViewerRole> {
+  const read = decideWorkspace(ws, 'workspace:read');
+  const result = (allowed: boolean, reason: Reason): Decision<WorkspaceViewerRole> => ({
+    allowed,
+    role: read.role,
+    reasons: [...read.reasons, reason],
+  });
+  switch (question) {
+    case 'contact:read':
+      if (read.allowed) return result(true, allow('contact.workspace', 'contacts are visible to the whole workspace'));
+      if (reachedThroughList)
+        return result(true, grantR('contact.list', 'an item of a list the viewer can read links to it'));
+      return result(false, deny_('contact.workspace', 'contacts are visible to the workspace only'));
+    case 'contact:read-activity':
+      return read.allowed
+        ? result(true, allow('contact.activity', 'activity and email metadata are visible to the whole workspace'))
+        : result(false, deny_('contact.activity', 'activity and email metadata are for the workspace only'));
+    case 'contact:write':
+      if (ws.memberRole) return result(true, allow('contact.write', 'workspace members keep its contacts'));
+      if (ws.account.role === 'ADMIN') return result(true, allow('account.admin', 'account admins keep every contact'));
+      return result(false, deny_('contact.write', 'only workspace members and account admins change contacts'));
+  }
+}
+
+/** Whether the viewer may read an email's body and thread: its owner only, whoever else sees its metadata. */
+export function decideEmailContent(viewerId: string | null, email: { ownerId: string | null }): Decision<never> {
+  return viewerId !== null && email.ownerId === viewerId
+    ? { allowed: true, role: null, reasons: [allow('email.owner', 'the owner reads the body and thread')] }
+    : { allowed: false, role: null, reasons: [deny_('email.owner', 'only its owner reads the body and thread')] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Anonymisation
+
+/** What deciding `anonymizeUser` needs: who asks, whom, and the asker's role in each of the target's accounts. */
+export interface AnonymizeFacts {
+  viewerId: string;
+  targetId: string;
+  /**
+   * Every account the target belongs to, holds a share, list or workspace in, or was anonymised
+   * in, with the viewer's role there (null: not in it).
+   */
+  accounts: ReadonlyArray<{ accountId: string; viewerRole: AccountRole | null }>;
+}
+
+/**
+ * Account admins anonymise people, but only people wholly inside accounts they administer: what
+ * passes to the admin must stay within their reach. Nobody anonymises themselves.
+ */
+export function decideAnonymize(facts: AnonymizeFacts): Decision<AccountRole> {
+  const roles = facts.accounts.map((a) => a.viewerRole);
+  const role = roles.includes('ADMIN') ? 'ADMIN' : (roles.find((r) => r !== null) ?? null);
+  const no = (rule: string, detail: string): Decision<AccountRole> => ({
+    allowed: false,
+    role,
+    reasons: [deny_(rule, detail)],
+  });
+  if (role === null) return no('account.member', 'the user is in no account of the viewer');
+  if (role !== 'ADMIN') return no('account.admin', 'only account admins anonymise people');
+  if (facts.viewerId === facts.targetId) return no('anonymize.self', 'admins do not anonymise themselves');
+  if (roles.some((r) => r !== 'ADMIN'))
+    return no('account.admin', 'the user is also in an account the viewer does not administer');
+  return {
+    allowed: true,
+    role,
+    reasons: [grantR('account.admin', 'account admins anonymise the people of their accounts')],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 
 function allow(rule: string, detail: string): Reason {
   return { rule, effect: 'ALLOW', detail };

@@ -1,7 +1,8 @@
 import type { Viewer } from '../context.ts';
 import type { Db } from '../db/client.ts';
-import { ensureUser } from '../modules/user/service.ts';
-import { AuthError, type TokenVerifier } from './jwt.ts';
+import { anonymizedEmail } from '../modules/anonymize/service.ts';
+import { ensureUser, normalizeEmail } from '../modules/user/service.ts';
+import { AuthError, type TokenClaims, type TokenVerifier } from './jwt.ts';
 
 /**
  * Turns a bearer token into the viewer it names, provisioning the user on first sight.
@@ -10,12 +11,25 @@ import { AuthError, type TokenVerifier } from './jwt.ts';
  */
 export async function authenticate(db: Db, verifier: TokenVerifier, token: string): Promise<Viewer> {
   const claims = await verifier.verify(token);
-  const user = await ensureUser(db, claims.email, claims.name);
+  const user =
+    (await db.user.findUnique({ where: { email: normalizeEmail(claims.email) } })) ?? (await provision(db, claims));
   if (user.anonymizedAt) throw new AuthError('INVALID', 'The token is invalid');
   if (user.tokensValidAfter && (claims.iat ?? 0) * 1000 < user.tokensValidAfter.getTime()) {
     throw new AuthError('INVALID', 'The token was revoked');
   }
   return { id: user.id, email: user.email, name: user.name, tokenExpiresAt: claims.exp };
+}
+
+/**
+ * Provisions the user of a new address, unless the address was anonymised after the token was
+ * issued: anonymisation replaced it, and tokens issued before then must stop working.
+ */
+async function provision(db: Db, claims: TokenClaims) {
+  const erased = await db.user.findUnique({ where: { email: anonymizedEmail(claims.email) } });
+  if (erased?.tokensValidAfter && (claims.iat ?? 0) * 1000 < erased.tokensValidAfter.getTime()) {
+    throw new AuthError('INVALID', 'The token was revoked');
+  }
+  return ensureUser(db, claims.email, claims.name);
 }
 
 /** The token of an `Authorization: Bearer …` value, or null when there is none. */

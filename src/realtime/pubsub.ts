@@ -1,6 +1,7 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
+import { memoryPresenceStore, type PresenceStore, redisPresenceStore } from './presence.ts';
 
 /** What happened to a workspace; ids only, so it survives JSON through Redis. */
 export interface WorkspaceEventPayload {
@@ -37,6 +38,14 @@ export interface ListEventPayload {
   at: string;
 }
 
+/** Someone joined, left or changed state on a list; subscribers read the roster from the store. */
+export interface PresenceEventPayload {
+  kind: 'JOINED' | 'LEFT' | 'UPDATED';
+  sessionId: string;
+  userId: string | null;
+  at: string;
+}
+
 /**
  * Every topic, with its routing key and payload. Payloads are ids, enums and ISO strings only:
  * they cross Redis as JSON.
@@ -44,11 +53,14 @@ export interface ListEventPayload {
 export type Topics = {
   'account:workspaces': [accountId: string, payload: WorkspaceEventPayload];
   'list:events': [listId: string, payload: ListEventPayload];
+  'list:presence': [listId: string, payload: PresenceEventPayload];
 };
 
 /** The typed pub/sub, plus a way to wait until a subscription is live across instances. */
 export interface Realtime {
   pubsub: PubSub<Topics>;
+  /** Who is on which list: in process, or in Redis when it is set. */
+  presence: PresenceStore;
   kind: 'memory' | 'redis';
   /**
    * Resolves once every subscription opened so far is acknowledged by Redis; an event published
@@ -71,6 +83,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   if (!options.redisUrl) {
     return {
       pubsub: createPubSub<Topics>(),
+      presence: memoryPresenceStore(),
       kind: 'memory',
       ready: () => Promise.resolve(),
       ping: () => Promise.resolve(),
@@ -107,8 +120,10 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       unsubscribe: (channel: string) => track(subscribeClient.unsubscribe(prefix + channel)),
     } as unknown as Redis,
   });
+  const presence = redisPresenceStore(options.redisUrl, prefix, onError);
   return {
     pubsub: createPubSub<Topics>({ eventTarget }),
+    presence,
     kind: 'redis',
     async ready() {
       await Promise.all([...pending]);
@@ -118,6 +133,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     },
     async close() {
       await Promise.all([...pending]);
+      await presence.close();
       publishClient.disconnect();
       subscribeClient.disconnect();
     },

@@ -19,6 +19,7 @@ export const WorkspaceCreatorsEnum = builder.enumType(WorkspaceCreators, {
 export const AccountType = builder.prismaNode('Account', {
   description: 'An organisation: its people, policies and workspaces.',
   id: { field: 'id' },
+  nullable: true,
   // node(id:) answers only for accounts the viewer belongs to (not as a guest); others look absent.
   findUnique: (id, ctx) => ({ id, AND: [readableAccountsWhere(ctx.viewer?.id ?? '')] }),
   fields: (t) => ({

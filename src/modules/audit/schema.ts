@@ -37,10 +37,21 @@ async function auditScope(ctx: Context, type: string, id: string): Promise<Prism
         : null;
     }
     case 'User': {
-      const memberships = await ctx.db.accountMember.findMany({ where: { userId: id }, select: { accountId: true } });
-      for (const m of memberships) {
-        if ((await ctx.access.decideAccount(m.accountId, 'account:manage'))?.allowed) {
-          return { OR: [{ resourceId: id }, { actorId: id }], accountId: m.accountId };
+      // An anonymised person is in no account any more; the accounts they were anonymised in still count.
+      const [memberships, anonymised] = await Promise.all([
+        ctx.db.accountMember.findMany({ where: { userId: id }, select: { accountId: true } }),
+        ctx.db.auditEvent.findMany({
+          where: { resourceType: 'User', resourceId: id, action: 'user.anonymize' },
+          select: { accountId: true },
+        }),
+      ]);
+      const accountIds = new Set([...memberships, ...anonymised].flatMap((m) => (m.accountId ? [m.accountId] : [])));
+      for (const accountId of accountIds) {
+        if ((await ctx.access.decideAccount(accountId, 'account:manage'))?.allowed) {
+          return {
+            OR: [{ resourceId: id }, { actorId: id }, { data: { path: ['userId'], equals: id } }],
+            accountId,
+          };
         }
       }
       return null;

@@ -32,6 +32,7 @@ const InvitationKindEnum = builder.enumType(InvitationKind, {
 export const InvitationObject = builder.prismaNode('Invitation', {
   description: 'An invitation by email, with a single-use token sent only in the mail.',
   id: { field: 'id' },
+  nullable: true,
   // Visible to its inviter, its invitee, and owners/admins of its workspace or account.
   findUnique: (id, ctx) => ({ id, AND: [visibleInvitationsWhere(ctx.viewer)] }),
   fields: (t) => ({

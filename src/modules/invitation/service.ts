@@ -175,7 +175,7 @@ export async function revokeInvitation(ctx: Ctx, input: { invitationId: string }
 /** A pending, unexpired invitation by its token, or null. Tokens are looked up by hash. */
 export async function findOpenInvitation(db: Context['db'], token: string): Promise<Invitation | null> {
   const invitation = await db.invitation.findUnique({ where: { tokenHash: hashInvitationToken(token) } });
-  if (!invitation || invitation.status !== 'PENDING' || invitation.expiresAt.getTime() <= Date.now()) return null;
+  if (invitation?.status !== 'PENDING' || invitation.expiresAt.getTime() <= Date.now()) return null;
   return invitation;
 }
 

@@ -4,6 +4,7 @@ import { builder } from '../../builder.ts';
 export const UserType = builder.prismaNode('User', {
   description: 'A person. Provisioned from the first token or invitation naming their email.',
   id: { field: 'id' },
+  nullable: true,
   // node(id:) answers for the viewer and people who share an account or a workspace with them.
   findUnique: (id, ctx) => ({ id, AND: [visibleUsersWhere(ctx.viewer?.id ?? '')] }),
   fields: (t) => ({

@@ -21,7 +21,7 @@ import {
 } from '../../errors.ts';
 import { JoinRequestStatus, WorkspaceAudience, WorkspaceRole, WorkspaceType } from '../../generated/prisma/enums.ts';
 import type { WorkspaceEventPayload } from '../../realtime/pubsub.ts';
-import { live, SUBSCRIBED } from '../../realtime/stream.ts';
+import { live, SUBSCRIBED, stream } from '../../realtime/stream.ts';
 import { AccountType, WorkspaceActionEnum } from '../account/schema.ts';
 import { UserType } from '../user/schema.ts';
 import {
@@ -55,6 +55,7 @@ export const WorkspaceViewerRoleEnum = builder.enumType(WorkspaceAudience, {
 export const WorkspaceObject = builder.prismaNode('Workspace', {
   description: 'A team space holding lists; OPEN or CLOSED.',
   id: { field: 'id' },
+  nullable: true,
   // node(id:) answers only for workspaces the viewer may know of; others look absent.
   findUnique: (id, ctx) => ({ id, AND: [visibleWorkspacesWhere(ctx.viewer?.id ?? '')] }),
   fields: (t) => ({
@@ -187,22 +188,24 @@ builder.subscriptionField('workspaceEvents', (t) =>
     description: 'Workspaces of an account created, changed or deleted, as far as the viewer may see them.',
     args: { accountId: t.arg.globalID({ required: true, for: AccountType, description: 'The account.' }) },
     authScopes: (_root, args) => ({ accountMember: args.accountId.id }),
-    subscribe: async function* (_root, args, ctx) {
-      const source = ctx.realtime.pubsub.subscribe('account:workspaces', args.accountId.id);
-      for await (const event of live(ctx.realtime, source)) {
-        if (event === SUBSCRIBED) {
-          yield { kind: 'SUBSCRIBED' } as WorkspaceEventShape;
-          continue;
+    subscribe: (_root, args, ctx) =>
+      stream<WorkspaceEventShape>(async (push, stopped) => {
+        const feed = live(ctx.realtime, ctx.realtime.pubsub.subscribe('account:workspaces', args.accountId.id));
+        void stopped.then(() => feed.return());
+        for await (const event of feed) {
+          if (event === SUBSCRIBED) {
+            await push({ kind: 'SUBSCRIBED' });
+            continue;
+          }
+          if (event.kind === 'DELETED') {
+            if (await sawDeleted(ctx, args.accountId.id, event)) await push(event);
+            continue;
+          }
+          // Fresh facts per event: memberships may have changed since the stream opened.
+          const decision = await new Access(ctx.db, ctx.viewer).decideWorkspace(event.workspaceId, 'workspace:see');
+          if (decision?.allowed) await push(event);
         }
-        if (event.kind === 'DELETED') {
-          if (await sawDeleted(ctx, args.accountId.id, event)) yield event;
-          continue;
-        }
-        // Fresh facts per event: memberships may have changed since the stream opened.
-        const decision = await new Access(ctx.db, ctx.viewer).decideWorkspace(event.workspaceId, 'workspace:see');
-        if (decision?.allowed) yield event;
-      }
-    },
+      }),
     resolve: (event) => event,
   }),
 );
@@ -275,6 +278,7 @@ const JoinRequestStatusEnum = builder.enumType(JoinRequestStatus, {
 export const JoinRequestObject = builder.prismaNode('JoinRequest', {
   description: 'A request to join a closed workspace.',
   id: { field: 'id' },
+  nullable: true,
   findUnique: (id, ctx) => ({ id, AND: [visibleJoinRequestsWhere(ctx.viewer?.id ?? '')] }),
   fields: (t) => ({
     status: t.expose('status', { type: JoinRequestStatusEnum, description: 'Where it stands.' }),

@@ -1,0 +1,157 @@
+import { GraphQLError } from 'graphql';
+import { Access } from '../../access/load.ts';
+import { builder } from '../../builder.ts';
+import type { Context } from '../../context.ts';
+import type { ListEventPayload } from '../../realtime/pubsub.ts';
+import { live, SUBSCRIBED, stream } from '../../realtime/stream.ts';
+import { ListObject } from './schema.ts';
+
+/** What a subscriber is sent: the payload from pub/sub, or the two events this stream makes itself. */
+type ListEventShape =
+  | ListEventPayload
+  | { kind: 'SUBSCRIBED'; listId: string }
+  | { kind: 'ACCESS_REVOKED'; listId: string };
+
+const eventType = (name: string, description: string, kind: ListEventShape['kind'][]) =>
+  builder.objectRef<ListEventShape>(name).implement({
+    description,
+    isTypeOf: (e) => kind.includes((e as ListEventShape).kind),
+    fields: (t) => ({
+      listId: t.globalID({ description: 'The list.', resolve: (e) => ({ type: 'List', id: e.listId }) }),
+      at: t.field({
+        type: 'DateTime',
+        nullable: true,
+        description: 'When the change committed.',
+        resolve: (e) => ('at' in e ? e.at : null),
+      }),
+    }),
+  });
+
+const itemField = (t: Parameters<Parameters<typeof builder.objectField>[2]>[0]) =>
+  t.prismaField({
+    type: 'Item',
+    nullable: true,
+    description: 'The item as it is now (null if it was deleted meanwhile).',
+    resolve: (query, e, _args, ctx) =>
+      'itemId' in e && e.itemId ? ctx.db.item.findUnique({ ...query, where: { id: e.itemId } }) : null,
+  });
+
+const Subscribed = eventType('ListEventsSubscribed', 'The stream is live: no later event will be missed.', [
+  'SUBSCRIBED',
+]);
+const ItemCreated = eventType('ItemCreated', 'An item was created.', ['ITEM_CREATED']);
+const ItemUpdated = eventType('ItemUpdated', 'An item changed.', ['ITEM_UPDATED']);
+const ItemDeleted = eventType('ItemDeleted', 'An item was deleted.', ['ITEM_DELETED']);
+const ItemMoved = eventType('ItemMoved', 'An item moved.', ['ITEM_MOVED']);
+const UpdatePosted = eventType('UpdatePosted', 'An update, reply or comment was posted on an item.', ['UPDATE_POSTED']);
+const ListRenamed = eventType('ListRenamed', 'The list was renamed.', ['LIST_RENAMED']);
+const AccessChanged = eventType('AccessChanged', 'Sharing of the list changed; the viewer still has access.', [
+  'ACCESS_CHANGED',
+]);
+const AccessRevoked = eventType(
+  'AccessRevoked',
+  "The viewer's access ended (or the list was deleted); the last event of the stream.",
+  ['ACCESS_REVOKED'],
+);
+
+for (const ref of [ItemCreated, ItemUpdated, ItemMoved]) builder.objectField(ref, 'item', (t) => itemField(t));
+builder.objectField(ItemUpdated, 'changedFields', (t) =>
+  t.stringList({
+    description: '`title` and/or the keys of `fields` that changed.',
+    resolve: (e) => ('changedFields' in e ? (e.changedFields ?? []) : []),
+  }),
+);
+builder.objectField(ItemUpdated, 'version', (t) =>
+  t.int({
+    nullable: true,
+    description: 'The item version after the change.',
+    resolve: (e) => ('version' in e ? (e.version ?? null) : null),
+  }),
+);
+builder.objectField(ItemDeleted, 'itemId', (t) =>
+  t.globalID({
+    description: 'The deleted item.',
+    resolve: (e) => ({ type: 'Item', id: 'itemId' in e ? (e.itemId ?? '') : '' }),
+  }),
+);
+builder.objectField(UpdatePosted, 'update', (t) =>
+  t.prismaField({
+    type: 'ItemUpdate',
+    nullable: true,
+    description: 'The update posted.',
+    resolve: (query, e, _args, ctx) =>
+      'updateId' in e && e.updateId ? ctx.db.itemUpdate.findUnique({ ...query, where: { id: e.updateId } }) : null,
+  }),
+);
+for (const ref of [ListRenamed, AccessChanged]) {
+  builder.objectField(ref, 'list', (t) =>
+    t.prismaField({
+      type: 'List',
+      nullable: true,
+      description: 'The list as it is now.',
+      resolve: (query, e, _args, ctx) => ctx.db.list.findUnique({ ...query, where: { id: e.listId } }),
+    }),
+  );
+}
+
+const ListEvent = builder.unionType('ListEvent', {
+  description: 'Something happened on a list. ListEventsSubscribed comes first; AccessRevoked ends the stream.',
+  types: [
+    Subscribed,
+    ItemCreated,
+    ItemUpdated,
+    ItemDeleted,
+    ItemMoved,
+    UpdatePosted,
+    ListRenamed,
+    AccessChanged,
+    AccessRevoked,
+  ],
+});
+
+/** Whether an access change may concern this viewer: empty `userIds` means anyone. */
+function concerns(event: ListEventPayload, viewerId: string | null): boolean {
+  return !event.userIds?.length || (viewerId !== null && event.userIds.includes(viewerId));
+}
+
+async function canRead(ctx: Context, listId: string, linkToken: string | null | undefined) {
+  return (await new Access(ctx.db, ctx.viewer).decideList(listId, 'list:read', linkToken))?.allowed ?? false;
+}
+
+builder.subscriptionField('listEvents', (t) =>
+  t.field({
+    type: ListEvent,
+    description:
+      'Live changes of a list the viewer can read. Access is re-decided when sharing changes; on revocation the stream yields AccessRevoked and ends.',
+    args: {
+      listId: t.arg.globalID({ required: true, for: ListObject, description: 'The list.' }),
+      linkToken: t.arg.string({ description: 'The link token, for ANYONE_WITH_LINK lists.' }),
+    },
+    subscribe: (_root, args, ctx) =>
+      stream<ListEventShape>(async (push, stopped) => {
+        const listId = args.listId.id;
+        if (!(await canRead(ctx, listId, args.linkToken))) {
+          throw new GraphQLError('The list was not found', { extensions: { code: 'NOT_FOUND' } });
+        }
+        const feed = live(ctx.realtime, ctx.realtime.pubsub.subscribe('list:events', listId));
+        void stopped.then(() => feed.return());
+        for await (const event of feed) {
+          if (event === SUBSCRIBED) {
+            await push({ kind: 'SUBSCRIBED', listId });
+            continue;
+          }
+          if (
+            event.kind === 'LIST_DELETED' ||
+            (event.kind === 'ACCESS_CHANGED' && concerns(event, ctx.viewer?.id ?? null))
+          ) {
+            if (event.kind === 'LIST_DELETED' || !(await canRead(ctx, listId, args.linkToken))) {
+              await push({ kind: 'ACCESS_REVOKED', listId });
+              return;
+            }
+          }
+          await push(event);
+        }
+      }),
+    resolve: (event) => event,
+  }),
+);

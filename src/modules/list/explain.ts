@@ -1,0 +1,39 @@
+import { decideList, type ListQuestion, listRole } from '../../access/rules.ts';
+import { registerExplainer } from '../explain/schema.ts';
+
+const LIST_QUESTIONS: ListQuestion[] = [
+  'list:read',
+  'list:edit',
+  'list:copy',
+  'list:manage-access',
+  'list:delete',
+  'list:set-global',
+  'list:post-update',
+  'list:reply',
+  'list:comment',
+];
+
+// A person may explain their own access; the list's co-owners, its workspace's owners and account
+// admins may explain anyone's. The role comes with every grant that produced it.
+registerExplainer('List', async (ctx, id, subject) => {
+  const own = subject.viewer?.id === ctx.viewer.id;
+  if (!own) {
+    const mine = await ctx.access.list(id);
+    if (!mine) return null;
+    const mayAsk =
+      decideList(mine, 'list:manage-access').allowed ||
+      (await ctx.access.decideWorkspace(mine.workspace.workspaceId, 'workspace:manage'))?.allowed;
+    if (!mayAsk) return null;
+  }
+  const facts = await subject.list(id);
+  if (!facts) return null;
+  const role = listRole(facts);
+  const decisions = [
+    { question: 'list:role', allowed: role.allowed, reasons: role.reasons },
+    ...LIST_QUESTIONS.map((question) => {
+      const d = decideList(facts, question);
+      return { question, allowed: d.allowed, reasons: d.reasons };
+    }),
+  ];
+  return { resourceType: 'List', userId: subject.viewer?.id ?? '', role: role.role, decisions };
+});

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import { Repeater } from 'graphql-yoga';
+import { Access } from '../../access/load.ts';
+import { builder } from '../../builder.ts';
+import type { Context } from '../../context.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
+import { type PresenceSession, type RosterEntry, roster } from '../../realtime/presence.ts';
+import type { PresenceEventPayload } from '../../realtime/pubsub.ts';
+import { live, SUBSCRIBED, stream } from '../../realtime/stream.ts';
+import { ListObject } from '../list/schema.ts';
+import { setPresence } from './service.ts';
+
+const PresenceStatusEnum = builder.enumType('PresenceStatus', {
+  description: 'VIEWING the list, or EDITING an item (and field): the editing highlight.',
+  values: ['VIEWING', 'EDITING'] as const,
+});
+
+const PresenceEventKindEnum = builder.enumType('PresenceEventKind', {
+  description: 'SNAPSHOT first, then JOINED, LEFT or UPDATED.',
+  values: ['SNAPSHOT', 'JOINED', 'LEFT', 'UPDATED'] as const,
+});
+
+const PresenceEntryObject = builder.objectRef<RosterEntry>('PresenceEntry').implement({
+  description: 'One person on a list, however many tabs they have open.',
+  fields: (t) => ({
+    user: t.prismaField({
+      type: 'User',
+      nullable: true,
+      description: 'Who (null for anonymous link viewers).',
+      resolve: (query, e, _args, ctx) =>
+        e.userId ? ctx.db.user.findUnique({ ...query, where: { id: e.userId } }) : null,
+    }),
+    anonymous: t.exposeBoolean('anonymous', { description: 'Opened with the link, not signed in.' }),
+    status: t.field({ type: PresenceStatusEnum, description: 'VIEWING or EDITING.', resolve: (e) => e.status }),
+    itemId: t.globalID({
+      nullable: true,
+      description: 'The item being edited.',
+      resolve: (e) => (e.itemId ? { type: 'Item', id: e.itemId } : null),
+    }),
+    field: t.exposeString('field', { nullable: true, description: 'The field being edited.' }),
+    sessions: t.exposeInt('sessions', { description: 'How many tabs or connections.' }),
+    since: t.field({ type: 'DateTime', description: 'When they arrived.', resolve: (e) => e.since }),
+  }),
+});
+
+interface PresenceEventShape {
+  kind: 'SNAPSHOT' | 'JOINED' | 'LEFT' | 'UPDATED';
+  roster: RosterEntry[];
+  entry: RosterEntry | null;
+}
+
+const PresenceEventObject = builder.objectRef<PresenceEventShape>('PresenceEvent').implement({
+  description: 'A change in who is on a list; always carries the whole roster after it.',
+  fields: (t) => ({
+    kind: t.field({ type: PresenceEventKindEnum, description: 'What happened.', resolve: (e) => e.kind }),
+    roster: t.field({
+      type: [PresenceEntryObject],
+      description: 'Everyone on the list now.',
+      resolve: (e) => e.roster,
+    }),
+    entry: t.field({
+      type: PresenceEntryObject,
+      nullable: true,
+      description: 'Who joined, left or changed (null on SNAPSHOT).',
+      resolve: (e) => e.entry,
+    }),
+  }),
+});
+
+/** Access may have changed: ask again with fresh facts (a new loader, not the stream's stale one). */
+async function canRead(ctx: Context, listId: string, linkToken: string | null | undefined): Promise<boolean> {
+  return (await new Access(ctx.db, ctx.viewer).decideList(listId, 'list:read', linkToken))?.allowed ?? false;
+}
+
+builder.subscriptionField('presence', (t) =>
+  t.field({
+    type: PresenceEventObject,
+    description:
+      'Who is on a list: a SNAPSHOT first, then joins, leaves and state changes. Subscribing joins (after the access check); the stream ends when access is revoked.',
+    args: {
+      listId: t.arg.globalID({ required: true, for: ListObject, description: 'The list.' }),
+      linkToken: t.arg.string({ description: 'The link token, for anonymous viewers of ANYONE_WITH_LINK lists.' }),
+      invisible: t.arg.boolean({ defaultValue: false, description: 'Watch without being shown.' }),
+    },
+    subscribe: (_root, args, ctx) =>
+      stream<PresenceEventShape>(async (push, stopped) => {
+        const listId = args.listId.id;
+        if (!(await canRead(ctx, listId, args.linkToken))) {
+          throw new GraphQLError('The list was not found', { extensions: { code: 'NOT_FOUND' } });
+        }
+        const { pubsub, presence } = ctx.realtime;
+        const ttl = ctx.config.presenceTtlMs;
+        const session: PresenceSession = {
+          sessionId: randomUUID(),
+          userId: ctx.viewer?.id ?? null,
+          status: 'VIEWING',
+          itemId: null,
+          field: null,
+          invisible: args.invisible ?? false,
+          since: new Date().toISOString(),
+        };
+        const announce = (kind: PresenceEventPayload['kind'], s: Pick<PresenceSession, 'sessionId' | 'userId'>) =>
+          pubsub.publish('list:presence', listId, {
+            kind,
+            sessionId: s.sessionId,
+            userId: s.userId,
+            at: new Date().toISOString(),
+          });
+        let joined = false;
+        // Refresh this session every TTL/3, and announce anyone whose instance stopped refreshing theirs.
+        const heartbeat = setInterval(
+          () => {
+            void (async () => {
+              if (joined) await presence.put(listId, session, ttl);
+              const { expired } = await presence.sessions(listId);
+              for (const gone of expired) announce('LEFT', gone);
+            })().catch((err: Error) => ctx.log.warn({ err: err.message }, 'presence heartbeat failed'));
+          },
+          Math.max(50, Math.floor(ttl / 3)),
+        );
+        const events = Repeater.merge([
+          pubsub.subscribe('list:presence', listId),
+          pubsub.subscribe('list:events', listId),
+        ]);
+        const feed = live(ctx.realtime, events);
+        void stopped.then(() => feed.return());
+        try {
+          for await (const event of feed) {
+            if (event === SUBSCRIBED) {
+              await presence.put(listId, session, ttl);
+              joined = true;
+              announce('JOINED', session);
+              const { live: sessions } = await presence.sessions(listId);
+              await push({ kind: 'SNAPSHOT', roster: roster(sessions), entry: null });
+              continue;
+            }
+            if ('sessionId' in event) {
+              // The SNAPSHOT already showed this session's own arrival.
+              if (event.sessionId === session.sessionId && event.kind === 'JOINED') continue;
+              const { live: sessions } = await presence.sessions(listId);
+              const current = roster(sessions);
+              const key = event.userId ?? `anonymous:${event.sessionId}`;
+              const entry = current.find((e) => e.key === key) ?? null;
+              const hidden = sessions.some((s) => s.sessionId === event.sessionId && s.invisible);
+              if (hidden) continue;
+              if (event.kind === 'LEFT') {
+                // Another tab of theirs is still open: they did not leave, their session count changed.
+                if (entry) await push({ kind: 'UPDATED', roster: current, entry });
+                else await push({ kind: 'LEFT', roster: current, entry: leftEntry(event) });
+              } else if (entry) {
+                const kind = event.kind === 'JOINED' && entry.sessions === 1 ? 'JOINED' : 'UPDATED';
+                await push({ kind, roster: current, entry });
+              }
+              continue;
+            }
+            if (event.kind === 'ACCESS_CHANGED' || event.kind === 'LIST_DELETED') {
+              if (!(await canRead(ctx, listId, args.linkToken))) return;
+            }
+          }
+        } finally {
+          clearInterval(heartbeat);
+          if (joined && (await presence.remove(listId, session.sessionId).catch(() => false)))
+            announce('LEFT', session);
+        }
+      }),
+    resolve: (event) => event,
+  }),
+);
+
+function leftEntry(event: PresenceEventPayload): RosterEntry {
+  return {
+    key: event.userId ?? `anonymous:${event.sessionId}`,
+    userId: event.userId,
+    anonymous: event.userId === null,
+    status: 'VIEWING',
+    itemId: null,
+    field: null,
+    sessions: 0,
+    since: event.at,
+  };
+}
+
+const SetPresenceInput = builder.inputType('SetPresenceInput', {
+  description: 'What the viewer is doing on a list: VIEWING, or EDITING an item (and field).',
+  fields: (t) => ({
+    listId: t.globalID({ required: true, for: ListObject, description: 'The list.' }),
+    status: t.field({ type: PresenceStatusEnum, required: true, description: 'VIEWING or EDITING.' }),
+    itemId: t.globalID({ description: 'The item edited (with EDITING).' }),
+    field: t.string({ description: 'The field edited.' }),
+  }),
+});
+
+const SetPresencePayload = builder.simpleObject('SetPresencePayload', {
+  description: 'The presence was set on every open session of the viewer on the list.',
+  fields: (t) => ({ sessions: t.int({ description: 'How many of their sessions were updated.' }) }),
+});
+
+builder.mutationField('setPresence', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: SetPresencePayload,
+    description: 'Sets what the viewer is doing on a list, for the editing highlight of everyone watching it.',
+    args: { input: t.arg({ type: SetPresenceInput, required: true }) },
+    errors: {
+      types: [ValidationError, ForbiddenError, NotFoundError],
+      directResult: true,
+      union: { name: 'SetPresenceResult' },
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      sessions: await setPresence(ctx, {
+        listId: input.listId.id,
+        status: input.status,
+        itemId: input.itemId?.id ?? null,
+        field: input.field ?? null,
+      }),
+    }),
+  }),
+);

@@ -1,0 +1,152 @@
+import { Redis } from 'ioredis';
+
+/** One connection's presence on a list (a tab). Ids and ISO strings only: it is stored as JSON. */
+export interface PresenceSession {
+  sessionId: string;
+  /** Null for anonymous link viewers. */
+  userId: string | null;
+  status: 'VIEWING' | 'EDITING';
+  itemId: string | null;
+  field: string | null;
+  invisible: boolean;
+  /** When this session joined (ISO). */
+  since: string;
+}
+
+/** Where presence lives: a Map in process, or Redis (hash per list + expiry sorted set) across instances. */
+export interface PresenceStore {
+  /** Adds or refreshes a session; it expires `ttlMs` after the last write unless refreshed. */
+  put(listId: string, session: PresenceSession, ttlMs: number): Promise<void>;
+  remove(listId: string, sessionId: string): Promise<boolean>;
+  /** Live sessions of a list; expired ones are dropped and returned as `expired`. */
+  sessions(listId: string): Promise<{ live: PresenceSession[]; expired: PresenceSession[] }>;
+  close(): Promise<void>;
+}
+
+/** In-process presence: the embedded default. */
+export function memoryPresenceStore(): PresenceStore {
+  const lists = new Map<string, Map<string, { session: PresenceSession; expiresAt: number }>>();
+  return {
+    async put(listId, session, ttlMs) {
+      let sessions = lists.get(listId);
+      if (!sessions) {
+        sessions = new Map();
+        lists.set(listId, sessions);
+      }
+      sessions.set(session.sessionId, { session, expiresAt: Date.now() + ttlMs });
+    },
+    async remove(listId, sessionId) {
+      const sessions = lists.get(listId);
+      const removed = sessions?.delete(sessionId) ?? false;
+      if (sessions?.size === 0) lists.delete(listId);
+      return removed;
+    },
+    async sessions(listId) {
+      const now = Date.now();
+      const live: PresenceSession[] = [];
+      const expired: PresenceSession[] = [];
+      for (const [id, entry] of lists.get(listId) ?? []) {
+        if (entry.expiresAt > now) live.push(entry.session);
+        else {
+          expired.push(entry.session);
+          lists.get(listId)?.delete(id);
+        }
+      }
+      return { live, expired };
+    },
+    async close() {
+      lists.clear();
+    },
+  };
+}
+
+// Atomic prune-and-read: drops sessions whose expiry passed (from both keys) and returns the
+// live ones and the expired ones, so exactly one reader announces each expiry.
+const SESSIONS_SCRIPT = `
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+local gone = {}
+for _, id in ipairs(expired) do
+  local v = redis.call('HGET', KEYS[1], id)
+  if v then table.insert(gone, v) end
+  redis.call('HDEL', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+end
+return { redis.call('HVALS', KEYS[1]), gone }
+`;
+
+/** Presence in Redis: `<prefix>presence:<listId>` hash of sessions and `…:exp` sorted set of expiries. */
+export function redisPresenceStore(url: string, prefix: string, onError: (err: Error) => void): PresenceStore {
+  const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  redis.on('error', onError);
+  const keys = (listId: string) => [`${prefix}presence:${listId}`, `${prefix}presence:${listId}:exp`] as const;
+  return {
+    async put(listId, session, ttlMs) {
+      const [hash, exp] = keys(listId);
+      await redis
+        .multi()
+        .hset(hash, session.sessionId, JSON.stringify(session))
+        .zadd(exp, Date.now() + ttlMs, session.sessionId)
+        // The keys outlive no session by much, even if no reader ever prunes them.
+        .pexpire(hash, ttlMs * 2)
+        .pexpire(exp, ttlMs * 2)
+        .exec();
+    },
+    async remove(listId, sessionId) {
+      const [hash, exp] = keys(listId);
+      const result = await redis.multi().hdel(hash, sessionId).zrem(exp, sessionId).exec();
+      return Number(result?.[0]?.[1] ?? 0) > 0;
+    },
+    async sessions(listId) {
+      const [hash, exp] = keys(listId);
+      const [live, gone] = (await redis.eval(SESSIONS_SCRIPT, 2, hash, exp, Date.now())) as [string[], string[]];
+      const parse = (v: string) => JSON.parse(v) as PresenceSession;
+      return { live: live.map(parse), expired: gone.map(parse) };
+    },
+    async close() {
+      redis.disconnect();
+    },
+  };
+}
+
+/** A roster entry: one per user however many tabs (anonymous viewers one per session). */
+export interface RosterEntry {
+  key: string;
+  userId: string | null;
+  anonymous: boolean;
+  status: 'VIEWING' | 'EDITING';
+  itemId: string | null;
+  field: string | null;
+  sessions: number;
+  since: string;
+}
+
+/**
+ * Folds sessions into the roster: invisible sessions are left out; a user's tabs count as one
+ * entry whose state is their most recent edit (EDITING wins over VIEWING) and whose `since` is
+ * their first join.
+ */
+export function roster(sessions: readonly PresenceSession[]): RosterEntry[] {
+  const byKey = new Map<string, RosterEntry>();
+  for (const s of sessions) {
+    if (s.invisible) continue;
+    const key = s.userId ?? `anonymous:${s.sessionId}`;
+    const entry = byKey.get(key);
+    if (!entry) {
+      byKey.set(key, {
+        key,
+        userId: s.userId,
+        anonymous: s.userId === null,
+        status: s.status,
+        itemId: s.itemId,
+        field: s.field,
+        sessions: 1,
+        since: s.since,
+      });
+      continue;
+    }
+    entry.sessions += 1;
+    if (s.since < entry.since) entry.since = s.since;
+    if (s.status === 'EDITING') Object.assign(entry, { status: s.status, itemId: s.itemId, field: s.field });
+  }
+  return [...byKey.values()].sort((a, b) => a.since.localeCompare(b.since) || a.key.localeCompare(b.key));
+}
