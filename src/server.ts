@@ -1,5 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import type { parse } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -74,6 +77,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   const httpServer = createHttpServer((req, res) => {
     if (req.url === '/healthz') return health(res, Promise.resolve());
+    const path = req.url?.split('?')[0];
+    if (path === '/demo' || path === '/demo/') return serveFile(res, DEMO_PAGE, 'text/html; charset=utf-8');
+    if (path === '/demo/graphql-ws.js') return serveFile(res, GRAPHQL_WS_CLIENT, 'text/javascript; charset=utf-8');
     if (req.url === '/readyz') return health(res, Promise.all([database.ping(), services.realtime.ping()]));
     return yoga(req, res);
   });
@@ -162,6 +168,23 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       return closing;
     },
   };
+}
+
+// The demo presence page (src/demo) and the graphql-ws browser client it loads.
+const DEMO_PAGE = new URL('./demo/index.html', import.meta.url);
+// The package does not export its UMD build; it sits beside dist/ in the package folder.
+const GRAPHQL_WS_CLIENT = join(
+  dirname(createRequire(import.meta.url).resolve('graphql-ws')),
+  '..',
+  'umd',
+  'graphql-ws.min.js',
+);
+
+function serveFile(res: ServerResponse<IncomingMessage>, file: URL | string, type: string) {
+  readFile(file).then(
+    (body) => res.writeHead(200, { 'content-type': type, 'cache-control': 'no-cache' }).end(body),
+    () => res.writeHead(404).end(),
+  );
 }
 
 function health(res: ServerResponse<IncomingMessage>, check: Promise<unknown>) {

@@ -76,6 +76,29 @@ const Presence = graphql(`
   }
 `);
 
+const SetGeneralAccess = graphql(`
+  mutation RtL_SetGeneralAccess($input: SetListGeneralAccessInput!) {
+    setListGeneralAccess(input: $input) {
+      __typename
+      ... on SetListGeneralAccessPayload { list { linkToken } }
+      ... on Error { code message }
+    }
+  }
+`);
+const RemoveMember = graphql(`
+  mutation RtL_RemoveMember($input: RemoveWorkspaceMemberInput!) { removeWorkspaceMember(input: $input) { __typename } }
+`);
+const CreateOpenList = graphql(`
+  mutation RtL_CreateOpenList($input: CreateWorkspaceInput!) {
+    createWorkspace(input: $input) { __typename ... on CreateWorkspacePayload { workspace { id } } }
+  }
+`);
+const LinkPresence = graphql(`
+  subscription RtL_LinkPresence($listId: ID!, $linkToken: String) {
+    presence(listId: $listId, linkToken: $linkToken) { kind entry { anonymous } roster { anonymous user { email } } }
+  }
+`);
+
 const OWNER = 'owner@rtl.test';
 const VIEWER = 'viewer@rtl.test';
 const OTHER = 'other@rtl.test';
@@ -226,6 +249,97 @@ describe('listEvents and presence on one instance', () => {
     );
     const gone = await watch.next(3_000);
     expect(gone.presence.kind).toBe('LEFT');
+  });
+});
+
+describe('revocation, expiry and link viewers', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => t?.close());
+
+  it('ends the stream of a member removed from the workspace that shared the list with them', async () => {
+    await setup(t);
+    const account = await t.server.services.db.account.findFirstOrThrow({ orderBy: { id: 'desc' } });
+    const accountId = Buffer.from(`Account:${account.id}`).toString('base64');
+    const w = (await t.ok(CreateOpenList, { input: { accountId, name: 'Team', type: 'CLOSED' } }, OWNER))
+      .createWorkspace;
+    const workspaceId = w.__typename === 'CreateWorkspacePayload' ? w.workspace.id : '';
+    await t.server.services.db.workspaceMember.create({
+      data: { workspaceId: decodeListId(workspaceId), userId: await userIdOf(t, OTHER), role: 'MEMBER' },
+    });
+    const l = (await t.ok(CreateList, { input: { workspaceId, name: 'Team list' } }, OWNER)).createList;
+    const listId = l.__typename === 'CreateListPayload' ? l.list.id : '';
+    const other = connectWs(t.server.url, await t.token(OTHER));
+    clients.push(other);
+    const events = other.subscribe(ListEvents, { listId });
+    expect((await events.next()).listEvents.__typename).toBe('ListEventsSubscribed');
+    const otherId = Buffer.from(`User:${await userIdOf(t, OTHER)}`).toString('base64');
+    expect(
+      (await t.ok(RemoveMember, { input: { workspaceId, userId: otherId } }, OWNER)).removeWorkspaceMember.__typename,
+    ).toBe('RemoveWorkspaceMemberPayload');
+    await createItem(t, listId, 'Secret');
+    expect((await events.next()).listEvents.__typename).toBe('AccessRevoked');
+    await events.closed;
+    await events.nothingFor(100);
+  });
+
+  it('throttles a burst of state changes to a few events ending in the last state', async () => {
+    const { listId } = await setup(t);
+    const owner = connectWs(t.server.url, await t.token(OWNER));
+    const viewer = connectWs(t.server.url, await t.token(VIEWER));
+    clients.push(owner, viewer);
+    const watch = owner.subscribe(Presence, { listId });
+    await watch.next();
+    const mine = viewer.subscribe(Presence, { listId });
+    await mine.next();
+    await watch.next();
+    const items = [];
+    for (let i = 0; i < 5; i++) items.push(await createItem(t, listId, `Item ${i}`));
+    for (let i = 0; i < 20; i++) {
+      const item = items[i % items.length];
+      await t.ok(SetPresence, { input: { listId, status: 'EDITING', itemId: item?.id, field: `f${i}` } }, VIEWER);
+    }
+    const received = [];
+    while (true) {
+      try {
+        received.push((await watch.next(400)).presence);
+      } catch {
+        break;
+      }
+    }
+    expect(received.length).toBeGreaterThan(0);
+    expect(received.length).toBeLessThan(20);
+    expect(received.at(-1)).toMatchObject({ kind: 'UPDATED', entry: { status: 'EDITING', field: 'f19' } });
+  });
+
+  it('closes a socket with 4401 when its token expires while connected', async () => {
+    const shortLived = await t.token('brief@rtl.test', Math.floor(Date.now() / 1000) + 2);
+    const ws = connectWs(t.server.url, shortLived);
+    clients.push(ws);
+    expect(await ws.closeCode).toBe(4401);
+  });
+
+  it('shows anonymous link viewers as anonymous, and refuses them without the link', async () => {
+    const { listId } = await setup(t);
+    const set = await t.ok(SetGeneralAccess, { input: { listId, access: 'ANYONE_WITH_LINK' } }, OWNER);
+    const linkToken =
+      set.setListGeneralAccess.__typename === 'SetListGeneralAccessPayload'
+        ? set.setListGeneralAccess.list.linkToken
+        : null;
+    expect(linkToken).toBeTruthy();
+    const owner = connectWs(t.server.url, await t.token(OWNER));
+    const anon = connectWs(t.server.url, null);
+    const anonNoLink = connectWs(t.server.url, null);
+    clients.push(owner, anon, anonNoLink);
+    const watch = owner.subscribe(LinkPresence, { listId });
+    await watch.next();
+    const viewer = anon.subscribe(LinkPresence, { listId, linkToken });
+    expect((await viewer.next()).presence.kind).toBe('SNAPSHOT');
+    expect((await watch.next()).presence).toMatchObject({ kind: 'JOINED', entry: { anonymous: true } });
+    const refused = anonNoLink.subscribe(LinkPresence, { listId });
+    expect(JSON.stringify((await refused.closed).error)).toMatch(/not found/i);
   });
 });
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { enforce } from '../../access/enforce.ts';
-import { loadAnonymizeFacts } from '../../access/load.ts';
+import { loadAnonymizeFacts, readableListsWhere } from '../../access/load.ts';
 import { decideAnonymize } from '../../access/rules.ts';
 import type { Context, Viewer } from '../../context.ts';
 import type { DbTx } from '../../db/client.ts';
@@ -211,6 +211,8 @@ export async function anonymizeUser(
     enforce(decideAnonymize(await loadAnonymizeFacts(ctx.db, adminId, target.id)), 'The user');
     return { userId: target.id, steps: await planAnonymization(ctx.db, target, adminId) };
   }
+  // Their open streams must end: every list they could read hears that their access changed.
+  const reachable = await ctx.db.list.findMany({ where: readableListsWhere(target.id), select: { id: true } });
   const steps = await ctx.db.$transaction(async (tx) => {
     // Serialises concurrent runs on one user: the second then plans against the first's result.
     await tx.$queryRaw`SELECT id FROM "User" WHERE id = ${target.id} FOR UPDATE`;
@@ -245,5 +247,11 @@ export async function anonymizeUser(
     return plan;
   });
   ctx.access.clear();
+  if (steps.length) {
+    const at = new Date().toISOString();
+    for (const { id } of reachable) {
+      ctx.realtime.pubsub.publish('list:events', id, { kind: 'ACCESS_CHANGED', listId: id, userIds: [target.id], at });
+    }
+  }
   return { userId: target.id, steps };
 }

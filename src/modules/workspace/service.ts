@@ -22,6 +22,24 @@ function publish(ctx: Context, accountId: string, event: Omit<WorkspaceEventPayl
   ctx.realtime.pubsub.publish('account:workspaces', accountId, { ...event, at: new Date().toISOString() });
 }
 
+/**
+ * Tells the live streams of the workspace's lists that access changed for `userIds` (empty: for
+ * anyone), so each subscriber re-decides and a revoked one ends. Called after commit.
+ */
+async function publishAccessChanged(
+  ctx: Context,
+  listIds: string[],
+  userIds: string[],
+  kind: 'ACCESS_CHANGED' | 'LIST_DELETED' = 'ACCESS_CHANGED',
+) {
+  const at = new Date().toISOString();
+  for (const listId of listIds) ctx.realtime.pubsub.publish('list:events', listId, { kind, listId, userIds, at });
+}
+
+async function listIdsOf(ctx: Context, workspaceId: string): Promise<string[]> {
+  return (await ctx.db.list.findMany({ where: { workspaceId }, select: { id: true } })).map((l) => l.id);
+}
+
 /** Runs a workspace change in one transaction with its audit row, then clears cached access facts. */
 async function change<T>(
   ctx: Ctx,
@@ -114,6 +132,7 @@ export async function updateWorkspace(
     (tx) => tx.workspace.update({ where: { id: before.id }, data }),
   );
   publish(ctx, before.accountId, { kind: 'UPDATED', workspaceId: before.id });
+  if (data.type) await publishAccessChanged(ctx, await listIdsOf(ctx, before.id), []);
   return after;
 }
 
@@ -122,6 +141,7 @@ export async function deleteWorkspace(ctx: Ctx, input: { workspaceId: string }):
   enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:manage'), 'The workspace');
   const ws = await load(ctx, input.workspaceId);
   const members = await ctx.db.workspaceMember.findMany({ where: { workspaceId: ws.id }, select: { userId: true } });
+  const listIds = await listIdsOf(ctx, ws.id);
   await change(ctx, ws, 'workspace.delete', { name: ws.name, type: ws.type }, (tx) =>
     tx.workspace.delete({ where: { id: ws.id } }),
   );
@@ -130,6 +150,7 @@ export async function deleteWorkspace(ctx: Ctx, input: { workspaceId: string }):
     workspaceId: ws.id,
     audience: { open: ws.type === 'OPEN', memberIds: members.map((m) => m.userId) },
   });
+  await publishAccessChanged(ctx, listIds, [], 'LIST_DELETED');
   return ws.id;
 }
 
@@ -233,6 +254,7 @@ export async function removeWorkspaceMember(ctx: Ctx, input: { workspaceId: stri
     await keepAnOwner(tx, ws.id, member.role === 'OWNER' ? member.userId : '');
     await tx.workspaceMember.delete({ where: { workspaceId_userId: { workspaceId: ws.id, userId: member.userId } } });
   });
+  await publishAccessChanged(ctx, await listIdsOf(ctx, ws.id), [member.userId]);
   return member.userId;
 }
 
@@ -245,6 +267,7 @@ export async function leaveWorkspace(ctx: Ctx, input: { workspaceId: string }): 
     await keepAnOwner(tx, ws.id, member.role === 'OWNER' ? member.userId : '');
     await tx.workspaceMember.delete({ where: { workspaceId_userId: { workspaceId: ws.id, userId: member.userId } } });
   });
+  await publishAccessChanged(ctx, await listIdsOf(ctx, ws.id), [member.userId]);
   return ws.id;
 }
 
