@@ -9,6 +9,7 @@ import type {
   WorkspaceAction,
   WorkspaceAudience,
   WorkspaceFacts,
+  WorkspaceRole,
 } from './facts.ts';
 
 /** One step of a decision, for `explainAccess` and the audit trail. */
@@ -245,6 +246,19 @@ function decideWorkspaceAction(
     ? allow('account.cap', `the account lets ${accountRole} ${action}`)
     : cap('account.cap', `the account does not let ${accountRole} ${action}`);
   return { allowed: rule && capped, role: audience, reasons: [...reasons, ruleReason, capReason] };
+}
+
+/** The question that inviting someone with `role` asks: inviting an owner needs the right to manage. */
+export function inviteQuestion(role: WorkspaceRole): WorkspaceQuestion {
+  return role === 'OWNER' ? 'workspace:manage' : 'workspace:invite';
+}
+
+/**
+ * Whether `member` leaving, being removed or demoted would leave the workspace without an owner,
+ * given its current (locked) owners.
+ */
+export function leavesNoOwner(ownerIds: readonly string[], member: { userId: string; role: WorkspaceRole }): boolean {
+  return member.role === 'OWNER' && ownerIds.length <= 1 && ownerIds.includes(member.userId);
 }
 
 /**

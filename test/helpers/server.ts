@@ -116,3 +116,28 @@ export async function snapshot(t: TestServer): Promise<Record<string, unknown>> 
   }
   return out;
 }
+
+/** Two instances sharing one fresh PostgreSQL database and one Redis key prefix; `close` ends both. */
+export interface TwoInstances {
+  a: TestServer;
+  b: TestServer;
+  close(): Promise<void>;
+}
+
+export async function startTwoInstances(env: Record<string, string> = {}): Promise<TwoInstances> {
+  const { POSTGRES_URL, REDIS_URL } = await import('./services.ts');
+  const db = await freshPostgresDatabase(POSTGRES_URL);
+  const prefix = `sharegraph-test:${randomBytes(6).toString('hex')}:`;
+  const options = { databaseUrl: db?.url, redisKeyPrefix: prefix, env: { REDIS_URL, ...env } };
+  const a = await startTestServer(options);
+  const b = await startTestServer(options);
+  return {
+    a,
+    b,
+    async close() {
+      await a.close();
+      await b.close();
+      await db?.drop();
+    },
+  };
+}

@@ -1,9 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.ts';
-import { freshPostgresDatabase } from '../helpers/db.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { POSTGRES_URL, REDIS_URL, servicesAvailable } from '../helpers/services.ts';
+import { startTestServer, startTwoInstances, type TestServer, type TwoInstances } from '../helpers/server.ts';
+import { servicesAvailable } from '../helpers/services.ts';
 import { connectWs, type WsClient } from '../helpers/ws.ts';
 
 const CreateAccount = graphql(`
@@ -95,21 +93,13 @@ describe('workspaceEvents across two instances through Redis', async () => {
   const available = await servicesAvailable();
   let a: TestServer;
   let b: TestServer;
-  let drop: (() => Promise<void>) | undefined;
+  let both: TwoInstances | undefined;
   beforeAll(async () => {
     if (!available) return;
-    const db = await freshPostgresDatabase(POSTGRES_URL);
-    drop = db?.drop;
-    const prefix = `sharegraph-test:${randomBytes(6).toString('hex')}:`;
-    const env = { REDIS_URL };
-    a = await startTestServer({ databaseUrl: db?.url, redisKeyPrefix: prefix, env });
-    b = await startTestServer({ databaseUrl: db?.url, redisKeyPrefix: prefix, env });
+    both = await startTwoInstances();
+    ({ a, b } = both);
   });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await drop?.();
-  });
+  afterAll(async () => both?.close());
 
   it.skipIf(!available)('a mutation on instance A reaches a subscriber on instance B', async () => {
     expect(a.server.services.realtime.kind).toBe('redis');

@@ -11,6 +11,8 @@ import {
   decideAccount,
   decideWorkspace,
   decideWorkspaceRuleChange,
+  inviteQuestion,
+  leavesNoOwner,
   WORKSPACE_ACTIONS,
   type WorkspaceQuestion,
 } from '../../src/access/rules.ts';
@@ -182,5 +184,21 @@ describe('a workspace can only be stricter than its account', () => {
     [false, true, false],
   ])('account lets members: %s, workspace sets allowed=%s → accepted %s', (capAllows, allowed, accepted) => {
     expect(decideWorkspaceRuleChange(policy(capAllows), 'CREATE_DOC', allowed).allowed).toBe(accepted);
+  });
+});
+
+describe('the last owner', () => {
+  it.each([
+    [['a'], { userId: 'a', role: 'OWNER' as const }, true],
+    [['a', 'b'], { userId: 'a', role: 'OWNER' as const }, false],
+    [['a'], { userId: 'b', role: 'MEMBER' as const }, false],
+    [['a'], { userId: 'b', role: 'OWNER' as const }, false],
+  ])('owners %j, %j leaving → no owner left: %s', (owners, member, expected) => {
+    expect(leavesNoOwner(owners, member)).toBe(expected);
+  });
+
+  it('inviting an owner needs the right to manage; inviting a member needs the right to invite', () => {
+    expect(inviteQuestion('OWNER')).toBe('workspace:manage');
+    expect(inviteQuestion('MEMBER')).toBe('workspace:invite');
   });
 });

@@ -1,5 +1,5 @@
 import { enforce } from '../../access/enforce.ts';
-import { atLeast } from '../../access/rules.ts';
+import { atLeast, inviteQuestion } from '../../access/rules.ts';
 import type { Context, Viewer } from '../../context.ts';
 import type { DbTx } from '../../db/client.ts';
 import { ConflictError, InvitationError, NotFoundError, RateLimitedError } from '../../errors.ts';
@@ -61,9 +61,7 @@ export async function inviteToWorkspace(
   ctx: Ctx,
   input: { workspaceId: string; email: string; role: WorkspaceRole },
 ): Promise<Invitation> {
-  enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:invite'), 'The workspace');
-  if (input.role === 'OWNER')
-    enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:manage'), 'The workspace');
+  enforce(await ctx.access.decideWorkspace(input.workspaceId, inviteQuestion(input.role)), 'The workspace');
   const email = normalizeEmail(input.email);
   const ws = await ctx.db.workspace.findUniqueOrThrow({ where: { id: input.workspaceId } });
   const member = await ctx.db.workspaceMember.findFirst({ where: { workspaceId: ws.id, user: { email } } });
@@ -116,18 +114,23 @@ async function resend(ctx: Ctx, invitation: Invitation, role?: WorkspaceRole): P
       },
     });
     await mailInvitation(ctx, tx, next, token);
-    await audit(tx, {
-      accountId: invitation.accountId,
-      actorId: ctx.viewer.id,
-      action: 'invitation.resend',
-      resourceType: invitation.workspaceId ? 'Workspace' : 'List',
-      resourceId: invitation.workspaceId ?? invitation.listId ?? invitation.id,
-      data: { invitationId: invitation.id, email: invitation.email },
-    });
+    await auditInvitation(tx, invitation, ctx.viewer.id, 'invitation.resend');
     return next;
   });
   await ctx.mail.flush();
   return updated;
+}
+
+/** Audits a change to an invitation, on the workspace or list it opens. */
+function auditInvitation(tx: DbTx, invitation: Invitation, actorId: string, action: string) {
+  return audit(tx, {
+    accountId: invitation.accountId,
+    actorId,
+    action,
+    resourceType: invitation.workspaceId ? 'Workspace' : 'List',
+    resourceId: invitation.workspaceId ?? invitation.listId ?? invitation.id,
+    data: { invitationId: invitation.id, email: invitation.email },
+  });
 }
 
 /** Who may manage an invitation: the inviter, or whoever manages its workspace or list. */
@@ -160,14 +163,7 @@ export async function revokeInvitation(ctx: Ctx, input: { invitationId: string }
       where: { id: invitation.id },
       data: { status: 'REVOKED', decidedAt: new Date() },
     });
-    await audit(tx, {
-      accountId: invitation.accountId,
-      actorId: ctx.viewer.id,
-      action: 'invitation.revoke',
-      resourceType: invitation.workspaceId ? 'Workspace' : 'List',
-      resourceId: invitation.workspaceId ?? invitation.listId ?? invitation.id,
-      data: { invitationId: invitation.id, email: invitation.email },
-    });
+    await auditInvitation(tx, invitation, ctx.viewer.id, 'invitation.revoke');
     return revoked;
   });
 }
@@ -220,14 +216,7 @@ export async function acceptInvitation(ctx: Ctx, input: { token: string }): Prom
         await tx.accountMember.create({ data: { accountId: invitation.accountId, userId, role: 'GUEST' } });
       await claimEmailShare(tx, invitation.listId, invitation.email, userId);
     }
-    await audit(tx, {
-      accountId: invitation.accountId,
-      actorId: userId,
-      action: 'invitation.accept',
-      resourceType: invitation.workspaceId ? 'Workspace' : 'List',
-      resourceId: invitation.workspaceId ?? invitation.listId ?? invitation.id,
-      data: { invitationId: invitation.id },
-    });
+    await auditInvitation(tx, invitation, userId, 'invitation.accept');
     return tx.invitation.findUniqueOrThrow({ where: { id: invitation.id } });
   });
   ctx.access.clear();
@@ -256,14 +245,7 @@ export async function declineInvitation(ctx: Ctx, input: { token: string }): Pro
       where: { id: invitation.id },
       data: { status: 'DECLINED', acceptedById: null, decidedAt: new Date() },
     });
-    await audit(tx, {
-      accountId: invitation.accountId,
-      actorId: ctx.viewer.id,
-      action: 'invitation.decline',
-      resourceType: invitation.workspaceId ? 'Workspace' : 'List',
-      resourceId: invitation.workspaceId ?? invitation.listId ?? invitation.id,
-      data: { invitationId: invitation.id },
-    });
+    await auditInvitation(tx, invitation, ctx.viewer.id, 'invitation.decline');
     return declined;
   });
 }

@@ -1,5 +1,5 @@
 import { enforce } from '../../access/enforce.ts';
-import { decideWorkspaceRuleChange } from '../../access/rules.ts';
+import { decideWorkspaceRuleChange, leavesNoOwner } from '../../access/rules.ts';
 import type { Context, Viewer } from '../../context.ts';
 import type { DbTx } from '../../db/client.ts';
 import { CappedByAccountPolicy, ConflictError, LastOwnerError, NotFoundError } from '../../errors.ts';
@@ -74,10 +74,16 @@ async function load(ctx: Ctx, workspaceId: string): Promise<Workspace> {
  * Refuses a change that would leave the workspace without an owner. Locks the owner rows first,
  * so two owners demoting each other at once cannot both succeed.
  */
-async function keepAnOwner(tx: DbTx, workspaceId: string, losingOwner: string) {
+async function keepAnOwner(tx: DbTx, workspaceId: string, member: WorkspaceMember) {
   const owners = await tx.$queryRaw<{ userId: string }[]>`
     SELECT "userId" FROM "WorkspaceMember" WHERE "workspaceId" = ${workspaceId} AND "role" = 'OWNER' FOR UPDATE`;
-  if (owners.length <= 1 && owners.some((o) => o.userId === losingOwner)) throw new LastOwnerError();
+  if (
+    leavesNoOwner(
+      owners.map((o) => o.userId),
+      member,
+    )
+  )
+    throw new LastOwnerError();
 }
 
 /** Creates a workspace where the account allows the viewer to; the viewer becomes its owner. */
@@ -251,7 +257,7 @@ export async function removeWorkspaceMember(ctx: Ctx, input: { workspaceId: stri
   const ws = await load(ctx, input.workspaceId);
   const member = await membership(ctx, ws.id, input.userId);
   await change(ctx, ws, 'member.remove', { userId: member.userId, role: member.role }, async (tx) => {
-    await keepAnOwner(tx, ws.id, member.role === 'OWNER' ? member.userId : '');
+    await keepAnOwner(tx, ws.id, member);
     await tx.workspaceMember.delete({ where: { workspaceId_userId: { workspaceId: ws.id, userId: member.userId } } });
   });
   await publishAccessChanged(ctx, await listIdsOf(ctx, ws.id), [member.userId]);
@@ -264,7 +270,7 @@ export async function leaveWorkspace(ctx: Ctx, input: { workspaceId: string }): 
   const ws = await load(ctx, input.workspaceId);
   const member = await membership(ctx, ws.id, ctx.viewer.id);
   await change(ctx, ws, 'member.leave', { userId: member.userId, role: member.role }, async (tx) => {
-    await keepAnOwner(tx, ws.id, member.role === 'OWNER' ? member.userId : '');
+    await keepAnOwner(tx, ws.id, member);
     await tx.workspaceMember.delete({ where: { workspaceId_userId: { workspaceId: ws.id, userId: member.userId } } });
   });
   await publishAccessChanged(ctx, await listIdsOf(ctx, ws.id), [member.userId]);
@@ -281,7 +287,7 @@ export async function setWorkspaceMemberRole(
   const member = await membership(ctx, ws.id, input.userId);
   if (member.role === input.role) return member;
   return change(ctx, ws, 'member.role', { userId: member.userId, from: member.role, to: input.role }, async (tx) => {
-    if (member.role === 'OWNER') await keepAnOwner(tx, ws.id, member.userId);
+    await keepAnOwner(tx, ws.id, member);
     return tx.workspaceMember.update({
       where: { workspaceId_userId: { workspaceId: ws.id, userId: member.userId } },
       data: { role: input.role },
