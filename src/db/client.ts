@@ -2,16 +2,17 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { type MigrationConnection, migrate, pgliteMigrationConnection, pgMigrationConnection } from './migrate.ts';
 
 /** The Prisma client every module uses; transactions are `db.$transaction(async (tx) => …)`. */
-export type Db = PrismaClient;
+export type Db = PrismaClient<'query'>;
 
 /** The client, or the transaction client handed to `$transaction` callbacks. */
-export type DbTx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
+export type DbTx = Omit<Db, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
 
 /** Where the data lives: PostgreSQL when a URL is given, otherwise embedded PGlite. */
 export interface DatabaseOptions {
@@ -30,7 +31,22 @@ export interface Database {
   migrate(log?: (msg: string) => void): Promise<{ applied: string[] }>;
   /** A cheap round trip, for readiness checks. */
   ping(): Promise<void>;
+  /**
+   * SQL statements sent through the Prisma client since the database opened: tests and the
+   * benchmark read it before and after an operation to count its round trips.
+   */
+  statements(): number;
   close(): Promise<void>;
+}
+
+/** A Prisma client that counts the statements it sends (Prisma's query events). */
+function countingClient(adapter: SqlDriverAdapterFactory) {
+  const prisma: Db = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  let statements = 0;
+  prisma.$on('query', () => {
+    statements++;
+  });
+  return { prisma, statements: () => statements };
 }
 
 /** Opens PostgreSQL (`databaseUrl`) or embedded PGlite (`dataDir`, or memory when null). */
@@ -44,12 +60,13 @@ async function openPostgres(url: string, onConnectionError?: (err: Error) => voi
   // An idle client whose server went away emits 'error' on the pool; unhandled, it kills the process.
   const onError = onConnectionError ?? (() => {});
   pool.on('error', onError);
-  const prisma = new PrismaClient({
-    adapter: new PrismaPg(pool, { onPoolError: onError, onConnectionError: onError }),
-  });
+  const { prisma, statements } = countingClient(
+    new PrismaPg(pool, { onPoolError: onError, onConnectionError: onError }),
+  );
   return {
     kind: 'postgres',
     prisma,
+    statements,
     async migrate(log) {
       const client = new pg.Client({ connectionString: url });
       client.on('error', onError);
@@ -77,11 +94,12 @@ async function openPglite(dataDir: string | null): Promise<Database> {
     mkdirSync(dir, { recursive: true });
   }
   const pglite = await PGlite.create(dir);
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const { prisma, statements } = countingClient(new PrismaPGlite(pglite));
   const conn: MigrationConnection = pgliteMigrationConnection(pglite);
   return {
     kind: 'pglite',
     prisma,
+    statements,
     migrate: (log) => migrate(conn, log ? { log } : {}),
     async ping() {
       await pglite.query('select 1');
