@@ -153,9 +153,53 @@ const policySelect = {
   caps: { select: { action: true, role: true, allowed: true } },
 } as const;
 
+/** What `AccountFacts` is made of, for `viewer`. */
+function accountSelect(viewer: ViewerRef | null) {
+  return {
+    ...policySelect,
+    members: viewer ? { where: { userId: viewer.id }, select: { role: true } } : false,
+  } as const;
+}
+
+/** What `WorkspaceFacts` is made of, for `viewer`, its account's facts included. */
+function workspaceSelect(viewer: ViewerRef | null) {
+  const viewerId = viewer?.id ?? '';
+  return {
+    id: true,
+    accountId: true,
+    type: true,
+    permissions: { select: { audience: true, action: true, allowed: true } },
+    members: { where: { userId: viewerId }, select: { role: true } },
+    lists: viewer ? { where: readableListsWhere(viewerId), select: { id: true }, take: 1 } : false,
+    account: { select: accountSelect(viewer) },
+  } as const;
+}
+
+type AccountRow = Prisma.AccountGetPayload<{ select: ReturnType<typeof accountSelect> }>;
+type WorkspaceRow = Prisma.WorkspaceGetPayload<{ select: ReturnType<typeof workspaceSelect> }>;
+
+function toAccountFacts(row: AccountRow): AccountFacts {
+  const { members, ...policy } = row;
+  return { accountId: row.id, role: members?.[0]?.role ?? null, policy: toPolicy(policy) };
+}
+
+function toWorkspaceFacts(row: WorkspaceRow): WorkspaceFacts {
+  return {
+    workspaceId: row.id,
+    type: row.type,
+    account: toAccountFacts(row.account),
+    memberRole: row.members[0]?.role ?? null,
+    reachesAList: (row.lists?.length ?? 0) > 0,
+    rules: row.permissions,
+  };
+}
+
 /**
  * Fetches the facts the rules decide on, once per request (request-scoped DataLoaders, so a
  * page of fifty workspaces costs one query per kind of fact, not fifty), and asks the rules.
+ * A list's facts come with its workspace's and account's in one statement (nested selects,
+ * joined in SQL), which then prime the workspace and account loaders: opening a list costs
+ * one round trip for its access decision, not three in a row.
  */
 export class Access {
   private readonly accounts: DataLoader<string, AccountFacts | null>;
@@ -169,52 +213,14 @@ export class Access {
     readonly viewer: ViewerRef | null,
   ) {
     this.accounts = new DataLoader(async (ids) => {
-      const rows = await db.account.findMany({
-        where: { id: { in: [...ids] } },
-        select: {
-          ...policySelect,
-          members: viewer ? { where: { userId: viewer.id }, select: { role: true } } : false,
-        },
-      });
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      return ids.map((id) => {
-        const row = byId.get(id);
-        if (!row) return null;
-        const { members, ...policy } = row;
-        return { accountId: id, role: members?.[0]?.role ?? null, policy: toPolicy(policy) };
-      });
+      const rows = await db.account.findMany({ where: { id: { in: [...ids] } }, select: accountSelect(viewer) });
+      const byId = new Map(rows.map((r) => [r.id, toAccountFacts(r)]));
+      return ids.map((id) => byId.get(id) ?? null);
     });
     this.workspaces = new DataLoader(async (ids) => {
-      const viewerId = viewer?.id ?? '';
-      const rows = await db.workspace.findMany({
-        where: { id: { in: [...ids] } },
-        select: {
-          id: true,
-          accountId: true,
-          type: true,
-          permissions: { select: { audience: true, action: true, allowed: true } },
-          members: { where: { userId: viewerId }, select: { role: true } },
-          lists: viewer ? { where: readableListsWhere(viewerId), select: { id: true }, take: 1 } : false,
-        },
-      });
-      const accounts = await this.accounts.loadMany([...new Set(rows.map((r) => r.accountId))]);
-      const accountById = new Map(
-        accounts.filter((a): a is AccountFacts => !!a && !(a instanceof Error)).map((a) => [a.accountId, a]),
-      );
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      return ids.map((id) => {
-        const row = byId.get(id);
-        const account = row && accountById.get(row.accountId);
-        if (!row || !account) return null;
-        return {
-          workspaceId: id,
-          type: row.type,
-          account,
-          memberRole: row.members[0]?.role ?? null,
-          reachesAList: (row.lists?.length ?? 0) > 0,
-          rules: row.permissions,
-        };
-      });
+      const rows = await db.workspace.findMany({ where: { id: { in: [...ids] } }, select: workspaceSelect(viewer) });
+      const byId = new Map(rows.map((r) => [r.id, this.primeWorkspace(r)]));
+      return ids.map((id) => byId.get(id) ?? null);
     });
     this.lists = new DataLoader(async (ids) => {
       const viewerId = viewer?.id ?? '';
@@ -240,16 +246,25 @@ export class Access {
                 select: { id: true, role: true, userId: true, groupId: true, rightId: true },
               }
             : false,
+          workspace: { select: workspaceSelect(viewer) },
         },
       });
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => {
         const row = byId.get(id);
         if (!row) return null;
-        const { shares, ...rest } = row;
+        const { shares, workspace, ...rest } = row;
+        this.workspaces.prime(workspace.id, this.primeWorkspace(workspace));
         return { ...rest, grants: (shares ?? []).flatMap(toGrant) };
       });
     });
+  }
+
+  /** Workspace facts from a fetched row; its account's facts go to the account loader as well. */
+  private primeWorkspace(row: WorkspaceRow): WorkspaceFacts {
+    const facts = toWorkspaceFacts(row);
+    this.accounts.prime(facts.account.accountId, facts.account);
+    return facts;
   }
 
   /** The viewer's standing on a list, or null when it does not exist. A presented link token is remembered. */

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BENCH_LIST_MAX_COST,
+  BenchList,
+  type CountFixture,
+  countAll,
+  countStatements,
+  seedCountFixture,
+} from '../../bench/lib/round-trips.ts';
+import { graphql } from '../generated/gql.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+// SQL statements per operation, exactly, on PGlite and on PostgreSQL alike: the same for 10 and
+// for 100 items (no N+1), the list query in at most 4. Authentication is one statement (the
+// viewer's row); an access decision on a list is one (its facts with its workspace's and
+// account's, joined); a Pothos selection is one include tree, joined in SQL (relationJoins). A
+// mutation adds its writes, its audit row and the COMMIT Prisma reports (it does not report BEGIN).
+const EXPECTED: Record<string, number> = {
+  'list with 50 items, last update, author (group-share viewer)': 3,
+  me: 2,
+  'workspaces (viewer)': 3,
+  'workspace with its lists (owner)': 4,
+  'sharedWithMe (viewer)': 3,
+  createItem: 7,
+  updateItem: 7,
+  moveItem: 7,
+  postUpdate: 7,
+  'shareList (user)': 9,
+  createList: 6,
+  deleteItem: 6,
+};
+
+const TooDeep = graphql(`
+  query CountsTooDeep($id: ID!) {
+    list(id: $id) {
+      workspace { lists { edges { node { workspace { lists { edges { node { workspace { lists { edges { node { id } } } } } } } } } } } }
+    }
+  }
+`);
+
+let t: TestServer;
+let small: CountFixture;
+let large: CountFixture;
+beforeAll(async () => {
+  t = await startTestServer({ env: { QUERY_MAX_COST: BENCH_LIST_MAX_COST } });
+  small = await seedCountFixture(t, 10, 'ten');
+  large = await seedCountFixture(t, 100, 'hundred');
+}, 120_000);
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('SQL statements per operation', () => {
+  it('are the same for 10 and for 100 items, and exactly the expected number', async () => {
+    const ten = await countAll(t, small);
+    const hundred = await countAll(t, large);
+    expect(hundred).toEqual(ten);
+    expect(ten).toEqual(EXPECTED);
+    expect(ten['list with 50 items, last update, author (group-share viewer)']).toBeLessThanOrEqual(4);
+  });
+
+  it('are none for a query refused by a limit, even with a token', async () => {
+    const token = await t.token(small.viewer);
+    const refused = await countStatements(t, async () => {
+      const res = await t.gql(TooDeep, { id: small.listId }, token);
+      expect(res.data ?? null).toBeNull();
+      expect(res.errors?.[0]?.message).toMatch(/depth/i);
+    });
+    expect(refused).toBe(0);
+    expect(await countStatements(t, () => t.ok(BenchList, { id: small.listId }, token))).toBe(3);
+  });
+});
