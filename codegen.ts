@@ -1,7 +1,9 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 // Typed documents for the tests and for client authors: every `graphql(`...`)` in test/ and
-// bench/ is checked against schema.graphql and gets its result and variable types.
+// bench/ is checked against schema.graphql and gets its result and variable types. The preset
+// also writes persisted-documents.json, a trusted-documents manifest (sha256 → document) that the
+// server serves with TRUSTED_DOCUMENTS and enforces with TRUSTED_DOCUMENTS_ONLY.
 const config: CodegenConfig = {
   schema: 'schema.graphql',
   documents: ['test/**/*.ts', 'bench/**/*.ts', '!test/generated/**'],
@@ -16,7 +18,7 @@ const config: CodegenConfig = {
         documentMode: 'string',
         importExtension: '.ts',
       },
-      presetConfig: { fragmentMasking: false },
+      presetConfig: { fragmentMasking: false, persistedDocuments: { hashAlgorithm: 'sha256' } },
     },
   },
 };

@@ -1,7 +1,7 @@
-import SchemaBuilder from '@pothos/core';
+import SchemaBuilder, { PothosValidationError } from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
-import RelayPlugin from '@pothos/plugin-relay';
+import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
 import ValidationPlugin from '@pothos/plugin-validation';
@@ -9,9 +9,11 @@ import { GraphQLError } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { WorkspaceQuestion } from './access/rules.ts';
 import type { Context, Viewer } from './context.ts';
-import { ValidationError } from './errors.ts';
+import { RateLimitedError, ValidationError } from './errors.ts';
 import type PrismaTypes from './generated/pothos-types.ts';
 import { getDatamodel } from './generated/pothos-types.ts';
+import { isStorableText } from './modules/inputs.ts';
+import RateLimitPlugin from './security/rate-limit-plugin.ts';
 
 /** Scopes ask src/access; they never decide anything themselves. */
 interface AuthScopes {
@@ -33,8 +35,17 @@ export const builder = new SchemaBuilder<{
     JSON: { Input: unknown; Output: unknown };
   };
 }>({
-  // Relay first so auth scopes receive parsed global ids; errors before prisma (see their READMEs).
-  plugins: [RelayPlugin, ScopeAuthPlugin, ErrorsPlugin, ValidationPlugin, PrismaPlugin, SimpleObjectsPlugin],
+  // Relay first so auth scopes receive parsed global ids; errors before prisma (see their READMEs);
+  // rate limits after errors, so a spent budget is returned as a typed error.
+  plugins: [
+    RelayPlugin,
+    ScopeAuthPlugin,
+    ErrorsPlugin,
+    RateLimitPlugin,
+    ValidationPlugin,
+    PrismaPlugin,
+    SimpleObjectsPlugin,
+  ],
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,
@@ -52,7 +63,8 @@ export const builder = new SchemaBuilder<{
     }),
   },
   errors: {
-    defaultTypes: [],
+    // Any mutation may be refused for a spent budget (src/security/rate-limits.ts).
+    defaultTypes: [RateLimitedError],
     // Input validation failures carry no data the viewer could not already know.
     unsafelyHandleInputErrors: true,
   },
@@ -74,6 +86,13 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     nodeQueryOptions: { nullable: true },
     nodesQueryOptions: false,
+    // Decoded ids reach SQL as text: one PostgreSQL cannot store (NUL, unpaired surrogates) is a
+    // malformed id, refused like any other, instead of a database error.
+    decodeGlobalID: (globalID) => {
+      const decoded = decodeGlobalID(globalID);
+      if (!isStorableText(decoded.id)) throw new PothosValidationError(`Invalid global ID: ${globalID}`);
+      return decoded;
+    },
   },
 });
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalUrl = z.url().optional();
 const positiveMs = z.coerce.number().int().positive();
+const positiveInt = positiveMs;
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const schema = z
@@ -35,10 +36,29 @@ const schema = z
     INVITATIONS_PER_HOUR: positiveMs.default(50),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     SEED_DEMO: bool.optional(),
+    GRAPHIQL: bool.optional(),
+    INTROSPECTION: bool.optional(),
+    TRUSTED_DOCUMENTS: z.string().min(1).optional(),
+    TRUSTED_DOCUMENTS_ONLY: bool.default(false),
+    QUERY_MAX_DEPTH: positiveInt.default(12),
+    QUERY_MAX_ALIASES: positiveInt.default(15),
+    QUERY_MAX_DIRECTIVES: positiveInt.default(10),
+    QUERY_MAX_TOKENS: positiveInt.default(2_000),
+    QUERY_MAX_COST: positiveInt.default(5_000),
+    REQUEST_MAX_BYTES: positiveInt.default(1_000_000),
+    BATCH_LIMIT: z.coerce.number().int().min(0).default(0),
+    RATE_LIMIT_MUTATIONS_PER_MINUTE: positiveInt.default(300),
+    RATE_LIMIT_IP_MUTATIONS_PER_MINUTE: positiveInt.default(1_200),
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(20),
+    TRUST_PROXY: bool.default(false),
   })
   .refine((env) => !(env.JWT_SECRET && env.JWKS_URL), {
     path: ['JWKS_URL'],
     message: 'set either JWT_SECRET or JWKS_URL, not both',
+  })
+  .refine((env) => !env.TRUSTED_DOCUMENTS_ONLY || env.TRUSTED_DOCUMENTS, {
+    path: ['TRUSTED_DOCUMENTS_ONLY'],
+    message: 'needs TRUSTED_DOCUMENTS, the manifest of the documents to allow',
   });
 
 /** The server's whole configuration, read once from the environment. */
@@ -65,6 +85,37 @@ export interface Config {
   logLevel: string;
   /** Seed demo data into an empty embedded database at start. */
   seedDemo: boolean;
+  /** Serve GraphiQL on GET /graphql (default: on except in production). */
+  graphiql: boolean;
+  /** Answer introspection queries (default: on except in production). */
+  introspection: boolean;
+  /** A trusted-documents manifest (`{ "<sha256>": "<document>" }`, as codegen writes it). */
+  trustedDocuments: string | undefined;
+  /** Refuse every operation that is not in the trusted-documents manifest. */
+  trustedDocumentsOnly: boolean;
+  /** Query limits, checked before anything executes (GraphQL Armor). */
+  limits: {
+    depth: number;
+    aliases: number;
+    directives: number;
+    tokens: number;
+    cost: number;
+    /** Largest request body read, in bytes. */
+    bodyBytes: number;
+    /** Most operations in one batched request; 0 turns batching off. */
+    batch: number;
+  };
+  /** Requests per minute before `RateLimitedError`. */
+  rateLimits: {
+    /** Mutations per signed-in user. */
+    mutationsPerUser: number;
+    /** Mutations per client address, signed in or not. */
+    mutationsPerIp: number;
+    /** Failed authentications and wrong secret tokens per client address. */
+    authFailuresPerIp: number;
+  };
+  /** Take the client address from X-Forwarded-For (behind a proxy you trust). */
+  trustProxy: boolean;
 }
 
 /** A configuration value that cannot be used; `message` is one line naming the variable. */
@@ -108,5 +159,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     invitationsPerHour: e.INVITATIONS_PER_HOUR,
     logLevel: e.LOG_LEVEL,
     seedDemo: e.SEED_DEMO ?? (embedded && e.NODE_ENV !== 'test'),
+    graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
+    introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
+    trustedDocuments: e.TRUSTED_DOCUMENTS,
+    trustedDocumentsOnly: e.TRUSTED_DOCUMENTS_ONLY,
+    limits: {
+      depth: e.QUERY_MAX_DEPTH,
+      aliases: e.QUERY_MAX_ALIASES,
+      directives: e.QUERY_MAX_DIRECTIVES,
+      tokens: e.QUERY_MAX_TOKENS,
+      cost: e.QUERY_MAX_COST,
+      bodyBytes: e.REQUEST_MAX_BYTES,
+      batch: e.BATCH_LIMIT,
+    },
+    rateLimits: {
+      mutationsPerUser: e.RATE_LIMIT_MUTATIONS_PER_MINUTE,
+      mutationsPerIp: e.RATE_LIMIT_IP_MUTATIONS_PER_MINUTE,
+      authFailuresPerIp: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+    },
+    trustProxy: e.TRUST_PROXY,
   };
 }

@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import type { Db } from './db/client.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { Realtime } from './realtime/pubsub.ts';
+import type { RateLimits } from './security/rate-limits.ts';
 
 /** The signed-in user a request or socket acts as. */
 export interface Viewer {
@@ -25,7 +26,20 @@ export interface Context {
   /** Sends what a committed change queued with `queueMail`. */
   mail: Mailer;
   config: Config;
+  /** Carries the request id and the viewer id, so every line of this request can be found. */
   log: Logger;
+  /** Budgets for mutations and failed attempts (src/security/rate-limits.ts). */
+  limits: RateLimits;
+  /** Where the request comes from. */
+  client: Client;
+}
+
+/** The origin of a request or socket. */
+export interface Client {
+  /** The client address (X-Forwarded-For's first hop when TRUST_PROXY is set). */
+  ip: string;
+  /** X-Request-Id when the caller sent a sane one, otherwise a fresh id; echoed in the response. */
+  requestId: string;
 }
 
 /** The long-lived parts a server hands to every context. */
@@ -35,12 +49,13 @@ export interface Services {
   mail: Mailer;
   config: Config;
   log: Logger;
+  limits: RateLimits;
   /** Verifies a bearer token and returns the user it names, provisioning them if new. */
   authenticate(token: string): Promise<Viewer>;
 }
 
 /** Builds a context for one request (or one WS operation) from an already-authenticated viewer. */
-export function makeContext(services: Services, viewer: Viewer | null): Context {
+export function makeContext(services: Services, viewer: Viewer | null, client: Client): Context {
   return {
     viewer,
     db: services.db,
@@ -48,7 +63,9 @@ export function makeContext(services: Services, viewer: Viewer | null): Context 
     realtime: services.realtime,
     mail: services.mail,
     config: services.config,
-    log: viewer ? services.log.child({ viewerId: viewer.id }) : services.log,
+    log: services.log.child({ requestId: client.requestId, ...(viewer ? { viewerId: viewer.id } : {}) }),
+    limits: services.limits,
+    client,
   };
 }
 

@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import type { parse } from 'graphql';
+import { GraphQLError, type parse } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -14,9 +15,12 @@ import { authenticate, bearerToken } from './auth/viewer.ts';
 import type { Config } from './config.ts';
 import type { Context, Services, Viewer } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
+import { RateLimitedError } from './errors.ts';
 import { createMailer } from './mail/mailer.ts';
 import { createRealtime, type Realtime } from './realtime/pubsub.ts';
-import { createApp, type ServerContext } from './yoga.ts';
+import { createRateLimits } from './security/rate-limits.ts';
+import { documentIdOf, loadTrustedDocuments } from './security/trusted-documents.ts';
+import { clientIp, createApp, type ServerContext } from './yoga.ts';
 
 /** A running sharegraph server. */
 export interface RunningServer {
@@ -40,7 +44,10 @@ export interface ServerOptions {
 
 /** Opens the database (migrating it), the pub/sub, and listens with HTTP and graphql-ws on one port. */
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
-  const log = options.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
+  const log =
+    options.logger ??
+    pino({ level: config.logLevel, redact: ['req.headers.authorization', 'headers.authorization', 'token'] });
+  const trusted = config.trustedDocuments ? loadTrustedDocuments(config.trustedDocuments) : null;
   const jwtSecret = resolveJwtSecret(config);
   const verifier = createTokenVerifier({ ...config, jwtSecret });
   const database = await openDatabase({
@@ -69,9 +76,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     mail: createMailer({ db: database.prisma, smtpUrl: config.smtpUrl, from: config.mailFrom, log }),
     config,
     log,
+    limits: createRateLimits({ config, onError: (err) => log.warn({ err: err.message }, 'rate limit store error') }),
     authenticate: (token) => authenticate(database.prisma, verifier, token),
   };
-  const yoga = createApp(services);
+  const yoga = createApp(services, trusted);
   // Mail queued by changes that committed before a crash or restart goes out now.
   void services.mail.flush();
 
@@ -83,21 +91,31 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     if (req.url === '/readyz') return health(res, Promise.all([database.ping(), services.realtime.ping()]));
     return yoga(req, res);
   });
-  const wss = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: yoga.graphqlEndpoint,
+    maxPayload: config.limits.bodyBytes,
+  });
   const expiryTimers = new Set<NodeJS.Timeout>();
-  const wsServer = useServer<{ authorization?: string }, { viewer: Viewer | null }>(
+  const wsServer = useServer<{ authorization?: string }, { viewer: Viewer | null; ip: string }>(
     {
       connectionInitWaitTimeout: 3_000,
       onConnect: async (ctx) => {
+        const ip = clientIp(ctx.extra.request, config);
+        ctx.extra.ip = ip;
         try {
           const token = bearerToken(ctx.connectionParams?.authorization);
+          if (token) await services.limits.assertNotLocked({ userId: null, ip });
           const viewer = token ? await services.authenticate(token) : null;
           ctx.extra.viewer = viewer;
           scheduleExpiry(ctx.extra.socket, viewer, expiryTimers);
           return true;
         } catch (err) {
-          if (err instanceof AuthError) return false; // graphql-ws closes with 4403 Forbidden
-          throw err;
+          // graphql-ws closes with 4403 Forbidden when onConnect returns false.
+          if (err instanceof RateLimitedError) return false;
+          if (!(err instanceof AuthError)) throw err;
+          await services.limits.failed({ userId: null, ip }).catch(() => {});
+          return false;
         }
       },
       onSubscribe: async (ctx, _id, payload) => {
@@ -106,8 +124,23 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           ctx.extra.socket.close(CloseCode.Unauthorized, 'Token expired');
           return [];
         }
+        if (trusted) {
+          const id = documentIdOf(payload);
+          const query = id ? trusted.byId(id) : payload.query;
+          if (id && !query)
+            return [new GraphQLError('Unknown document id', { extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } })];
+          if (!id && config.trustedDocumentsOnly && !trusted.has(payload.query)) {
+            return [
+              new GraphQLError('Only trusted documents are accepted here', {
+                extensions: { code: 'PERSISTED_QUERY_ONLY' },
+              }),
+            ];
+          }
+          if (query) payload = { ...payload, query };
+        }
         const enveloped = yoga.getEnveloped({
           wsViewer: viewer,
+          wsClient: { ip: ctx.extra.ip, requestId: randomUUID() },
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
@@ -163,6 +196,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         await services.mail.flush();
         services.mail.close();
         await services.realtime.close();
+        await services.limits.close();
         await database.close();
       })();
       return closing;

@@ -1,14 +1,45 @@
+import type { IncomingMessage } from 'node:http';
 import { GraphQLError } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { AuthError } from './auth/jwt.ts';
 import { bearerToken } from './auth/viewer.ts';
-import { type Context, makeContext, type Services, type Viewer } from './context.ts';
+import type { Config } from './config.ts';
+import { type Client, type Context, makeContext, type Services, type Viewer } from './context.ts';
+import { isDatabaseUnavailable } from './db/unavailable.ts';
+import { RateLimitedError } from './errors.ts';
+import { RedisUnavailableError } from './realtime/redis.ts';
 import { schema } from './schema.ts';
+import { requestIdOf, requestLog, securityPlugins } from './security/plugins.ts';
+import type { TrustedDocuments } from './security/trusted-documents.ts';
 
 /** What the server hands yoga per request: HTTP requests carry a Request, WS operations a viewer. */
 export interface ServerContext {
   /** Set by the WS server, which authenticated the socket in connection_init. */
   wsViewer?: Viewer | null;
+  /** The socket's origin, set by the WS server. */
+  wsClient?: Client;
+  /** Node's request, when served by node:http (absent for in-process `yoga.fetch`). */
+  req?: IncomingMessage;
+}
+
+/** The client address of a node request: the socket's, or X-Forwarded-For's first hop behind a trusted proxy. */
+export function clientIp(req: IncomingMessage | undefined, config: Pick<Config, 'trustProxy'>): string {
+  if (!req) return 'in-process';
+  const forwarded = config.trustProxy ? req.headers['x-forwarded-for'] : undefined;
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+  return first || req.socket.remoteAddress || 'unknown';
+}
+
+/** A 429 for a caller who spent their budget, with Retry-After. */
+export function rateLimited(err: RateLimitedError, at?: GraphQLError): GraphQLError {
+  return new GraphQLError(err.message, {
+    ...(at ? { nodes: at.nodes ?? null, path: at.path ?? null } : {}),
+    extensions: {
+      code: err.code,
+      retryAfterSeconds: err.retryAfterSeconds,
+      http: { status: 429, headers: { 'Retry-After': String(err.retryAfterSeconds) } },
+    },
+  });
 }
 
 /** A 401-style GraphQL error; yoga sends its status and header as they are. */
@@ -22,27 +53,61 @@ export function unauthenticated(message: string): GraphQLError {
  * The GraphQL app: schema, context, plugins. Exported on its own so tests drive it in process
  * with `yoga.fetch`; `server.ts` puts it and graphql-ws on one port.
  */
-export function createApp(services: Services): YogaServerInstance<ServerContext, Context> {
+export function createApp(
+  services: Services,
+  trusted: TrustedDocuments | null = null,
+): YogaServerInstance<ServerContext, Context> {
+  const { config } = services;
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { title: 'sharegraph', subscriptionsProtocol: 'WS' },
+    graphiql: config.graphiql ? { title: 'sharegraph', subscriptionsProtocol: 'WS' } : false,
+    maxRequestBodySize: config.limits.bodyBytes,
+    batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
+    plugins: [...securityPlugins(config, trusted), requestLog()],
     logging: {
       debug: (...args) => services.log.debug(args),
       info: (...args) => services.log.info(args),
       warn: (...args) => services.log.warn(args),
       error: (...args) => services.log.error(args),
     },
-    maskedErrors: { isDev: services.config.env === 'development' },
+    maskedErrors: {
+      isDev: services.config.env === 'development',
+      // A spent budget outside a result union (a query field) is still the caller's to know.
+      maskError: (error, message, isDev) => {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (original instanceof RateLimitedError) {
+          return rateLimited(original, error instanceof GraphQLError ? error : undefined);
+        }
+        // PostgreSQL or Redis is down: not a bug, so say so (503) and let the client retry.
+        if (isDatabaseUnavailable(error) || original instanceof RedisUnavailableError) {
+          return new GraphQLError('The service is temporarily unavailable; try again shortly', {
+            ...(error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {}),
+            extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503, headers: { 'Retry-After': '1' } } },
+          });
+        }
+        return maskError(error, message, isDev);
+      },
+    },
     context: async (initial) => {
-      if (initial.wsViewer !== undefined) return makeContext(services, initial.wsViewer);
-      let token: string | null;
+      if (initial.wsViewer !== undefined && initial.wsClient) {
+        return makeContext(services, initial.wsViewer, initial.wsClient);
+      }
+      const client: Client = { ip: clientIp(initial.req, config), requestId: requestIdOf(initial.request) };
       try {
-        token = bearerToken(initial.request.headers.get('authorization'));
-        return makeContext(services, token ? await services.authenticate(token) : null);
+        const token = bearerToken(initial.request.headers.get('authorization'));
+        if (!token) return makeContext(services, null, client);
+        await services.limits.assertNotLocked({ userId: null, ip: client.ip });
+        try {
+          return makeContext(services, await services.authenticate(token), client);
+        } catch (err) {
+          if (err instanceof AuthError) await services.limits.failed({ userId: null, ip: client.ip });
+          throw err;
+        }
       } catch (err) {
         if (err instanceof AuthError) throw unauthenticated(err.message);
+        if (err instanceof RateLimitedError) throw rateLimited(err);
         throw err;
       }
     },

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
 import { signToken } from '../../src/auth/jwt.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createServer, type RunningServer } from '../../src/server.ts';
@@ -33,6 +34,8 @@ export interface TestServerOptions {
   /** Redis key prefix to share between instances; a fresh one otherwise. */
   redisKeyPrefix?: string;
   env?: Record<string, string>;
+  /** Where the server logs (a pino logger); silent by default. */
+  logger?: Logger;
 }
 
 /**
@@ -48,6 +51,10 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       HOST: '127.0.0.1',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       JWT_SECRET: TEST_SECRET,
+      // Suites act fast as few users from one address; the limits have their own tests.
+      RATE_LIMIT_MUTATIONS_PER_MINUTE: '1000000',
+      RATE_LIMIT_IP_MUTATIONS_PER_MINUTE: '1000000',
+      RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '1000000',
       REDIS_KEY_PREFIX: options.redisKeyPrefix ?? `sharegraph-test:${randomBytes(6).toString('hex')}:`,
       ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
       ...((options.databaseUrl ?? fresh?.url) ? { DATABASE_URL: options.databaseUrl ?? fresh?.url } : {}),
@@ -55,7 +62,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     }),
     dataDir: null,
   };
-  const server = await createServer(config);
+  const server = await createServer(config, options.logger ? { logger: options.logger } : {});
   const tokens = new Map<string, string>();
   const token = async (email: string, ttl: string | number = '1h') => {
     const key = `${email}|${ttl}`;

@@ -72,7 +72,7 @@ builder.queryField('invitation', (t) =>
       'Preview of a pending invitation by its token (anonymous allowed); null when invalid, used, revoked or expired.',
     args: { token: t.arg.string({ required: true, description: 'The token from the invitation link.' }) },
     resolve: async (_root, { token }, ctx) => {
-      const invitation = await findOpenInvitation(ctx.db, token);
+      const invitation = await findOpenInvitation(ctx, token);
       if (!invitation) return null;
       const full = await ctx.db.invitation.findUniqueOrThrow({
         where: { id: invitation.id },

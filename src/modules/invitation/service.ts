@@ -5,6 +5,7 @@ import type { DbTx } from '../../db/client.ts';
 import { ConflictError, InvitationError, NotFoundError, RateLimitedError } from '../../errors.ts';
 import type { Invitation, WorkspaceRole } from '../../generated/prisma/client.ts';
 import { queueMail } from '../../mail/mailer.ts';
+import { callerOf, lookUpSecret } from '../../security/rate-limits.ts';
 import { audit } from '../audit/service.ts';
 import { normalizeEmail } from '../user/service.ts';
 import { hashInvitationToken, invitationLink, newInvitationToken } from './token.ts';
@@ -169,14 +170,19 @@ export async function revokeInvitation(ctx: Ctx, input: { invitationId: string }
 }
 
 /** A pending, unexpired invitation by its token, or null. Tokens are looked up by hash. */
-export async function findOpenInvitation(db: Context['db'], token: string): Promise<Invitation | null> {
-  const invitation = await db.invitation.findUnique({ where: { tokenHash: hashInvitationToken(token) } });
-  if (invitation?.status !== 'PENDING' || invitation.expiresAt.getTime() <= Date.now()) return null;
-  return invitation;
+export async function findOpenInvitation(
+  ctx: Pick<Context, 'db' | 'limits' | 'viewer' | 'client'>,
+  token: string,
+): Promise<Invitation | null> {
+  return lookUpSecret(ctx.limits, callerOf(ctx), async () => {
+    const invitation = await ctx.db.invitation.findUnique({ where: { tokenHash: hashInvitationToken(token) } });
+    if (invitation?.status !== 'PENDING' || invitation.expiresAt.getTime() <= Date.now()) return null;
+    return invitation;
+  });
 }
 
 async function openFor(ctx: Ctx, token: string): Promise<Invitation> {
-  const invitation = await findOpenInvitation(ctx.db, token);
+  const invitation = await findOpenInvitation(ctx, token);
   if (!invitation) throw new InvitationError('The invitation is invalid, used, revoked or expired');
   if (invitation.email !== normalizeEmail(ctx.viewer.email)) {
     throw new InvitationError('The invitation was sent to another email address');

@@ -4,6 +4,7 @@ import { readableListsWhere } from '../../access/load.ts';
 import { builder } from '../../builder.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { GeneralAccess, ListKind, ListRole } from '../../generated/prisma/enums.ts';
+import { callerOf, lookUpSecret } from '../../security/rate-limits.ts';
 import { WorkspaceObject } from '../workspace/schema.ts';
 import { copyList, createList, deleteList, rotateListLink, setListGeneralAccess, updateList } from './service.ts';
 import './explain.ts';
@@ -93,11 +94,15 @@ builder.queryField('list', (t) =>
       linkToken: t.arg.string({ description: "The list's link token, for ANYONE_WITH_LINK." }),
     },
     resolve: async (query, _root, args, ctx) => {
-      const [decision, list] = await Promise.all([
-        ctx.access.decideList(args.id.id, 'list:read', args.linkToken),
-        ctx.db.list.findUnique({ ...query, where: { id: args.id.id } }),
-      ]);
-      return decision?.allowed ? list : null;
+      const open = async () => {
+        const [decision, list] = await Promise.all([
+          ctx.access.decideList(args.id.id, 'list:read', args.linkToken),
+          ctx.db.list.findUnique({ ...query, where: { id: args.id.id } }),
+        ]);
+        return decision?.allowed ? list : null;
+      };
+      // A presented link token is a secret: a wrong one spends from the caller's failure budget.
+      return args.linkToken ? lookUpSecret(ctx.limits, callerOf(ctx), open) : open();
     },
   }),
 );

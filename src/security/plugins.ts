@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Config } from '../config.ts';
+import type { Context } from '../context.ts';
+import { documentIdOf, type TrustedDocuments } from './trusted-documents.ts';
+
+/** The header a browser cannot send cross-site without a preflight; GET and form posts need it. */
+export const CSRF_HEADER = 'x-graphql-yoga-csrf';
+
+/**
+ * What guards the door before anything executes: query limits (GraphQL Armor), CSRF prevention,
+ * introspection off in production, trusted documents. Each refusal happens at parse or
+ * validation, so a refused request costs no database statement.
+ */
+export function securityPlugins(config: Config, trusted: TrustedDocuments | null): Plugin[] {
+  const { limits } = config;
+  const plugins: Plugin[] = [
+    useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
+    EnvelopArmorPlugin({
+      maxDepth: { n: limits.depth, flattenFragments: true, ...reported },
+      maxAliases: { n: limits.aliases, ...reported },
+      maxDirectives: { n: limits.directives, ...reported },
+      maxTokens: { n: limits.tokens },
+      costLimit: { maxCost: limits.cost, ...reported },
+      // Suggestions ("did you mean …?") describe the schema; off wherever introspection is.
+      blockFieldSuggestion: { enabled: !config.introspection },
+    }),
+    limitErrorsAsValidationErrors(),
+  ];
+  if (!config.introspection) plugins.push(disableIntrospection());
+  if (trusted) {
+    plugins.push(
+      usePersistedOperations({
+        getPersistedOperation: (id) => trusted.byId(id),
+        extractPersistedOperationId: (params) => documentIdOf(params as Parameters<typeof documentIdOf>[0]),
+        allowArbitraryOperations: !config.trustedDocumentsOnly,
+        customErrors: {
+          notFound: {
+            message: 'Unknown document id',
+            extensions: { code: 'PERSISTED_QUERY_NOT_FOUND', http: { status: 400 } },
+          },
+          persistedQueryOnly: {
+            message: 'Only trusted documents are accepted here',
+            extensions: { code: 'PERSISTED_QUERY_ONLY', http: { status: 400 } },
+          },
+        },
+      }),
+    );
+  }
+  return plugins;
+}
+
+/**
+ * Armor's validation rules throw by default, which makes validation itself fail (a 200 with an
+ * error); reported instead, the limit joins the validation errors.
+ */
+const reported = {
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+};
+
+/**
+ * GraphQL Armor words a limit as "Syntax Error: …"; it is a validation failure, so it gets the
+ * same code and HTTP status (400 for graphql-response+json) as graphql's own.
+ */
+function limitErrorsAsValidationErrors(): Plugin {
+  return {
+    onValidate:
+      () =>
+      ({ result, setResult }) => {
+        if (!result.some((e) => !e.extensions?.code)) return;
+        setResult(
+          result.map((e) =>
+            e.extensions?.code
+              ? e
+              : new GraphQLError(e.message.replace(/^Syntax Error: /, ''), {
+                  nodes: e.nodes ?? null,
+                  extensions: { code: 'GRAPHQL_VALIDATION_FAILED', http: { status: 400 } },
+                }),
+          ),
+        );
+      },
+  };
+}
+
+/** Refuses `__schema` and `__type` (graphql's own rule); `__typename` stays allowed. */
+function disableIntrospection(): Plugin {
+  return {
+    onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
+  };
+}
+
+const requestIds = new WeakMap<Request, string>();
+
+/** The request id for `request`: a sane X-Request-Id from the caller, or a fresh one. */
+export function requestIdOf(request: Request | undefined): string {
+  if (!request) return randomUUID();
+  let id = requestIds.get(request);
+  if (!id) {
+    const sent = request.headers.get('x-request-id');
+    id = sent && /^[\w.:-]{1,64}$/.test(sent) ? sent : randomUUID();
+    requestIds.set(request, id);
+  }
+  return id;
+}
+
+/**
+ * One structured line per operation (its name, type, duration and error codes, never variables,
+ * tokens or bodies) on the request's logger, which carries the request id and the viewer id;
+ * the id is echoed in the X-Request-Id response header.
+ */
+export function requestLog(): Plugin<Context> {
+  return {
+    onResponse: ({ request, response }) => {
+      response.headers.set('x-request-id', requestIdOf(request));
+    },
+    onExecute: ({ args }) => {
+      const started = performance.now();
+      const ctx = args.contextValue;
+      return {
+        onExecuteDone: ({ result }) => {
+          if (!('errors' in result) && !('data' in result)) return; // a subscription's stream
+          const errors = (result.errors ?? []).map((e: GraphQLError) => e.extensions?.code ?? 'INTERNAL');
+          ctx.log.info(
+            {
+              operation: args.operationName ?? null,
+              durationMs: Math.round((performance.now() - started) * 10) / 10,
+              ...(errors.length ? { errors } : {}),
+            },
+            'graphql operation',
+          );
+        },
+      };
+    },
+  };
+}
