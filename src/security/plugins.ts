@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
+import { GraphQLError, getOperationAST, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import type { Context } from '../context.ts';
@@ -121,13 +121,15 @@ export function requestLog(): Plugin<Context> {
     onExecute: ({ args }) => {
       const started = performance.now();
       const ctx = args.contextValue;
+      const operation = getOperationAST(args.document, args.operationName);
       return {
         onExecuteDone: ({ result }) => {
           if (!('errors' in result) && !('data' in result)) return; // a subscription's stream
           const errors = (result.errors ?? []).map((e: GraphQLError) => e.extensions?.code ?? 'INTERNAL');
           ctx.log.info(
             {
-              operation: args.operationName ?? null,
+              operation: operation?.name?.value ?? null,
+              type: operation?.operation ?? null,
               durationMs: Math.round((performance.now() - started) * 10) / 10,
               ...(errors.length ? { errors } : {}),
             },

@@ -1,0 +1,215 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../generated/gql.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { connectWs } from '../helpers/ws.ts';
+
+const RlCreateAccount = graphql(`
+  mutation RlCreateAccount($input: CreateAccountInput!) {
+    createAccount(input: $input) {
+      __typename
+      ... on CreateAccountPayload { account { id } }
+      ... on RateLimitedError { retryAfterSeconds }
+      ... on Error { code message }
+    }
+  }
+`);
+
+const RlCreateWorkspace = graphql(`
+  mutation RlCreateWorkspace($input: CreateWorkspaceInput!) {
+    createWorkspace(input: $input) {
+      __typename
+      ... on CreateWorkspacePayload { workspace { id } }
+      ... on Error { code }
+    }
+  }
+`);
+
+const RlInvite = graphql(`
+  mutation RlInvite($input: InviteToWorkspaceInput!) {
+    inviteToWorkspace(input: $input) {
+      __typename
+      ... on Error { code }
+    }
+  }
+`);
+
+const RlAccept = graphql(`
+  mutation RlAccept($input: AcceptInvitationInput!) {
+    acceptInvitation(input: $input) {
+      __typename
+      ... on RateLimitedError { retryAfterSeconds }
+      ... on Error { code }
+    }
+  }
+`);
+
+/** A raw request over the real port (the client address is then 127.0.0.1). */
+async function overHttp(t: TestServer, query: string, variables: Record<string, unknown> = {}, token?: string) {
+  const res = await fetch(`${t.server.url}/graphql`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  return {
+    status: res.status,
+    retryAfter: res.headers.get('retry-after'),
+    json: (await res.json()) as {
+      data?: Record<string, { __typename?: string; code?: string } | null>;
+      errors?: { message: string; extensions?: { code?: string } }[];
+    },
+  };
+}
+
+const accountCount = (t: TestServer) => t.server.services.db.account.count();
+
+describe('mutation budgets', () => {
+  let perUser: TestServer;
+  let perIp: TestServer;
+  beforeAll(async () => {
+    perUser = await startTestServer({ env: { RATE_LIMIT_MUTATIONS_PER_MINUTE: '3' } });
+    perIp = await startTestServer({ env: { RATE_LIMIT_IP_MUTATIONS_PER_MINUTE: '4' } });
+  });
+  afterAll(async () => {
+    await perUser?.close();
+    await perIp?.close();
+  });
+
+  it('per user: past the budget a mutation returns RateLimitedError and changes nothing; others are not affected', async () => {
+    for (const n of [1, 2, 3]) {
+      const ok = await perUser.ok(RlCreateAccount, { input: { name: `A${n}` } }, 'busy@example.com');
+      expect(ok.createAccount.__typename).toBe('CreateAccountPayload');
+    }
+    const before = await accountCount(perUser);
+    const refused = (await perUser.ok(RlCreateAccount, { input: { name: 'A4' } }, 'busy@example.com')).createAccount;
+    expect(refused).toMatchObject({ __typename: 'RateLimitedError', code: 'RATE_LIMITED' });
+    expect(refused.__typename === 'RateLimitedError' && refused.retryAfterSeconds).toBeGreaterThan(0);
+    expect(await accountCount(perUser)).toBe(before);
+    const other = await perUser.ok(RlCreateAccount, { input: { name: 'B1' } }, 'calm@example.com');
+    expect(other.createAccount.__typename).toBe('CreateAccountPayload');
+  });
+
+  it('per address: users sharing one address share its budget', async () => {
+    const query = RlCreateAccount.toString();
+    const tokens = [await perIp.token('one@example.com'), await perIp.token('two@example.com')];
+    for (let n = 0; n < 4; n++) {
+      const res = await overHttp(perIp, query, { input: { name: `ip${n}` } }, tokens[n % 2]);
+      expect(res.json.data?.createAccount?.__typename).toBe('CreateAccountPayload');
+    }
+    const before = await accountCount(perIp);
+    const refused = await overHttp(perIp, query, { input: { name: 'ip4' } }, await perIp.token('three@example.com'));
+    expect(refused.json.data?.createAccount).toMatchObject({ __typename: 'RateLimitedError', code: 'RATE_LIMITED' });
+    expect(await accountCount(perIp)).toBe(before);
+  });
+});
+
+describe('failed authentication budget', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ env: { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '3' } });
+  });
+  afterAll(() => t?.close());
+
+  it('after three bad tokens from an address, even a good token from it is refused with 429 for a while', async () => {
+    const good = await t.token('good@example.com');
+    expect((await overHttp(t, '{ me { email } }', {}, good)).json.data?.me).toEqual({ email: 'good@example.com' });
+    for (let n = 0; n < 3; n++) {
+      const bad = await overHttp(t, '{ me { email } }', {}, `${good}x`);
+      expect(bad.status).toBe(401);
+    }
+    const locked = await overHttp(t, '{ me { email } }', {}, good);
+    expect(locked.status).toBe(429);
+    expect(Number(locked.retryAfter)).toBeGreaterThan(0);
+    expect(locked.json.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    // Over WS from the same address, the socket is refused too.
+    const ws = connectWs(t.server.url, good);
+    expect(await ws.closeCode).toBe(4403);
+    await ws.dispose();
+    // Asking without a token is not an authentication attempt, and still works.
+    const anonymous = await overHttp(t, '{ __typename }');
+    expect(anonymous.status).toBe(200);
+  });
+});
+
+describe('guessing secret tokens gains nothing', () => {
+  let t: TestServer;
+  let token: string;
+  const OWNER = 'owner@example.com';
+  const GUESSER = 'guesser@example.com';
+  beforeAll(async () => {
+    t = await startTestServer({ env: { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '3' } });
+    const account = (await t.ok(RlCreateAccount, { input: { name: 'Acme' } }, OWNER)).createAccount;
+    if (account.__typename !== 'CreateAccountPayload') throw new Error('no account');
+    const ws = (await t.ok(RlCreateWorkspace, { input: { accountId: account.account.id, name: 'W' } }, OWNER))
+      .createWorkspace;
+    if (ws.__typename !== 'CreateWorkspacePayload') throw new Error('no workspace');
+    await t.ok(RlInvite, { input: { workspaceId: ws.workspace.id, email: GUESSER } }, OWNER);
+    const mail = await t.server.services.db.mailOutbox.findFirstOrThrow({ where: { to: GUESSER } });
+    token = /\/invitations\/([A-Za-z0-9_-]+)/.exec(mail.text)?.[1] ?? '';
+  });
+  afterAll(() => t?.close());
+
+  it('aliased invitation look-ups: misses spend the budget, then even the right token answers RATE_LIMITED', async () => {
+    const guesses = Array.from({ length: 6 }, (_, i) => `g${i}: invitation(token: "guess-${i}") { email }`);
+    const res = await overHttp(t, `{ ${guesses.join(' ')} }`, {}, await t.token(GUESSER));
+    const answered = Object.values(res.json.data ?? {}).filter((v) => v !== null);
+    expect(answered).toEqual([]);
+    const limited = (res.json.errors ?? []).filter((e) => e.extensions?.code === 'RATE_LIMITED');
+    expect(limited.length).toBe(3);
+
+    const right = await overHttp(t, '{ invitation(token: $t) { email } }'.replace('$t', JSON.stringify(token)));
+    expect(right.json.data?.invitation ?? null).toBeNull();
+    expect(right.json.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    const accept = (await t.ok(RlAccept, { input: { token } }, GUESSER)).acceptInvitation;
+    // In process (yoga.fetch) the address differs, but the guessing user's own budget is spent too.
+    expect(accept).toMatchObject({ __typename: 'RateLimitedError', code: 'RATE_LIMITED' });
+    const stored = await t.server.services.db.invitation.findFirstOrThrow({ where: { email: GUESSER } });
+    expect(stored.status).toBe('PENDING');
+  });
+});
+
+describe('request logs', () => {
+  let t: TestServer;
+  const lines: Record<string, unknown>[] = [];
+  beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    t = await startTestServer({ logger: pino({ level: 'info' }, sink) });
+  });
+  afterAll(() => t?.close());
+
+  it('carry the request id and the viewer id, never the token or the variables', async () => {
+    const token = await t.token('logged@example.com');
+    const res = await t.server.yoga.fetch('http://sharegraph.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, 'x-request-id': 'req-42' },
+      body: JSON.stringify({ query: RlCreateAccount.toString(), variables: { input: { name: 'SECRET-NAME-9' } } }),
+    });
+    expect(res.headers.get('x-request-id')).toBe('req-42');
+    const me = await t.server.services.db.user.findFirstOrThrow({ where: { email: 'logged@example.com' } });
+    const line = lines.find((l) => l.requestId === 'req-42' && l.msg === 'graphql operation');
+    expect(line).toMatchObject({ viewerId: me.id, operation: 'RlCreateAccount' });
+    expect(typeof line?.durationMs).toBe('number');
+    const all = JSON.stringify(lines);
+    expect(all).not.toContain(token);
+    expect(all).not.toContain('SECRET-NAME-9');
+  });
+
+  it('give each request a fresh id when the caller sends none (or a strange one)', async () => {
+    const res = await t.server.yoga.fetch('http://sharegraph.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'has spaces, and is odd' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
