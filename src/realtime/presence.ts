@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { RedisConnection } from './redis.ts';
 
 /** One connection's presence on a list (a tab). Ids and ISO strings only: it is stored as JSON. */
 export interface PresenceSession {
@@ -15,8 +15,14 @@ export interface PresenceSession {
 
 /** Where presence lives: a Map in process, or Redis (hash per list + expiry sorted set) across instances. */
 export interface PresenceStore {
-  /** Adds or refreshes a session; it expires `ttlMs` after the last write unless refreshed. */
+  /** Adds or replaces a session; it expires `ttlMs` after the last write unless refreshed. */
   put(listId: string, session: PresenceSession, ttlMs: number): Promise<void>;
+  /**
+   * A heartbeat: pushes the session's expiry `ttlMs` ahead and keeps its stored state (set by
+   * `setPresence` meanwhile); re-creates it from `session` when it is gone (expired, or lost with
+   * a Redis restart) and then resolves true.
+   */
+  refresh(listId: string, session: PresenceSession, ttlMs: number): Promise<boolean>;
   remove(listId: string, sessionId: string): Promise<boolean>;
   /** Live sessions of a list; expired ones are dropped and returned as `expired`. */
   sessions(listId: string): Promise<{ live: PresenceSession[]; expired: PresenceSession[] }>;
@@ -34,6 +40,15 @@ export function memoryPresenceStore(): PresenceStore {
         lists.set(listId, sessions);
       }
       sessions.set(session.sessionId, { session, expiresAt: Date.now() + ttlMs });
+    },
+    async refresh(listId, session, ttlMs) {
+      const entry = lists.get(listId)?.get(session.sessionId);
+      if (entry) {
+        entry.expiresAt = Date.now() + ttlMs;
+        return false;
+      }
+      await this.put(listId, session, ttlMs);
+      return true;
     },
     async remove(listId, sessionId) {
       const sessions = lists.get(listId);
@@ -74,36 +89,56 @@ end
 return { redis.call('HVALS', KEYS[1]), gone }
 `;
 
-/** Presence in Redis: `<prefix>presence:<listId>` hash of sessions and `…:exp` sorted set of expiries. */
-export function redisPresenceStore(url: string, prefix: string, onError: (err: Error) => void): PresenceStore {
-  const redis = new Redis(url, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
-  redis.on('error', onError);
+/**
+ * Presence in Redis: `<prefix>presence:<listId>` hash of sessions and `…:exp` sorted set of
+ * expiries. Every call fails at once with RedisUnavailableError while Redis is down.
+ */
+export function redisPresenceStore({ whenUp }: RedisConnection, prefix: string): PresenceStore {
   const keys = (listId: string) => [`${prefix}presence:${listId}`, `${prefix}presence:${listId}:exp`] as const;
   return {
     async put(listId, session, ttlMs) {
       const [hash, exp] = keys(listId);
-      await redis
-        .multi()
-        .hset(hash, session.sessionId, JSON.stringify(session))
-        .zadd(exp, Date.now() + ttlMs, session.sessionId)
-        // The keys outlive no session by much, even if no reader ever prunes them.
-        .pexpire(hash, ttlMs * 2)
-        .pexpire(exp, ttlMs * 2)
-        .exec();
+      await whenUp((redis) =>
+        redis
+          .multi()
+          .hset(hash, session.sessionId, JSON.stringify(session))
+          .zadd(exp, Date.now() + ttlMs, session.sessionId)
+          // The keys outlive no session by much, even if no reader ever prunes them.
+          .pexpire(hash, ttlMs * 2)
+          .pexpire(exp, ttlMs * 2)
+          .exec(),
+      );
+    },
+    async refresh(listId, session, ttlMs) {
+      const [hash, exp] = keys(listId);
+      const result = await whenUp((redis) =>
+        redis
+          .multi()
+          .hsetnx(hash, session.sessionId, JSON.stringify(session))
+          .zadd(exp, Date.now() + ttlMs, session.sessionId)
+          .pexpire(hash, ttlMs * 2)
+          .pexpire(exp, ttlMs * 2)
+          .exec(),
+      );
+      // HSETNX answers 1 when the session was gone and it wrote it.
+      return Number(result?.[0]?.[1] ?? 0) === 1;
     },
     async remove(listId, sessionId) {
       const [hash, exp] = keys(listId);
-      const result = await redis.multi().hdel(hash, sessionId).zrem(exp, sessionId).exec();
+      const result = await whenUp((redis) => redis.multi().hdel(hash, sessionId).zrem(exp, sessionId).exec());
       return Number(result?.[0]?.[1] ?? 0) > 0;
     },
     async sessions(listId) {
       const [hash, exp] = keys(listId);
-      const [live, gone] = (await redis.eval(SESSIONS_SCRIPT, 2, hash, exp, Date.now())) as [string[], string[]];
+      const [live, gone] = (await whenUp((redis) => redis.eval(SESSIONS_SCRIPT, 2, hash, exp, Date.now()))) as [
+        string[],
+        string[],
+      ];
       const parse = (v: string) => JSON.parse(v) as PresenceSession;
       return { live: live.map(parse), expired: gone.map(parse) };
     },
     async close() {
-      redis.disconnect();
+      // The connection is the pub/sub's, which closes it.
     },
   };
 }

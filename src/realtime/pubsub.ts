@@ -1,7 +1,8 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { memoryPresenceStore, type PresenceStore, redisPresenceStore } from './presence.ts';
+import { connectRedis } from './redis.ts';
 
 /** What happened to a workspace; ids only, so it survives JSON through Redis. */
 export interface WorkspaceEventPayload {
@@ -69,6 +70,12 @@ export interface Realtime {
   ready(): Promise<void>;
   /** A cheap round trip, for readiness checks. */
   ping(): Promise<void>;
+  /**
+   * Calls `listener` each time the pub/sub came back from an outage with its subscriptions live
+   * again: events published meanwhile were lost, so streams re-read what they show. Returns the
+   * way to stop listening.
+   */
+  onResync(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -87,28 +94,38 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       kind: 'memory',
       ready: () => Promise.resolve(),
       ping: () => Promise.resolve(),
+      onResync: () => () => {},
       close: () => Promise.resolve(),
     };
   }
   const prefix = options.keyPrefix ?? '';
   const onError = options.onError ?? (() => {});
-  const redisOptions = { maxRetriesPerRequest: null, enableAutoPipelining: true, lazyConnect: false };
-  const publishClient = new Redis(options.redisUrl, redisOptions);
-  const subscribeClient = new Redis(options.redisUrl, redisOptions);
-  publishClient.on('error', onError);
-  subscribeClient.on('error', onError);
-  const pending = new Set<Promise<unknown>>();
-  const track = (p: Promise<unknown>) => {
-    const settled = p.catch(onError).finally(() => pending.delete(settled));
-    pending.add(settled);
+  const redisOptions = { enableAutoPipelining: true, lazyConnect: false };
+  // One connection for commands (publishes and presence), so a session re-created by its
+  // heartbeat after a restart is announced on the connection that just wrote it.
+  const commands = connectRedis(options.redisUrl, onError, redisOptions);
+  // Subscriptions wait in the offline queue during an outage; ioredis resubscribes on reconnect.
+  const subscribeClient = connectRedis(options.redisUrl, onError, redisOptions).client;
+  // Subscribe and unsubscribe calls not yet acknowledged: `ready()` waits for them.
+  const subscribing = new Set<Promise<unknown>>();
+  // Publishes not yet sent: `close()` lets them go out first.
+  const publishing = new Set<Promise<unknown>>();
+  const track = (set: Set<Promise<unknown>>, p: Promise<unknown>) => {
+    const settled = p.catch(onError).finally(() => set.delete(settled));
+    set.add(settled);
     return settled;
   };
   // The event target names channels after topics; these adapters add REDIS_KEY_PREFIX so runs
-  // and deployments sharing one Redis never hear each other, and turn publish failures during a
-  // Redis outage into logged errors instead of unhandled rejections.
+  // and deployments sharing one Redis never hear each other. A publish during a Redis outage
+  // fails at once and is logged: the change it announces has committed, and its mutation must
+  // neither wait for Redis nor fail.
   const eventTarget = createRedisEventTarget({
     publishClient: {
-      publish: (channel: string, message: string) => track(publishClient.publish(prefix + channel, message)),
+      publish: (channel: string, message: string) =>
+        track(
+          publishing,
+          commands.whenUp((redis) => redis.publish(prefix + channel, message)),
+        ),
     } as unknown as Redis,
     subscribeClient: {
       on: (_event: 'message', listener: (channel: string, message: string) => void) => {
@@ -116,25 +133,44 @@ export function createRealtime(options: RealtimeOptions): Realtime {
           if (channel.startsWith(prefix)) listener(channel.slice(prefix.length), message);
         });
       },
-      subscribe: (channel: string) => track(subscribeClient.subscribe(prefix + channel)),
-      unsubscribe: (channel: string) => track(subscribeClient.unsubscribe(prefix + channel)),
+      subscribe: (channel: string) => track(subscribing, subscribeClient.subscribe(prefix + channel)),
+      unsubscribe: (channel: string) => track(subscribing, subscribeClient.unsubscribe(prefix + channel)),
     } as unknown as Redis,
   });
-  const presence = redisPresenceStore(options.redisUrl, prefix, onError);
+  // After an outage, resync once both connections are back: ioredis re-sent the subscriptions
+  // before 'ready', and a round trip behind them means they are live.
+  const resyncs = new Set<() => void>();
+  let lost = false;
+  const outage = () => {
+    lost = true;
+  };
+  const recovered = () => {
+    if (!lost || commands.client.status !== 'ready' || subscribeClient.status !== 'ready') return;
+    lost = false;
+    subscribeClient.ping().then(() => {
+      for (const listener of resyncs) listener();
+    }, onError);
+  };
+  for (const client of [commands.client, subscribeClient]) client.on('close', outage).on('ready', recovered);
+  const presence = redisPresenceStore(commands, prefix);
   return {
     pubsub: createPubSub<Topics>({ eventTarget }),
     presence,
     kind: 'redis',
     async ready() {
-      await Promise.all([...pending]);
+      await Promise.all([...subscribing]);
     },
     async ping() {
-      await publishClient.ping();
+      await commands.whenUp((redis) => redis.ping());
+    },
+    onResync(listener) {
+      resyncs.add(listener);
+      return () => resyncs.delete(listener);
     },
     async close() {
-      await Promise.all([...pending]);
+      await Promise.all([...publishing]);
       await presence.close();
-      publishClient.disconnect();
+      commands.client.disconnect();
       subscribeClient.disconnect();
     },
   };

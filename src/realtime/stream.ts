@@ -47,3 +47,15 @@ export function stream<T>(
     }
   });
 }
+
+/** The value `resyncs` yields: the pub/sub came back from an outage and events may have been lost. */
+export const RESYNC = Symbol('resync');
+
+/** Yields RESYNC each time the pub/sub recovers from an outage, to merge into a stream's sources. */
+export function resyncs(realtime: Realtime): Repeater<typeof RESYNC> {
+  return new Repeater<typeof RESYNC>(async (push, stop) => {
+    const off = realtime.onResync(() => void push(RESYNC));
+    await stop;
+    off();
+  });
+}

@@ -137,6 +137,11 @@ builder.subscriptionField('listEvents', (t) =>
         void stopped.then(() => feed.return());
         for await (const event of feed) {
           if (event === SUBSCRIBED) {
+            // Decide again now that no event can be missed: a revocation that committed between
+            // the first check and this point published its ACCESS_CHANGED before we listened.
+            if (!(await canRead(ctx, listId, args.linkToken))) {
+              throw new GraphQLError('The list was not found', { extensions: { code: 'NOT_FOUND' } });
+            }
             await push({ kind: 'SUBSCRIBED', listId });
             continue;
           }

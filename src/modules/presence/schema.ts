@@ -7,7 +7,7 @@ import type { Context } from '../../context.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { type PresenceSession, type RosterEntry, roster } from '../../realtime/presence.ts';
 import type { PresenceEventPayload } from '../../realtime/pubsub.ts';
-import { live, SUBSCRIBED, stream } from '../../realtime/stream.ts';
+import { live, RESYNC, resyncs, SUBSCRIBED, stream } from '../../realtime/stream.ts';
 import { ListObject } from '../list/schema.ts';
 import { setPresence } from './service.ts';
 
@@ -17,7 +17,8 @@ const PresenceStatusEnum = builder.enumType('PresenceStatus', {
 });
 
 const PresenceEventKindEnum = builder.enumType('PresenceEventKind', {
-  description: 'SNAPSHOT first, then JOINED, LEFT or UPDATED.',
+  description:
+    'SNAPSHOT first, then JOINED, LEFT or UPDATED; SNAPSHOT again when the server recovered from a pub/sub outage during which changes may have been missed.',
   values: ['SNAPSHOT', 'JOINED', 'LEFT', 'UPDATED'] as const,
 });
 
@@ -112,7 +113,8 @@ builder.subscriptionField('presence', (t) =>
         const heartbeat = setInterval(
           () => {
             void (async () => {
-              if (joined) await presence.put(listId, session, ttl);
+              // Re-creates the session when Redis lost it (a restart), and tells the watchers.
+              if (joined && (await presence.refresh(listId, session, ttl))) announce('JOINED', session);
               const { expired } = await presence.sessions(listId);
               for (const gone of expired) announce('LEFT', gone);
             })().catch((err: Error) => ctx.log.warn({ err: err.message }, 'presence heartbeat failed'));
@@ -122,17 +124,32 @@ builder.subscriptionField('presence', (t) =>
         const events = Repeater.merge([
           pubsub.subscribe('list:presence', listId),
           pubsub.subscribe('list:events', listId),
+          resyncs(ctx.realtime),
         ]);
         const feed = live(ctx.realtime, events);
         void stopped.then(() => feed.return());
         try {
           for await (const event of feed) {
             if (event === SUBSCRIBED) {
+              // Decide again now that no event can be missed: a revocation that committed between
+              // the first check and this point published its ACCESS_CHANGED before we listened.
+              if (!(await canRead(ctx, listId, args.linkToken))) {
+                throw new GraphQLError('The list was not found', { extensions: { code: 'NOT_FOUND' } });
+              }
               await presence.put(listId, session, ttl);
               joined = true;
               announce('JOINED', session);
               const { live: sessions } = await presence.sessions(listId);
               await push({ kind: 'SNAPSHOT', roster: roster(sessions), entry: null });
+              continue;
+            }
+            if (event === RESYNC) {
+              // Joins and leaves during a Redis outage were lost: send the whole roster again.
+              if (!joined) continue;
+              const current = await presence
+                .sessions(listId)
+                .catch((err: Error) => ctx.log.warn({ err: err.message }, 'presence resync failed'));
+              if (current) await push({ kind: 'SNAPSHOT', roster: roster(current.live), entry: null });
               continue;
             }
             if ('sessionId' in event) {

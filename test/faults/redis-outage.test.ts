@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../generated/gql.ts';
+import { listHelpers } from '../helpers/lists.ts';
+import { type OwnRedis, ownRedis, redisServerAvailable } from '../helpers/processes.ts';
+import { startTwoInstances, type TestServer, type TwoInstances } from '../helpers/server.ts';
+import { servicesAvailable } from '../helpers/services.ts';
+import { connectWs, type Subscription, type WsClient } from '../helpers/ws.ts';
+
+const CreateItem = graphql(`
+  mutation RedisOut_CreateItem($input: CreateItemInput!) {
+    createItem(input: $input) { __typename ... on CreateItemPayload { item { id title } } ... on Error { code } }
+  }
+`);
+const Items = graphql(`
+  query RedisOut_Items($id: ID!) { list(id: $id) { items(first: 100) { edges { node { title } } } } }
+`);
+const SetPresence = graphql(`
+  mutation RedisOut_SetPresence($input: SetPresenceInput!) {
+    setPresence(input: $input) { __typename ... on SetPresencePayload { sessions } ... on Error { code } }
+  }
+`);
+const ListEvents = graphql(`
+  subscription RedisOut_ListEvents($listId: ID!) {
+    listEvents(listId: $listId) { __typename ... on ItemCreated { item { title } } }
+  }
+`);
+const Presence = graphql(`
+  subscription RedisOut_Presence($listId: ID!) {
+    presence(listId: $listId) { kind entry { user { email } } roster { user { email } } }
+  }
+`);
+
+const OWNER = 'owner@redis-outage.test';
+const VIEWER = 'viewer@redis-outage.test';
+
+const available = (await servicesAvailable()) && redisServerAvailable();
+
+describe.skipIf(!available)('Redis down for a while', () => {
+  let redis: OwnRedis;
+  let both: TwoInstances;
+  let a: TestServer;
+  let b: TestServer;
+  const clients: WsClient[] = [];
+  const rejections: unknown[] = [];
+  const onRejection = (reason: unknown) => rejections.push(reason);
+
+  beforeAll(async () => {
+    process.on('unhandledRejection', onRejection);
+    redis = await ownRedis();
+    both = await startTwoInstances({ REDIS_URL: redis.url, PRESENCE_TTL_MS: '1500' });
+    ({ a, b } = both);
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.dispose()));
+    await both?.close();
+    await redis?.kill();
+    process.off('unhandledRejection', onRejection);
+  });
+
+  async function createItem(t: TestServer, listId: string, title: string) {
+    const res = await t.gql(CreateItem, { input: { listId, title } }, OWNER);
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.createItem.__typename).toBe('CreateItemPayload');
+  }
+
+  async function readyz(t: TestServer) {
+    return (await fetch(`${t.server.url}/readyz`)).status;
+  }
+
+  /** Polls until `check` holds (bounded): Redis' restart and the clients' reconnection take a moment. */
+  async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** The next event whose roster holds exactly `emails` (earlier events are skipped). */
+  async function rosterOf(watch: Subscription<{ presence: { roster: { user?: { email: string } | null }[] } }>) {
+    const event = await watch.next(8_000);
+    return event.presence.roster.map((e) => e.user?.email).sort();
+  }
+
+  it('keeps queries and mutations working, then resumes events and presence across instances', async () => {
+    const lists = listHelpers(a);
+    const accountId = await lists.account(OWNER, [VIEWER]);
+    const workspace = await lists.workspace(accountId, OWNER, 'CLOSED');
+    const listId = await lists.list(workspace.id, OWNER, 'SHAREABLE');
+    await lists.share(OWNER, { listId, role: 'EDITOR', userId: await lists.userId(VIEWER) });
+
+    const ownerOnB = connectWs(b.server.url, await b.token(OWNER));
+    const viewerOnA = connectWs(a.server.url, await a.token(VIEWER));
+    clients.push(ownerOnB, viewerOnA);
+    const events = ownerOnB.subscribe(ListEvents, { listId });
+    expect((await events.next()).listEvents.__typename).toBe('ListEventsSubscribed');
+    const watch = ownerOnB.subscribe(Presence, { listId });
+    expect((await watch.next()).presence.kind).toBe('SNAPSHOT');
+    const viewing = viewerOnA.subscribe(Presence, { listId });
+    expect((await viewing.next()).presence.kind).toBe('SNAPSHOT');
+    expect((await watch.next()).presence).toMatchObject({ kind: 'JOINED', entry: { user: { email: VIEWER } } });
+    await createItem(a, listId, 'Before');
+    expect((await events.next()).listEvents).toMatchObject({ item: { title: 'Before' } });
+    expect(await readyz(a)).toBe(200);
+
+    await redis.kill();
+    await eventually(async () => (await readyz(a)) === 503 && (await readyz(b)) === 503, '/readyz answers 503');
+
+    // Mutations commit and answer without waiting for Redis; their events are lost, not queued.
+    for (const title of ['During 1', 'During 2']) await createItem(a, listId, title);
+    await createItem(b, listId, 'During 3');
+    const titles = async (t: TestServer) =>
+      (await t.ok(Items, { id: listId }, OWNER)).list?.items.edges.map((e) => e.node.title);
+    expect(await titles(b)).toEqual(['Before', 'During 1', 'During 2', 'During 3']);
+    // What needs Redis itself says so, without masking it as a bug.
+    const presence = await a.gql(SetPresence, { input: { listId, status: 'VIEWING' } }, VIEWER);
+    expect(presence.status).toBe(503);
+    expect(presence.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+
+    await redis.start();
+    await eventually(async () => (await readyz(a)) === 200 && (await readyz(b)) === 200, '/readyz answers 200');
+
+    // Presence lost with Redis comes back: each connection's heartbeat re-creates its entry.
+    await eventually(async () => {
+      const roster = await rosterOf(watch);
+      return roster.length === 2 && roster[0] === OWNER && roster[1] === VIEWER;
+    }, 'the roster shows both again');
+    const fresh = connectWs(b.server.url, await b.token(OWNER));
+    clients.push(fresh);
+    const snapshot = (await fresh.subscribe(Presence, { listId }).next()).presence;
+    expect(snapshot.roster.map((e) => e.user?.email).sort()).toEqual([OWNER, VIEWER]);
+
+    // Events flow again from A to B once the subscriber has resubscribed; nothing from the outage
+    // arrives late.
+    let n = 0;
+    const after: string[] = [];
+    await eventually(async () => {
+      const title = `After ${++n}`;
+      after.push(title);
+      await createItem(a, listId, title);
+      const event = await events.next(500).catch(() => null);
+      if (!event) return false;
+      expect(event.listEvents).toMatchObject({ __typename: 'ItemCreated' });
+      const seen = event.listEvents.__typename === 'ItemCreated' ? event.listEvents.item?.title : undefined;
+      expect(after).toContain(seen);
+      return true;
+    }, 'an item created on A reaches B');
+    await createItem(a, listId, 'Last');
+    let last: string | undefined;
+    while (last !== 'Last') {
+      const event = (await events.next()).listEvents;
+      last = event.__typename === 'ItemCreated' ? event.item?.title : undefined;
+      expect([...after, 'Last']).toContain(last);
+    }
+    expect((await a.ok(SetPresence, { input: { listId, status: 'VIEWING' } }, VIEWER)).setPresence).toMatchObject({
+      sessions: 1,
+    });
+    expect(rejections).toEqual([]);
+  });
+});
