@@ -109,6 +109,7 @@ builder.subscriptionField('presence', (t) =>
             at: new Date().toISOString(),
           });
         let joined = false;
+        let ownJoinSeen = false;
         // Refresh this session every TTL/3, and announce anyone whose instance stopped refreshing theirs.
         const heartbeat = setInterval(
           () => {
@@ -153,8 +154,11 @@ builder.subscriptionField('presence', (t) =>
               continue;
             }
             if ('sessionId' in event) {
-              // The SNAPSHOT already showed this session's own arrival.
-              if (event.sessionId === session.sessionId && event.kind === 'JOINED') continue;
+              // The SNAPSHOT already showed this session's own arrival (not its return after a Redis restart).
+              if (event.sessionId === session.sessionId && event.kind === 'JOINED' && !ownJoinSeen) {
+                ownJoinSeen = true;
+                continue;
+              }
               const { live: sessions } = await presence.sessions(listId);
               const current = roster(sessions);
               const key = event.userId ?? `anonymous:${event.sessionId}`;
