@@ -55,10 +55,39 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return openPglite(options.dataDir ?? null);
 }
 
+// The server ended these connections on purpose (pg_terminate_backend, a shutdown or a
+// failover): the statement never ran or was rolled back, so sending it again is safe.
+const TERMINATED = new Set(['57P01', '57P02', '57P03']);
+
+/**
+ * A pool that survives connections the server ended while they sat idle. Their FATAL message may
+ * still be unread when the pool hands one out, so the next statement would fail: plain statements
+ * are sent once more on another connection, and a transaction lets pending socket events run
+ * before it takes a connection, so a dead one leaves the pool first.
+ */
+class ResilientPool extends pg.Pool {
+  // biome-ignore lint/suspicious/noExplicitAny: pg's query overloads; Prisma uses the promise form.
+  override query(config: any, values?: any, callback?: any): any {
+    if (typeof values === 'function' || typeof callback === 'function') return super.query(config, values, callback);
+    return super.query(config, values).catch((err: { code?: string }) => {
+      if (!TERMINATED.has(err?.code ?? '')) throw err;
+      return super.query(config, values);
+    });
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: pg's connect overloads.
+  override connect(callback?: any): any {
+    // pg-pool's own query() passes a callback; @prisma/adapter-pg's transactions do not.
+    if (callback) return super.connect(callback);
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => super.connect());
+  }
+}
+
 async function openPostgres(url: string, onConnectionError?: (err: Error) => void): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const pool = new ResilientPool({ connectionString: url, max: 10 });
   // An idle client whose server went away emits 'error' on the pool; unhandled, it kills the process.
-  const onError = onConnectionError ?? (() => {});
+  // pg-pool attaches the whole client to the error: log its message and SQLSTATE only.
+  const onError = (err: Error & { code?: string }) =>
+    onConnectionError?.(Object.assign(new Error(err.message), { code: err.code }));
   pool.on('error', onError);
   const { prisma, statements } = countingClient(
     new PrismaPg(pool, { onPoolError: onError, onConnectionError: onError }),
