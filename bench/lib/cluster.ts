@@ -83,11 +83,12 @@ export function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
 }
 
 /**
- * Spawns `node --import tsx src/main.ts` with `env`, keeps its stderr (shown if it dies early), and
- * returns the child. stdout is ignored: at LOG_LEVEL=warn only the embedded token hint goes there.
+ * Spawns `node --import tsx <entry>` (the server by default) with `env`, passes its stderr on
+ * (prefixed with its pid), and returns the child. stdout is ignored: at LOG_LEVEL=warn only the
+ * embedded token hint goes there.
  */
-export function spawnServer(env: Record<string, string>, nodeArgs: string[] = []): ChildProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+export function spawnServer(env: Record<string, string>, nodeArgs: string[] = [], entry = 'src/main.ts'): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

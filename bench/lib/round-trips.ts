@@ -1,4 +1,5 @@
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import type { Db } from '../../src/db/client.ts';
 import { graphql } from '../../test/generated/gql.ts';
 import type { TestServer } from '../../test/helpers/server.ts';
 
@@ -133,6 +134,20 @@ const expectType = (typename: string) => (value: { __typename: string }) => {
   if (value.__typename !== typename) throw new Error(`expected ${typename}: ${JSON.stringify(value)}`);
 };
 
+/**
+ * How a fixture is built: operations as a user (by email), and the database for bulk rows. A
+ * `TestServer` serves in process (`inProcessActor`); the HTTP bench acts over the wire.
+ */
+export interface FixtureActor {
+  ok: TestServer['ok'];
+  db: Db;
+}
+
+/** A fixture actor on an in-process test server. */
+export function inProcessActor(t: TestServer): FixtureActor {
+  return { ok: (doc, variables, as) => t.ok(doc, variables, as), db: t.server.services.db };
+}
+
 /** Ids (global) and people of one count fixture. */
 export interface CountFixture {
   size: number;
@@ -140,7 +155,7 @@ export interface CountFixture {
   workspaceId: string;
   /** The list the viewer reaches through a group share; it holds `size` items. */
   listId: string;
-  /** An item of the list, at version 1, with no update yet. */
+  /** An item of the list, at version 1. */
   itemId: string;
   /** Another user of the account, not yet shared on the list. */
   otherUserId: string;
@@ -152,10 +167,10 @@ export interface CountFixture {
 /**
  * Builds a fixture that scales with `size`: an account whose viewer is in a group; a closed
  * workspace where the viewer is no member, holding `size` lists shared with the group (the
- * first with `size` items, each changed by and updated by alternating people); and `size - 1`
+ * first with `size` items, each last changed and updated by alternating people); and `size - 1`
  * open workspaces. Structure goes through the API; bulk rows straight to the database.
  */
-export async function seedCountFixture(t: TestServer, size: number, tag: string): Promise<CountFixture> {
+export async function seedCountFixture(t: FixtureActor, size: number, tag: string): Promise<CountFixture> {
   const admin = `admin-${tag}@counts.test`;
   const owner = `owner-${tag}@counts.test`;
   const viewer = `viewer-${tag}@counts.test`;
@@ -190,7 +205,7 @@ export async function seedCountFixture(t: TestServer, size: number, tag: string)
       .shareList,
   );
 
-  const db = t.server.services.db;
+  const db = t.db;
   const dbId = (global: string) => decodeGlobalID(global).id;
   const accountDbId = dbId(accountId);
   const workspaceDbId = dbId(ws.workspace.id);
@@ -231,7 +246,7 @@ export async function seedCountFixture(t: TestServer, size: number, tag: string)
     select: { id: true },
   });
   await db.itemUpdate.createMany({
-    data: items.slice(1).flatMap((item, i) => [
+    data: items.flatMap((item, i) => [
       { itemId: item.id, authorId: i % 2 ? adminId : ownerId, kind: 'UPDATE' as const, body: `First on ${i}` },
       { itemId: item.id, authorId: i % 3 ? ownerId : viewerId, kind: 'COMMENT' as const, body: `Last on ${i}` },
     ]),

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
@@ -53,26 +53,52 @@ export function createTokenVerifier(config: KeyConfig): TokenVerifier {
     const jwks: JWTVerifyGetKey = createRemoteJWKSet(new URL(config.jwksUrl));
     check = async (token) => (await jwtVerify(token, jwks, { ...options, algorithms: ['RS256', 'ES256'] })).payload;
   } else if (config.jwtSecret) {
-    const key = new TextEncoder().encode(config.jwtSecret);
+    // A KeyObject made once: given raw bytes, jose imports the key again on every verification.
+    const key = createSecretKey(Buffer.from(config.jwtSecret));
     check = async (token) => (await jwtVerify(token, key, { ...options, algorithms: ['HS256'] })).payload;
   } else {
     throw new Error('createTokenVerifier needs JWT_SECRET or JWKS_URL');
   }
+  // Clients send the same token on every request until it expires. A signature verified once
+  // stays verified, so its claims are kept for a while (never past the token's expiry) instead of
+  // paying the signature check per request; the user's revocation is still checked per request
+  // by `authenticate`. Entries live at most a minute, so a token signed with a key since
+  // withdrawn from the JWKS stops working within a minute.
+  const verified = new Map<string, { claims: TokenClaims; until: number }>();
   return {
     async verify(token) {
-      let payload: JWTPayload;
-      try {
-        payload = await check(token);
-      } catch (err) {
-        if (err instanceof errors.JWTExpired) throw new AuthError('EXPIRED', 'The token has expired');
-        throw new AuthError('INVALID', 'The token is invalid');
+      const now = Date.now();
+      const hit = verified.get(token);
+      if (hit && hit.until > now) {
+        if (hit.claims.exp !== undefined && hit.claims.exp <= Math.floor(now / 1000)) {
+          verified.delete(token);
+          throw new AuthError('EXPIRED', 'The token has expired');
+        }
+        return hit.claims;
       }
-      const claims = claimsSchema.safeParse(payload);
-      if (!claims.success) throw new AuthError('INVALID', 'The token lacks a valid sub or email claim');
-      return { ...claims.data, name: claims.data.name, iat: claims.data.iat, exp: claims.data.exp };
+      const claims = await verifyUncached(token);
+      if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value as string);
+      verified.set(token, { claims, until: now + VERIFIED_TOKEN_TTL_MS });
+      return claims;
     },
   };
+
+  async function verifyUncached(token: string): Promise<TokenClaims> {
+    let payload: JWTPayload;
+    try {
+      payload = await check(token);
+    } catch (err) {
+      if (err instanceof errors.JWTExpired) throw new AuthError('EXPIRED', 'The token has expired');
+      throw new AuthError('INVALID', 'The token is invalid');
+    }
+    const claims = claimsSchema.safeParse(payload);
+    if (!claims.success) throw new AuthError('INVALID', 'The token lacks a valid sub or email claim');
+    return { ...claims.data, name: claims.data.name, iat: claims.data.iat, exp: claims.data.exp };
+  }
 }
+
+const VERIFIED_TOKENS_KEPT = 10_000;
+const VERIFIED_TOKEN_TTL_MS = 60_000;
 
 /** Signs an HS256 token for `email` (embedded and development use: `npm run token`, tests, demo). */
 export async function signToken(

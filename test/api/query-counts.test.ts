@@ -5,6 +5,7 @@ import {
   type CountFixture,
   countAll,
   countStatements,
+  inProcessActor,
   seedCountFixture,
 } from '../../bench/lib/round-trips.ts';
 import { graphql } from '../generated/gql.ts';
@@ -43,8 +44,8 @@ let small: CountFixture;
 let large: CountFixture;
 beforeAll(async () => {
   t = await startTestServer({ env: { QUERY_MAX_COST: BENCH_LIST_MAX_COST } });
-  small = await seedCountFixture(t, 10, 'ten');
-  large = await seedCountFixture(t, 100, 'hundred');
+  small = await seedCountFixture(inProcessActor(t), 10, 'ten');
+  large = await seedCountFixture(inProcessActor(t), 100, 'hundred');
 }, 120_000);
 afterAll(async () => {
   await t?.close();

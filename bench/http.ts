@@ -1,0 +1,191 @@
+import autocannon from 'autocannon';
+import { openDatabase } from '../src/db/client.ts';
+import { gql } from './lib/client.ts';
+import { sparePort, spawnServer, startCluster, stopChild, waitReady } from './lib/cluster.ts';
+import { type Bench, type Figure, median } from './lib/figure.ts';
+import { BENCH_LIST_MAX_COST, BenchList, type FixtureActor, seedCountFixture } from './lib/round-trips.ts';
+import { profileArgs } from './lib/ws-fixtures.ts';
+
+const CONNECTIONS = 50;
+
+/** One autocannon run, reduced to what the table shows. */
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+interface Target {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  /** The exact answer every request must get; any other counts as a failure. */
+  expectBody: string;
+}
+
+/**
+ * Runs autocannon against `target` for `seconds`, flat out or at `overallRate` requests per
+ * second. Throws when any request failed, got a non-2xx, or got another body than the expected
+ * one: a figure with failures in it measures something else.
+ */
+async function load(target: Target, seconds: number, overallRate?: number): Promise<Load> {
+  const result = await autocannon({
+    url: `${target.url}/graphql`,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: seconds,
+    headers: target.headers,
+    body: target.body,
+    expectBody: target.expectBody,
+    ...(overallRate ? { overallRate } : {}),
+  });
+  const failed = result.errors + result.timeouts + result.non2xx + result.mismatches;
+  if (failed) {
+    throw new Error(
+      `${target.url}: ${failed} failed requests (errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}, mismatches ${result.mismatches})`,
+    );
+  }
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+/** The bare graphql-yoga hello world (bench/baseline-server.ts) in its own process. */
+async function startBaseline() {
+  const port = await sparePort();
+  const child = spawnServer({ NODE_ENV: 'production', PORT: String(port) }, profileArgs(), 'bench/baseline-server.ts');
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(`${url}/graphql?query=%7Bhello%7D`, child);
+  const body = JSON.stringify({ query: '{ hello }' });
+  const headers = { 'content-type': 'application/json' };
+  const expectBody = await (await fetch(`${url}/graphql`, { method: 'POST', headers, body })).text();
+  return { target: { url, body, headers, expectBody }, close: () => stopChild(child) };
+}
+
+/**
+ * One sharegraph instance (production mode, PostgreSQL, Redis) with the issue's fixture: a
+ * closed workspace's list of 50 items, each with its last change and last update, that the
+ * viewer reads through a group share.
+ */
+async function startSharegraph() {
+  const cluster = await startCluster({
+    instances: 1,
+    env: { QUERY_MAX_COST: BENCH_LIST_MAX_COST },
+    nodeArgs: profileArgs(),
+  });
+  const url = cluster.urls[0] as string;
+  const database = await openDatabase({ databaseUrl: cluster.databaseUrl });
+  try {
+    const actor: FixtureActor = {
+      ok: async (doc, variables, as) =>
+        gql(url, doc.toString(), variables as Record<string, unknown>, as ? await cluster.token(as) : null),
+      db: database.prisma,
+    };
+    const fixture = await seedCountFixture(actor, 50, 'http');
+    const body = JSON.stringify({ query: BenchList.toString(), variables: { id: fixture.listId } });
+    const headers = {
+      'content-type': 'application/json',
+      authorization: `Bearer ${await cluster.token(fixture.viewer)}`,
+    };
+    const expectBody = await (await fetch(`${url}/graphql`, { method: 'POST', headers, body })).text();
+    const edges = (JSON.parse(expectBody) as { data?: { list?: { items: { edges: unknown[] } } } }).data?.list?.items
+      .edges;
+    if (edges?.length !== 50) throw new Error(`the list query did not answer 50 items: ${expectBody.slice(0, 500)}`);
+    return { target: { url, body, headers, expectBody }, close: () => cluster.close() };
+  } finally {
+    await database.close();
+  }
+}
+
+const figure = (metric: string, runs: number[], unit: string, extra: Partial<Figure> = {}): Figure => ({
+  bench: 'http',
+  metric,
+  value: median(runs),
+  unit,
+  runs,
+  ...extra,
+});
+
+/** HTTP throughput and latency of the authorized list query against a bare yoga, same run. */
+export const bench: Bench = {
+  name: 'http',
+  description:
+    'Authorized list query (50 items, last update, author; group-share viewer) vs bare graphql-yoga hello world, autocannon, 50 connections',
+  async run({ runs, quick }) {
+    const seconds = quick ? 3 : 10;
+    const baseline = await startBaseline();
+    const sharegraph = await startSharegraph().catch(async (err: unknown) => {
+      await baseline.close();
+      throw err;
+    });
+    try {
+      // Warm both up (JIT, connection pools) before anything counts.
+      await load(baseline.target, 2);
+      await load(sharegraph.target, 2);
+      const base: Load[] = [];
+      const ours: Load[] = [];
+      // Interleaved, so a noisy moment on this shared machine hits both sides alike.
+      for (let i = 0; i < runs; i++) {
+        base.push(await load(baseline.target, seconds));
+        ours.push(await load(sharegraph.target, seconds));
+      }
+      const saturating = median(ours.map((r) => r.rps));
+      const halfRate = Math.max(1, Math.round(saturating / 2));
+      const half: Load[] = [];
+      for (let i = 0; i < runs; i++) half.push(await load(sharegraph.target, seconds, halfRate));
+      const ratios = ours.map((r, i) => r.rps / (base[i] as Load).rps);
+      const setup = `${CONNECTIONS} connections, ${seconds} s per run, server and autocannon on the same 2 cores`;
+      return [
+        figure(
+          'baseline req/s',
+          base.map((r) => r.rps),
+          'req/s',
+          { note: `bare graphql-yoga { hello }; ${setup}` },
+        ),
+        figure(
+          'baseline p99',
+          base.map((r) => r.p99),
+          'ms',
+        ),
+        figure(
+          'list query req/s',
+          ours.map((r) => r.rps),
+          'req/s',
+          { note: `one instance, PostgreSQL + Redis, production mode; ${setup}` },
+        ),
+        figure(
+          'list query p50 (saturated)',
+          ours.map((r) => r.p50),
+          'ms',
+        ),
+        figure(
+          'list query p99 (saturated)',
+          ours.map((r) => r.p99),
+          'ms',
+        ),
+        (() => {
+          const f = figure('ratio to baseline', ratios, '×', { target: '≥ 0.35' });
+          return { ...f, met: f.value >= 0.35 };
+        })(),
+        figure(
+          'list query p50 at half rate',
+          half.map((r) => r.p50),
+          'ms',
+          { note: `${halfRate} req/s (half the saturating median), autocannon overallRate` },
+        ),
+        (() => {
+          const f = figure(
+            'list query p99 at half rate',
+            half.map((r) => r.p99),
+            'ms',
+            { target: '< 20 ms' },
+          );
+          return { ...f, met: f.value < 20 };
+        })(),
+      ];
+    } finally {
+      await sharegraph.close();
+      await baseline.close();
+    }
+  },
+};
+
+export default bench;
