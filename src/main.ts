@@ -1,6 +1,7 @@
+import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.ts';
 import { seedDemo } from './db/seed.ts';
-import { createServer } from './server.ts';
+import { createServer, type RunningServer } from './server.ts';
 
 // The entry: config → database (migrated) → pub/sub → server; graceful shutdown on SIGTERM/SIGINT.
 let config: ReturnType<typeof loadConfig>;
@@ -12,11 +13,30 @@ try {
   process.exit(1);
 }
 
-const server = await createServer(config);
-const log = server.services.log;
-if (config.seedDemo) {
-  const demo = await seedDemo(server.services.db);
-  if (demo.created) log.info('demo data seeded');
+/** How long a graceful shutdown may take before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 20_000;
+
+// Until the server's own logger exists, startup failures are logged here.
+let log = pino({ level: config.logLevel });
+// A bug that escaped every handler leaves the process in an unknown state: say so, and exit
+// non-zero so the supervisor restarts it.
+process.on('uncaughtException', (err) => {
+  log.fatal({ err }, 'uncaught exception');
+  process.exit(1);
+});
+process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+
+let server: RunningServer;
+try {
+  server = await createServer(config);
+  log = server.services.log;
+  if (config.seedDemo) {
+    const demo = await seedDemo(server.services.db);
+    if (demo.created) log.info('demo data seeded');
+  }
+} catch (err) {
+  log.fatal({ err }, 'sharegraph could not start');
+  process.exit(1);
 }
 log.info(
   `sharegraph ready: GraphiQL at ${server.url}/graphql (${server.database.kind}, ${server.services.realtime.kind} pub/sub)`,
@@ -35,8 +55,16 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: finishing in-flight requests`);
+    const force = setTimeout(() => {
+      log.error(`shutdown took over ${SHUTDOWN_GRACE_MS} ms; exiting anyway`);
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
     server.close().then(
-      () => process.exit(0),
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         process.exit(1);
@@ -44,4 +72,3 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     );
   });
 }
-process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));

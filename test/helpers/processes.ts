@@ -101,8 +101,9 @@ export interface ServerProcess {
 }
 
 /**
- * Spawns `node --import tsx src/main.ts` with `env` (on top of PATH and HOME) and a spare PORT,
- * and resolves once it answers /healthz.
+ * Spawns `node --import tsx src/main.ts` with `env` (on top of PATH, HOME and LOG_LEVEL=info) and
+ * a spare PORT, and resolves once it logged that it is ready; rejects with its output if it exits
+ * first.
  */
 export async function startServerProcess(env: Record<string, string>, port?: number): Promise<ServerProcess> {
   const listenOn = port ?? (await sparePort());
@@ -113,6 +114,7 @@ export async function startServerProcess(env: Record<string, string>, port?: num
       HOME: process.env.HOME ?? '',
       HOST: '127.0.0.1',
       PORT: String(listenOn),
+      LOG_LEVEL: 'info',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -138,14 +140,10 @@ export async function startServerProcess(env: Record<string, string>, port?: num
   };
   const deadline = Date.now() + 30_000;
   while (true) {
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return proc;
+    if (output.includes('sharegraph ready')) return proc;
     if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
       await proc.kill();
-      throw new Error(`the server process did not start:\n${output}`);
+      throw new Error(`the server process did not start (exit code ${child.exitCode ?? child.signalCode}):\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
