@@ -5,6 +5,7 @@ import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { ActivityKind, ContactKind } from '../../generated/prisma/enums.ts';
+import { jsonObject, name } from '../inputs.ts';
 import { WorkspaceObject } from '../workspace/schema.ts';
 import { createContact, recordActivity, updateContact } from './service.ts';
 
@@ -138,17 +139,16 @@ builder.prismaObjectField('Workspace', 'contacts', (t) =>
 );
 
 const contactErrors = [ValidationError, ForbiddenError, NotFoundError] as const;
-const name = z.string().trim().min(1).max(300);
+const contactName = name(300);
 const email = z.email().max(320);
 const strength = z.number().int().min(0).max(100);
-const jsonObject = z.record(z.string(), z.unknown());
 
 const CreateContactInput = builder.inputType('CreateContactInput', {
   description: 'A new person or company in a workspace.',
   fields: (t) => ({
     workspaceId: t.globalID({ required: true, for: WorkspaceObject, description: 'The workspace.' }),
     kind: t.field({ type: ContactKindEnum, defaultValue: 'PERSON', description: 'PERSON (default) or COMPANY.' }),
-    name: t.string({ required: true, description: 'Display name.', validate: name }),
+    name: t.string({ required: true, description: 'Display name.', validate: contactName }),
     email: t.string({ description: 'Email address.', validate: email }),
     companyId: t.globalID({ for: ContactObject, description: 'Their company (a COMPANY of the same workspace).' }),
     enrichment: t.field({ type: 'JSON', description: 'Enrichment data, a JSON object.', validate: jsonObject }),
@@ -188,7 +188,7 @@ const UpdateContactInput = builder.inputType('UpdateContactInput', {
   description: 'Changes to a contact; omitted fields stay, null clears, enrichment merges key by key.',
   fields: (t) => ({
     contactId: t.globalID({ required: true, for: ContactObject, description: 'The contact.' }),
-    name: t.string({ description: 'New name.', validate: name }),
+    name: t.string({ description: 'New name.', validate: contactName }),
     email: t.string({ description: 'New email; null clears it.', validate: email.nullable() }),
     companyId: t.globalID({ for: ContactObject, description: 'New company; null clears it.' }),
     enrichment: t.field({

@@ -5,6 +5,7 @@ import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { ContactObject, readsWorkspaceActivity } from '../contact/schema.ts';
+import { jsonObject, text } from '../inputs.ts';
 import { WorkspaceObject } from '../workspace/schema.ts';
 import { recordEmail, setEmailProperties } from './service.ts';
 
@@ -89,15 +90,14 @@ builder.prismaObjectField('Workspace', 'emails', (t) =>
 
 const emailErrors = [ValidationError, ForbiddenError, NotFoundError] as const;
 const address = z.email().max(320);
-const jsonObject = z.record(z.string(), z.unknown());
 
 const RecordEmailInput = builder.inputType('RecordEmailInput', {
   description: "An email as the viewer's connected mailbox stores it; the viewer owns it.",
   fields: (t) => ({
     workspaceId: t.globalID({ required: true, for: WorkspaceObject, description: 'The workspace.' }),
     contactId: t.globalID({ for: ContactObject, description: 'The contact it is about (same workspace).' }),
-    threadId: t.string({ description: "The mailbox's thread key.", validate: z.string().min(1).max(500) }),
-    subject: t.string({ required: true, description: 'The subject line.', validate: z.string().max(1000) }),
+    threadId: t.string({ description: "The mailbox's thread key.", validate: text(500).min(1) }),
+    subject: t.string({ required: true, description: 'The subject line.', validate: text(1000) }),
     sender: t.string({ required: true, description: 'Who sent it.', validate: address }),
     participants: t.stringList({
       required: true,
@@ -105,7 +105,7 @@ const RecordEmailInput = builder.inputType('RecordEmailInput', {
       validate: z.array(address).max(500),
     }),
     sentAt: t.field({ type: 'DateTime', required: true, description: 'When it was sent.' }),
-    body: t.string({ required: true, description: 'The content.', validate: z.string().max(1_000_000) }),
+    body: t.string({ required: true, description: 'The content.', validate: text(1_000_000) }),
     properties: t.field({ type: 'JSON', description: 'Custom properties, a JSON object.', validate: jsonObject }),
   }),
 });

@@ -1,7 +1,7 @@
-import { z } from 'zod';
 import { builder } from '../../builder.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { AccountType } from '../account/schema.ts';
+import { name } from '../inputs.ts';
 import { UserType } from '../user/schema.ts';
 import { addGroupMember, createGroup, createRight, grantRight } from './service.ts';
 
@@ -53,13 +53,11 @@ export const RightObject = builder.prismaNode('Right', {
   }),
 });
 
-const name = z.string().trim().min(1).max(200);
-
 const CreateGroupInput = builder.inputType('CreateGroupInput', {
   description: 'A new group of an account, optionally a subgroup.',
   fields: (t) => ({
     accountId: t.globalID({ required: true, for: AccountType, description: 'The account.' }),
-    name: t.string({ required: true, description: 'Display name.', validate: name }),
+    name: t.string({ required: true, description: 'Display name.', validate: name(200) }),
     parentId: t.globalID({ for: GroupObject, description: 'The parent group, for a subgroup.' }),
   }),
 });
@@ -122,7 +120,7 @@ const CreateRightInput = builder.inputType('CreateRightInput', {
   description: 'A new right of an account.',
   fields: (t) => ({
     accountId: t.globalID({ required: true, for: AccountType, description: 'The account.' }),
-    name: t.string({ required: true, description: 'Display name.', validate: name }),
+    name: t.string({ required: true, description: 'Display name.', validate: name(200) }),
   }),
 });
 

@@ -1,9 +1,9 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { z } from 'zod';
 import { readableListsWhere } from '../../access/load.ts';
 import { builder } from '../../builder.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { UpdateKind } from '../../generated/prisma/enums.ts';
+import { jsonObject, name } from '../inputs.ts';
 import { ListObject } from '../list/schema.ts';
 import { asFields, createItem, deleteItem, moveItem, postUpdate, updateItem } from './service.ts';
 
@@ -67,14 +67,14 @@ builder.objectField(ConflictError, 'currentItem', (t) =>
 );
 
 const itemErrors = [ValidationError, ForbiddenError, NotFoundError] as const;
-const title = z.string().trim().min(1).max(1000);
+const title = name(1000);
 
 const CreateItemInput = builder.inputType('CreateItemInput', {
   description: 'A new item at the end of a list.',
   fields: (t) => ({
     listId: t.globalID({ required: true, for: ListObject, description: 'The list.' }),
     title: t.string({ required: true, description: 'Its title.', validate: title }),
-    fields: t.field({ type: 'JSON', description: 'Custom fields, a JSON object.' }),
+    fields: t.field({ type: 'JSON', description: 'Custom fields, a JSON object.', validate: jsonObject }),
   }),
 });
 
@@ -103,7 +103,7 @@ const ItemPatch = builder.inputType('ItemPatch', {
   description: 'What to change; `fields` merge key by key (a null value removes the key).',
   fields: (t) => ({
     title: t.string({ description: 'A new title.', validate: title }),
-    fields: t.field({ type: 'JSON', description: 'Custom fields to set, a JSON object.' }),
+    fields: t.field({ type: 'JSON', description: 'Custom fields to set, a JSON object.', validate: jsonObject }),
   }),
 });
 
@@ -194,7 +194,7 @@ const PostUpdateInput = builder.inputType('PostUpdateInput', {
   description: 'An update or comment on an item, or a reply to an update.',
   fields: (t) => ({
     itemId: t.globalID({ required: true, for: ItemObject, description: 'The item.' }),
-    body: t.string({ required: true, description: 'The text.', validate: z.string().trim().min(1).max(10_000) }),
+    body: t.string({ required: true, description: 'The text.', validate: name(10_000) }),
     kind: t.field({
       type: UpdateKindEnum,
       defaultValue: 'UPDATE',

@@ -1,10 +1,10 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { z } from 'zod';
 import { readableListsWhere } from '../../access/load.ts';
 import { builder } from '../../builder.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { GeneralAccess, ListKind, ListRole } from '../../generated/prisma/enums.ts';
 import { callerOf, lookUpSecret } from '../../security/rate-limits.ts';
+import { name } from '../inputs.ts';
 import { WorkspaceObject } from '../workspace/schema.ts';
 import { copyList, createList, deleteList, rotateListLink, setListGeneralAccess, updateList } from './service.ts';
 import './explain.ts';
@@ -137,7 +137,7 @@ builder.queryField('sharedWithMe', (t) =>
   }),
 );
 
-const listName = z.string().trim().min(1).max(200);
+const listName = name(200);
 const listErrors = [ValidationError, ForbiddenError, NotFoundError] as const;
 
 const CreateListInput = builder.inputType('CreateListInput', {

@@ -1,5 +1,4 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { z } from 'zod';
 import { Access, visibleJoinRequestsWhere, visibleWorkspacesWhere } from '../../access/load.ts';
 import {
   capFor,
@@ -23,6 +22,7 @@ import { JoinRequestStatus, WorkspaceAudience, WorkspaceRole, WorkspaceType } fr
 import type { WorkspaceEventPayload } from '../../realtime/pubsub.ts';
 import { live, SUBSCRIBED, stream } from '../../realtime/stream.ts';
 import { AccountType, WorkspaceActionEnum } from '../account/schema.ts';
+import { name, text } from '../inputs.ts';
 import { UserType } from '../user/schema.ts';
 import {
   createWorkspace,
@@ -124,7 +124,7 @@ const CreateWorkspaceInput = builder.inputType('CreateWorkspaceInput', {
   description: 'A new workspace; the viewer becomes its owner.',
   fields: (t) => ({
     accountId: t.globalID({ required: true, for: AccountType, description: 'The account.' }),
-    name: t.string({ required: true, description: 'Display name.', validate: z.string().trim().min(1).max(200) }),
+    name: t.string({ required: true, description: 'Display name.', validate: name(200) }),
     type: t.field({ type: WorkspaceTypeEnum, defaultValue: 'OPEN', description: 'OPEN (default) or CLOSED.' }),
   }),
 });
@@ -317,7 +317,7 @@ const UpdateWorkspaceInput = builder.inputType('UpdateWorkspaceInput', {
   description: 'A new name and/or type; omitted parts stay.',
   fields: (t) => ({
     workspaceId: t.globalID({ required: true, for: WorkspaceObject, description: 'The workspace.' }),
-    name: t.string({ description: 'New name.', validate: z.string().trim().min(1).max(200) }),
+    name: t.string({ description: 'New name.', validate: name(200) }),
     type: t.field({ type: WorkspaceTypeEnum, description: 'OPEN or CLOSED.' }),
   }),
 });
@@ -422,7 +422,7 @@ const RequestToJoinWorkspaceInput = builder.inputType('RequestToJoinWorkspaceInp
   description: 'A request to join a closed workspace.',
   fields: (t) => ({
     workspaceId: t.globalID({ required: true, for: WorkspaceObject, description: 'The closed workspace.' }),
-    message: t.string({ description: 'A note for the owners.', validate: z.string().max(1000) }),
+    message: t.string({ description: 'A note for the owners.', validate: text(1000) }),
   }),
 });
 
