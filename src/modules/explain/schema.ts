@@ -90,7 +90,10 @@ const WORKSPACE_QUESTIONS: WorkspaceQuestion[] = [
 
 registerExplainer('Workspace', async (ctx, id, subject) => {
   const own = subject.viewer?.id === ctx.viewer.id;
-  if (!own && !(await ctx.access.decideWorkspace(id, 'workspace:manage'))?.allowed) return null;
+  // One's own access is explained only where one may know the workspace: an invisible one and a
+  // missing one answer the same.
+  const question = own ? 'workspace:see' : 'workspace:manage';
+  if (!(await ctx.access.decideWorkspace(id, question))?.allowed) return null;
   const facts = await subject.workspace(id);
   if (!facts) return null;
   const decisions = WORKSPACE_QUESTIONS.map((question) => {
@@ -103,7 +106,9 @@ registerExplainer('Workspace', async (ctx, id, subject) => {
 
 registerExplainer('Account', async (ctx, id, subject) => {
   const own = subject.viewer?.id === ctx.viewer.id;
-  if (!own && !(await ctx.access.decideAccount(id, 'account:manage'))?.allowed) return null;
+  // One's own access is explained only in an account one belongs to (no existence leak).
+  if (own ? !(await ctx.access.account(id))?.role : !(await ctx.access.decideAccount(id, 'account:manage'))?.allowed)
+    return null;
   const facts = await subject.account(id);
   if (!facts) return null;
   const decisions = (['account:read', 'account:manage', 'account:create-workspace'] as const).map((question) => {

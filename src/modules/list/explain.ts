@@ -17,6 +17,9 @@ const LIST_QUESTIONS: ListQuestion[] = [
 // admins may explain anyone's. The role comes with every grant that produced it.
 registerExplainer('List', async (ctx, id, subject) => {
   const own = subject.viewer?.id === ctx.viewer.id;
+  // One's own access is explained only on a list one can read: an unreadable list and a missing
+  // one answer the same.
+  if (own && !(await ctx.access.decideList(id, 'list:read'))?.allowed) return null;
   if (!own) {
     const mine = await ctx.access.list(id);
     if (!mine) return null;
