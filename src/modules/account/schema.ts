@@ -4,6 +4,7 @@ import { ACCOUNT_ROLES, capFor, WORKSPACE_ACTIONS } from '../../access/rules.ts'
 import { builder } from '../../builder.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { AccountRole, WorkspaceAction, WorkspaceCreators } from '../../generated/prisma/enums.ts';
+import { name } from '../inputs.ts';
 import { addAccountMember, createAccount, setAccountPolicy } from './service.ts';
 
 export const AccountRoleEnum = builder.enumType(AccountRole, {
@@ -38,9 +39,13 @@ export const AccountType = builder.prismaNode('Account', {
       description: "The viewer's role in the account.",
       resolve: async (account, _args, ctx) => (await ctx.access.account(account.id))?.role ?? null,
     }),
+    // A guest reaches the account (by name) through a list shared with them, but not its people.
     members: t.relation('members', {
       description: 'Everyone in the account with their role.',
-      query: { orderBy: { createdAt: 'asc' } },
+      query: (_args, ctx) => ({
+        where: { account: readableAccountsWhere(ctx.viewer?.id ?? '') },
+        orderBy: { createdAt: 'asc' },
+      }),
     }),
   }),
 });
@@ -71,7 +76,7 @@ builder.queryField('account', (t) =>
 const CreateAccountInput = builder.inputType('CreateAccountInput', {
   description: 'A new account; the viewer becomes its first admin.',
   fields: (t) => ({
-    name: t.string({ required: true, description: 'Display name.', validate: z.string().trim().min(1).max(200) }),
+    name: t.string({ required: true, description: 'Display name.', validate: name(200) }),
   }),
 });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { readableListsWhere } from '../../access/load.ts';
+import { readableAccountsWhere, readableListsWhere } from '../../access/load.ts';
 import { builder } from '../../builder.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { GroupObject, RightObject } from '../group/schema.ts';
@@ -16,8 +16,32 @@ export const ShareObject = builder.prismaNode('Share', {
   fields: (t) => ({
     role: t.expose('role', { type: ListRoleEnum, description: 'The role it gives.' }),
     user: t.relation('user', { nullable: true, description: 'The person it names, if a user share.' }),
-    group: t.relation('group', { nullable: true, description: 'The group it names (direct members only).' }),
-    right: t.relation('right', { nullable: true, description: 'The right it names (every holder).' }),
+    // Groups and rights are the account's own: a guest reading the list sees that a share names
+    // one (its role), but not which.
+    group: t.prismaField({
+      type: 'Group',
+      nullable: true,
+      description: 'The group it names (direct members only); null for guests.',
+      resolve: (query, share, _args, ctx) =>
+        share.groupId
+          ? ctx.db.group.findFirst({
+              ...query,
+              where: { id: share.groupId, account: readableAccountsWhere(ctx.viewer?.id ?? '') },
+            })
+          : null,
+    }),
+    right: t.prismaField({
+      type: 'Right',
+      nullable: true,
+      description: 'The right it names (every holder); null for guests.',
+      resolve: (query, share, _args, ctx) =>
+        share.rightId
+          ? ctx.db.right.findFirst({
+              ...query,
+              where: { id: share.rightId, account: readableAccountsWhere(ctx.viewer?.id ?? '') },
+            })
+          : null,
+    }),
     email: t.exposeString('email', {
       nullable: true,
       description: 'The external address it names, until the invitation is accepted.',
