@@ -89,6 +89,9 @@ async function openPostgres(url: string, onConnectionError?: (err: Error) => voi
   const onError = (err: Error & { code?: string }) =>
     onConnectionError?.(Object.assign(new Error(err.message), { code: err.code }));
   pool.on('error', onError);
+  // A connection the server ends while it is checked out but between statements (no query to
+  // fail, no transaction listening) emits 'error' with no listener, which would kill the process.
+  pool.on('connect', (client) => client.on('error', onError));
   const { prisma, statements } = countingClient(
     new PrismaPg(pool, { onPoolError: onError, onConnectionError: onError }),
   );
