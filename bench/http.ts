@@ -1,10 +1,9 @@
 import autocannon from 'autocannon';
 import { openDatabase } from '../src/db/client.ts';
 import { gql } from './lib/client.ts';
-import { sparePort, spawnServer, startCluster, stopChild, waitReady } from './lib/cluster.ts';
+import { profileArgs, sparePort, spawnServer, startCluster, stopChild, waitReady } from './lib/cluster.ts';
 import { type Bench, type Figure, median } from './lib/figure.ts';
 import { BENCH_LIST_MAX_COST, BenchList, type FixtureActor, seedCountFixture } from './lib/round-trips.ts';
-import { profileArgs } from './lib/ws-fixtures.ts';
 
 const CONNECTIONS = 50;
 

@@ -39,6 +39,12 @@ const NO_LIMITS = {
   INVITATIONS_PER_HOUR: '1000000',
 };
 
+/** Node flags that make a child write a CPU profile into $BENCH_CPU_PROF, when it is set. */
+export function profileArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** A TCP port free at the moment of asking (the OS picks it). */
 export function sparePort(): Promise<number> {
   return new Promise((resolve, reject) => {
