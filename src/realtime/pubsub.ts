@@ -44,6 +44,8 @@ export interface PresenceEventPayload {
   kind: 'JOINED' | 'LEFT' | 'UPDATED';
   sessionId: string;
   userId: string | null;
+  /** The session watches without being shown: its events are not passed on (absent: false). */
+  invisible?: boolean;
   at: string;
 }
 

@@ -39,7 +39,9 @@ export function connectRedis(url: string, onError: (err: Error) => void, options
       if (wasReady && client.status !== 'ready') return Promise.reject(new RedisUnavailableError());
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new RedisUnavailableError()), COMMAND_TIMEOUT_MS);
+        // On a busy event loop the timer fires late, in the same turn as a reply that arrived
+        // meanwhile: reject after the poll phase (setImmediate), so that reply wins the race.
+        timer = setTimeout(() => setImmediate(() => reject(new RedisUnavailableError())), COMMAND_TIMEOUT_MS);
       });
       return Promise.race([command(client), timeout]).finally(() => clearTimeout(timer));
     },

@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import { Access } from '../../access/load.ts';
 import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
+import { perEvent } from '../../realtime/per-event.ts';
 import type { ListEventPayload } from '../../realtime/pubsub.ts';
 import { live, SUBSCRIBED, stream } from '../../realtime/stream.ts';
 import { ListObject } from './schema.ts';
@@ -32,8 +33,13 @@ const itemField = (t: Parameters<Parameters<typeof builder.objectField>[2]>[0]) 
     type: 'Item',
     nullable: true,
     description: 'The item as it is now (null if it was deleted meanwhile).',
+    // Every subscriber on this instance holds the same payload object: one load serves them all.
     resolve: (query, e, _args, ctx) =>
-      'itemId' in e && e.itemId ? ctx.db.item.findUnique({ ...query, where: { id: e.itemId } }) : null,
+      'itemId' in e && e.itemId
+        ? perEvent(e, `item:${JSON.stringify(query)}`, () =>
+            ctx.db.item.findUnique({ ...query, where: { id: e.itemId ?? '' } }),
+          )
+        : null,
   });
 
 const Subscribed = eventType('ListEventsSubscribed', 'The stream is live: no later event will be missed.', [
@@ -80,7 +86,11 @@ builder.objectField(UpdatePosted, 'update', (t) =>
     nullable: true,
     description: 'The update posted.',
     resolve: (query, e, _args, ctx) =>
-      'updateId' in e && e.updateId ? ctx.db.itemUpdate.findUnique({ ...query, where: { id: e.updateId } }) : null,
+      'updateId' in e && e.updateId
+        ? perEvent(e, `update:${JSON.stringify(query)}`, () =>
+            ctx.db.itemUpdate.findUnique({ ...query, where: { id: e.updateId ?? '' } }),
+          )
+        : null,
   }),
 );
 for (const ref of [ListRenamed, AccessChanged]) {
@@ -89,7 +99,10 @@ for (const ref of [ListRenamed, AccessChanged]) {
       type: 'List',
       nullable: true,
       description: 'The list as it is now.',
-      resolve: (query, e, _args, ctx) => ctx.db.list.findUnique({ ...query, where: { id: e.listId } }),
+      resolve: (query, e, _args, ctx) =>
+        perEvent(e, `list:${JSON.stringify(query)}`, () =>
+          ctx.db.list.findUnique({ ...query, where: { id: e.listId } }),
+        ),
     }),
   );
 }

@@ -5,11 +5,21 @@ import { Access } from '../../access/load.ts';
 import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
-import { type PresenceSession, type RosterEntry, roster } from '../../realtime/presence.ts';
+import { perEvent, recent } from '../../realtime/per-event.ts';
+import type { PresenceSession, RosterEntry } from '../../realtime/presence.ts';
 import type { PresenceEventPayload } from '../../realtime/pubsub.ts';
 import { live, RESYNC, resyncs, SUBSCRIBED, stream } from '../../realtime/stream.ts';
 import { ListObject } from '../list/schema.ts';
-import { setPresence } from './service.ts';
+import { UserType } from '../user/schema.ts';
+import {
+  announce as announceSession,
+  now,
+  readRoster,
+  rosterAfter,
+  rosterSince,
+  setPresence,
+  watchList,
+} from './service.ts';
 
 const PresenceStatusEnum = builder.enumType('PresenceStatus', {
   description: 'VIEWING the list, or EDITING an item (and field): the editing highlight.',
@@ -25,12 +35,16 @@ const PresenceEventKindEnum = builder.enumType('PresenceEventKind', {
 const PresenceEntryObject = builder.objectRef<RosterEntry>('PresenceEntry').implement({
   description: 'One person on a list, however many tabs they have open.',
   fields: (t) => ({
-    user: t.prismaField({
-      type: 'User',
+    user: t.field({
+      type: UserType,
       nullable: true,
       description: 'Who (null for anonymous link viewers).',
-      resolve: (query, e, _args, ctx) =>
-        e.userId ? ctx.db.user.findUnique({ ...query, where: { id: e.userId } }) : null,
+      // Every subscriber of a list is shown the same people: one load per person per second on
+      // this instance serves them all. The whole row is loaded; relations load on demand.
+      resolve: (e, _args, ctx) =>
+        e.userId
+          ? recent(ctx.db, `user:${e.userId}`, 1_000, () => ctx.db.user.findUnique({ where: { id: e.userId ?? '' } }))
+          : null,
     }),
     anonymous: t.exposeBoolean('anonymous', { description: 'Opened with the link, not signed in.' }),
     status: t.field({ type: PresenceStatusEnum, description: 'VIEWING or EDITING.', resolve: (e) => e.status }),
@@ -65,6 +79,13 @@ const PresenceEventObject = builder.objectRef<PresenceEventShape>('PresenceEvent
       nullable: true,
       description: 'Who joined, left or changed (null on SNAPSHOT).',
       resolve: (e) => e.entry,
+    }),
+    snapshot: t.field({
+      type: [PresenceEntryObject],
+      nullable: true,
+      description:
+        'The whole roster on SNAPSHOT, null on every later event. On a busy list select this and `entry` instead of `roster`: every event then costs one entry, not the whole roster, and the roster is the snapshot plus each JOINED, LEFT and UPDATED entry.',
+      resolve: (e) => (e.kind === 'SNAPSHOT' ? e.roster : null),
     }),
   }),
 });
@@ -101,27 +122,20 @@ builder.subscriptionField('presence', (t) =>
           invisible: args.invisible ?? false,
           since: new Date().toISOString(),
         };
-        const announce = (kind: PresenceEventPayload['kind'], s: Pick<PresenceSession, 'sessionId' | 'userId'>) =>
-          pubsub.publish('list:presence', listId, {
-            kind,
-            sessionId: s.sessionId,
-            userId: s.userId,
-            at: new Date().toISOString(),
-          });
+        const announce = (kind: PresenceEventPayload['kind'], s: PresenceSession) =>
+          announceSession(ctx.realtime, listId, kind, s);
         let joined = false;
         let ownJoinSeen = false;
-        // Refresh this session every TTL/3, and announce anyone whose instance stopped refreshing theirs.
-        const heartbeat = setInterval(
-          () => {
-            void (async () => {
-              // Re-creates the session when Redis lost it (a restart), and tells the watchers.
-              if (joined && (await presence.refresh(listId, session, ttl))) announce('JOINED', session);
-              const { expired } = await presence.sessions(listId);
-              for (const gone of expired) announce('LEFT', gone);
-            })().catch((err: Error) => ctx.log.warn({ err: err.message }, 'presence heartbeat failed'));
-          },
-          Math.max(50, Math.floor(ttl / 3)),
-        );
+        const every = Math.max(50, Math.floor(ttl / 3));
+        const warn = (err: Error) => ctx.log.warn({ err: err.message }, 'presence heartbeat failed');
+        // Refresh this session every TTL/3; the list's watch announces anyone whose instance stopped refreshing theirs.
+        const heartbeat = setInterval(() => {
+          void (async () => {
+            // Re-creates the session when Redis lost it (a restart), and tells the watchers.
+            if (joined && (await presence.refresh(listId, session, ttl))) announce('JOINED', session);
+          })().catch(warn);
+        }, every);
+        const unwatch = watchList(ctx.realtime, listId, every, warn);
         const events = Repeater.merge([
           pubsub.subscribe('list:presence', listId),
           pubsub.subscribe('list:events', listId),
@@ -140,17 +154,19 @@ builder.subscriptionField('presence', (t) =>
               await presence.put(listId, session, ttl);
               joined = true;
               announce('JOINED', session);
-              const { live: sessions } = await presence.sessions(listId);
-              await push({ kind: 'SNAPSHOT', roster: roster(sessions), entry: null });
+              const since = now();
+              await push({
+                kind: 'SNAPSHOT',
+                roster: (await rosterSince(ctx.realtime, listId, since)).roster,
+                entry: null,
+              });
               continue;
             }
             if (event === RESYNC) {
               // Joins and leaves during a Redis outage were lost: send the whole roster again.
               if (!joined) continue;
-              const current = await presence
-                .sessions(listId)
-                .catch((err: Error) => ctx.log.warn({ err: err.message }, 'presence resync failed'));
-              if (current) await push({ kind: 'SNAPSHOT', roster: roster(current.live), entry: null });
+              const current = await readRoster(ctx.realtime, listId).catch(warn);
+              if (current) await push({ kind: 'SNAPSHOT', roster: current.roster, entry: null });
               continue;
             }
             if ('sessionId' in event) {
@@ -159,16 +175,14 @@ builder.subscriptionField('presence', (t) =>
                 ownJoinSeen = true;
                 continue;
               }
-              const { live: sessions } = await presence.sessions(listId);
-              const current = roster(sessions);
-              const key = event.userId ?? `anonymous:${event.sessionId}`;
-              const entry = current.find((e) => e.key === key) ?? null;
-              const hidden = sessions.some((s) => s.sessionId === event.sessionId && s.invisible);
-              if (hidden) continue;
+              if (event.invisible) continue;
+              const { roster: current, byKey } = await rosterAfter(ctx.realtime, listId, event);
+              const entry = byKey.get(event.userId ?? `anonymous:${event.sessionId}`) ?? null;
               if (event.kind === 'LEFT') {
                 // Another tab of theirs is still open: they did not leave, their session count changed.
                 if (entry) await push({ kind: 'UPDATED', roster: current, entry });
-                else await push({ kind: 'LEFT', roster: current, entry: leftEntry(event) });
+                else
+                  await push({ kind: 'LEFT', roster: current, entry: perEvent(event, 'left', () => leftEntry(event)) });
               } else if (entry) {
                 const kind = event.kind === 'JOINED' && entry.sessions === 1 ? 'JOINED' : 'UPDATED';
                 await push({ kind, roster: current, entry });
@@ -181,6 +195,7 @@ builder.subscriptionField('presence', (t) =>
           }
         } finally {
           clearInterval(heartbeat);
+          unwatch();
           if (joined && (await presence.remove(listId, session.sessionId).catch(() => false)))
             announce('LEFT', session);
         }

@@ -1,8 +1,133 @@
 import { enforce } from '../../access/enforce.ts';
 import type { Context, Viewer } from '../../context.ts';
 import { ValidationError } from '../../errors.ts';
+import { perEvent } from '../../realtime/per-event.ts';
+import { type PresenceSession, type RosterEntry, roster } from '../../realtime/presence.ts';
+import type { PresenceEventPayload, Realtime } from '../../realtime/pubsub.ts';
 
 type Ctx = Context & { viewer: Viewer };
+
+/** Tells every watcher of `listId` that `session` joined, left or changed. */
+export function announce(
+  realtime: Realtime,
+  listId: string,
+  kind: PresenceEventPayload['kind'],
+  session: Pick<PresenceSession, 'sessionId' | 'userId' | 'invisible'>,
+): void {
+  realtime.pubsub.publish('list:presence', listId, {
+    kind,
+    sessionId: session.sessionId,
+    userId: session.userId,
+    ...(session.invisible ? { invisible: true } : {}),
+    at: new Date().toISOString(),
+  });
+}
+
+/**
+ * The live sessions of a list. The read also drops expired sessions (an instance that crashed
+ * stopped refreshing them), and only the reader that dropped one sees it, so it announces it.
+ */
+export async function liveSessions(realtime: Realtime, listId: string): Promise<PresenceSession[]> {
+  const { live, expired } = await realtime.presence.sessions(listId);
+  for (const gone of expired) announce(realtime, listId, 'LEFT', gone);
+  return live;
+}
+
+/** The roster of a list, indexed by entry key. */
+export interface RosterView {
+  roster: RosterEntry[];
+  byKey: Map<string, RosterEntry>;
+}
+
+/** Reads the roster of `listId` now. */
+export async function readRoster(realtime: Realtime, listId: string): Promise<RosterView> {
+  const current = roster(await liveSessions(realtime, listId));
+  return { roster: current, byKey: new Map(current.map((e) => [e.key, e])) };
+}
+
+// Orders roster reads against the moments callers needed one: a read that started after a
+// caller's need can serve it, whoever started it.
+let clock = 0;
+const latestReads = new WeakMap<Realtime, Map<string, { started: number; view: Promise<RosterView> }>>();
+
+/** A moment to pass to `rosterSince`: take it once the change the caller must see is stored. */
+export function now(): number {
+  return ++clock;
+}
+
+/**
+ * The roster of `listId` as read at some point after `since`: the latest read on this instance
+ * when it started after `since` (finished or not), a new read otherwise. When hundreds join at
+ * once, their snapshots share a few reads (and the users those load) instead of one each.
+ */
+export function rosterSince(realtime: Realtime, listId: string, since: number): Promise<RosterView> {
+  let lists = latestReads.get(realtime);
+  if (!lists) {
+    lists = new Map();
+    latestReads.set(realtime, lists);
+  }
+  const latest = lists.get(listId);
+  if (latest && latest.started > since) return latest.view;
+  const read = { started: now(), view: readRoster(realtime, listId) };
+  lists.set(listId, read);
+  read.view.catch(() => {
+    if (lists.get(listId) === read) lists.delete(listId);
+  });
+  return read.view;
+}
+
+/**
+ * The roster after `event`: read once per instance however many subscribers heard the event
+ * (they all hold the same payload object), not once per subscriber. A read that starts after the
+ * event arrived sees at least the change it announces, which was stored before it was published.
+ */
+export function rosterAfter(realtime: Realtime, listId: string, event: PresenceEventPayload): Promise<RosterView> {
+  return perEvent(event, 'roster', () => rosterSince(realtime, listId, now()));
+}
+
+const watches = new WeakMap<Realtime, Map<string, { subscribers: number; release(): void }>>();
+
+/**
+ * Keeps one watch per list on this instance while anyone here subscribes to its presence; call
+ * the returned function when the subscriber leaves. The watch reads the roster the moment a
+ * presence event arrives, so that every subscriber finds it ready instead of each waiting in
+ * turn for a round trip per event, and every `sweepMs` it drops and announces the sessions of
+ * crashed instances (one read per list, not one per subscriber).
+ */
+export function watchList(realtime: Realtime, listId: string, sweepMs: number, onError: (err: Error) => void) {
+  let lists = watches.get(realtime);
+  if (!lists) {
+    lists = new Map();
+    watches.set(realtime, lists);
+  }
+  let watch = lists.get(listId);
+  if (!watch) {
+    const events = realtime.pubsub.subscribe('list:presence', listId);
+    void (async () => {
+      for await (const event of events) rosterAfter(realtime, listId, event).catch(onError);
+    })();
+    const sweeper = setInterval(() => liveSessions(realtime, listId).catch(onError), sweepMs);
+    const current = {
+      subscribers: 0,
+      release() {
+        if (--current.subscribers > 0) return;
+        clearInterval(sweeper);
+        void events.return();
+        lists?.delete(listId);
+        latestReads.get(realtime)?.delete(listId);
+      },
+    };
+    watch = current;
+    lists.set(listId, watch);
+  }
+  watch.subscribers++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    watch.release();
+  };
+}
 
 /** How often one user's state changes on one list are announced at most. */
 const THROTTLE_MS = 100;
@@ -30,30 +155,26 @@ export async function setPresence(
     });
     if (!item) throw new ValidationError('The item is not on this list', ['input', 'itemId']);
   }
-  const { presence, pubsub } = ctx.realtime;
+  const { presence } = ctx.realtime;
   const ttl = ctx.config.presenceTtlMs;
-  const { live } = await presence.sessions(input.listId);
+  const live = await liveSessions(ctx.realtime, input.listId);
   const mine = live.filter((s) => s.userId === ctx.viewer.id);
   const state =
     input.status === 'EDITING'
       ? { status: input.status, itemId: input.itemId, field: input.field }
       : { status: input.status, itemId: null, field: null };
   await Promise.all(mine.map((s) => presence.put(input.listId, { ...s, ...state }, ttl)));
-  const first = mine[0];
+  // A visible tab speaks for the user: an invisible one's change is not shown.
+  const first = mine.find((s) => !s.invisible) ?? mine[0];
   if (!first) return 0;
   const key = `${input.listId}:${ctx.viewer.id}`;
-  const announce = () => {
+  const send = () => {
     pending.delete(key);
     lastSent.set(key, Date.now());
-    pubsub.publish('list:presence', input.listId, {
-      kind: 'UPDATED',
-      sessionId: first.sessionId,
-      userId: ctx.viewer.id,
-      at: new Date().toISOString(),
-    });
+    announce(ctx.realtime, input.listId, 'UPDATED', first);
   };
   const wait = (lastSent.get(key) ?? 0) + THROTTLE_MS - Date.now();
-  if (wait <= 0) announce();
-  else if (!pending.has(key)) pending.set(key, setTimeout(announce, wait));
+  if (wait <= 0) send();
+  else if (!pending.has(key)) pending.set(key, setTimeout(send, wait));
   return mine.length;
 }
