@@ -5,7 +5,7 @@ import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { ActivityKind, ContactKind } from '../../generated/prisma/enums.ts';
-import { jsonObject, name } from '../inputs.ts';
+import { isStorableText, jsonObject, name } from '../inputs.ts';
 import { WorkspaceObject } from '../workspace/schema.ts';
 import { createContact, recordActivity, updateContact } from './service.ts';
 
@@ -118,20 +118,20 @@ builder.prismaObjectField('Workspace', 'contacts', (t) =>
     args: { search: t.arg.string({ description: 'Part of a name or email, any case.' }) },
     query: (args, ctx) => {
       const search = args.search?.trim();
+      // PostgreSQL refuses NUL and unpaired surrogates in a pattern, and no stored name holds one:
+      // such a search matches nothing.
+      const matches = !search
+        ? {}
+        : isStorableText(search)
+          ? {
+              OR: [
+                { name: { contains: search, mode: 'insensitive' as const } },
+                { email: { contains: search, mode: 'insensitive' as const } },
+              ],
+            }
+          : { id: { in: [] } };
       return {
-        where: {
-          AND: [
-            visibleContactsWhere(viewerId(ctx)),
-            search
-              ? {
-                  OR: [
-                    { name: { contains: search, mode: 'insensitive' as const } },
-                    { email: { contains: search, mode: 'insensitive' as const } },
-                  ],
-                }
-              : {},
-          ],
-        },
+        where: { AND: [visibleContactsWhere(viewerId(ctx)), matches] },
         orderBy: [{ name: 'asc' }, { id: 'asc' }],
       };
     },
