@@ -324,3 +324,40 @@ describe('every mutation survives hostile input', () => {
     });
   }
 });
+
+describe('string arguments of queries survive hostile values', () => {
+  // Each String argument of the schema's output fields (connection cursors aside), with a query
+  // that reaches it; a new one fails the guard until it is probed here.
+  const probes: Record<string, (w: World) => string> = {
+    'Query.list.linkToken': (w) => `{ list(id: "${w.a.lists.openMain}", linkToken: $s) { id } }`,
+    'Query.invitation.token': () => '{ invitation(token: $s) { email } }',
+    'Workspace.contacts.search': (w) =>
+      `{ workspace(id: "${w.a.workspaces.open}") { contacts(first: 5, search: $s) { edges { node { id } } } } }`,
+    'Subscription.listEvents.linkToken': () => '',
+    'Subscription.presence.linkToken': () => '',
+  };
+
+  it('probes every String argument', () => {
+    const found: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (!('getFields' in type) || type.name.startsWith('__') || isInputObjectType(type)) continue;
+      for (const field of Object.values(type.getFields()))
+        for (const arg of (field as GraphQLField<unknown, unknown>).args ?? [])
+          if (getNamedType(arg.type).name === 'String' && !['after', 'before'].includes(arg.name))
+            found.push(`${type.name}.${field.name}.${arg.name}`);
+    }
+    expect(found.sort()).toEqual(Object.keys(probes).sort());
+  });
+
+  it('answers every hostile string without an unexpected error', async () => {
+    for (const [name, probe] of Object.entries(probes)) {
+      const body = probe(world);
+      if (!body) continue; // subscriptions: the same arguments, checked on their HTTP twins
+      for (const s of hostileStrings) {
+        const res = await raw(t, `query Probe($s: String!) ${body}`, { s }, world.a.people.owner);
+        expect(res.status, name).toBe(200);
+        expect(res.errors, `${name} with ${JSON.stringify(s).slice(0, 40)}`).toBeUndefined();
+      }
+    }
+  });
+});
