@@ -143,15 +143,13 @@ builder.subscriptionField('listEvents', (t) =>
     subscribe: (_root, args, ctx) =>
       stream<ListEventShape>(async (push, stopped) => {
         const listId = args.listId.id;
-        if (!(await canRead(ctx, listId, args.linkToken))) {
-          throw new GraphQLError('The list was not found', { extensions: { code: 'NOT_FOUND' } });
-        }
         const feed = live(ctx.realtime, ctx.realtime.pubsub.subscribe('list:events', listId));
         void stopped.then(() => feed.return());
         for await (const event of feed) {
           if (event === SUBSCRIBED) {
-            // Decide again now that no event can be missed: a revocation that committed between
-            // the first check and this point published its ACCESS_CHANGED before we listened.
+            // Decide once the stream is live (nothing reaches the client before): a revocation
+            // that commits after this decision publishes an ACCESS_CHANGED this stream will hear,
+            // and one decision per subscribe, not two, is half the cost of subscription churn.
             if (!(await canRead(ctx, listId, args.linkToken))) {
               throw new GraphQLError('The list was not found', { extensions: { code: 'NOT_FOUND' } });
             }
