@@ -3,14 +3,7 @@ import { freshPostgresDatabase } from '../test/helpers/db.ts';
 import { startTestServer } from '../test/helpers/server.ts';
 import { POSTGRES_URL, REDIS_URL } from '../test/helpers/services.ts';
 import type { Bench, Figure } from './lib/figure.ts';
-import {
-  BENCH_LIST_MAX_COST,
-  COUNTED_OPERATIONS,
-  countAll,
-  countStatements,
-  inProcessActor,
-  seedCountFixture,
-} from './lib/round-trips.ts';
+import { COUNTED_OPERATIONS, countAll, countStatements, inProcessActor, seedCountFixture } from './lib/round-trips.ts';
 
 const TOO_DEEP = `query { me { accounts { user { accounts { user { accounts { user { accounts { user { accounts { user { accounts { user { id } } } } } } } } } } } } }`;
 
@@ -28,7 +21,7 @@ export const bench: Bench = {
     const t = await startTestServer({
       ...(db ? { databaseUrl: db.url } : {}),
       redisKeyPrefix: `sharegraph-bench:${randomBytes(6).toString('hex')}:`,
-      env: { REDIS_URL, QUERY_MAX_COST: BENCH_LIST_MAX_COST },
+      env: { REDIS_URL },
     });
     try {
       const ten = await countAll(t, await seedCountFixture(inProcessActor(t), 10, 'ten'));

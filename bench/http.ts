@@ -3,7 +3,7 @@ import { openDatabase } from '../src/db/client.ts';
 import { gql } from './lib/client.ts';
 import { profileArgs, sparePort, spawnServer, startCluster, stopChild, waitReady } from './lib/cluster.ts';
 import { type Bench, type Figure, median } from './lib/figure.ts';
-import { BENCH_LIST_MAX_COST, BenchList, type FixtureActor, seedCountFixture } from './lib/round-trips.ts';
+import { BenchList, type FixtureActor, seedCountFixture } from './lib/round-trips.ts';
 
 const CONNECTIONS = 50;
 
@@ -67,7 +67,6 @@ async function startBaseline() {
 async function startSharegraph() {
   const cluster = await startCluster({
     instances: 1,
-    env: { QUERY_MAX_COST: BENCH_LIST_MAX_COST },
     nodeArgs: profileArgs(),
   });
   const url = cluster.urls[0] as string;

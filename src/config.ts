@@ -44,7 +44,7 @@ const schema = z
     QUERY_MAX_ALIASES: positiveInt.default(15),
     QUERY_MAX_DIRECTIVES: positiveInt.default(10),
     QUERY_MAX_TOKENS: positiveInt.default(2_000),
-    QUERY_MAX_COST: positiveInt.default(5_000),
+    QUERY_MAX_COST: positiveInt.default(20_000),
     REQUEST_MAX_BYTES: positiveInt.default(1_000_000),
     BATCH_LIMIT: z.coerce.number().int().min(0).default(0),
     RATE_LIMIT_MUTATIONS_PER_MINUTE: positiveInt.default(300),

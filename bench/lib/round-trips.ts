@@ -30,13 +30,6 @@ export const BenchList = graphql(`
   }
 `);
 
-/**
- * GraphQL Armor's cost formula multiplies a connection's subtree by `first` and compounds 1.5 per
- * level, so `BenchList` (3 SQL statements) scores about 12,500 against the default QUERY_MAX_COST
- * of 5,000. Benchmarks and the count test raise the limit to what the query needs.
- */
-export const BENCH_LIST_MAX_COST = '20000';
-
 const Me = graphql(`
   query RtMe { me { id email name accounts { role } } }
 `);

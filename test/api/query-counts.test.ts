@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BENCH_LIST_MAX_COST,
   BenchList,
   type CountFixture,
   countAll,
@@ -43,7 +42,7 @@ let t: TestServer;
 let small: CountFixture;
 let large: CountFixture;
 beforeAll(async () => {
-  t = await startTestServer({ env: { QUERY_MAX_COST: BENCH_LIST_MAX_COST } });
+  t = await startTestServer();
   small = await seedCountFixture(inProcessActor(t), 10, 'ten');
   large = await seedCountFixture(inProcessActor(t), 100, 'hundred');
 }, 120_000);
