@@ -28,7 +28,7 @@ process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejectio
 
 let server: RunningServer;
 try {
-  server = await createServer(config);
+  server = await createServer(config, { holdReadiness: true });
   log = server.services.log;
   if (config.seedDemo) {
     const demo = await seedDemo(server.services.db);
@@ -72,3 +72,5 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     );
   });
 }
+// Only now, with demo data in place and the signals handled, may a load balancer send traffic.
+server.markReady();

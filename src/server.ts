@@ -34,12 +34,16 @@ export interface RunningServer {
   jwtSecret: string | undefined;
   /** Finishes in-flight requests, closes sockets with 1001, then Redis and the database. */
   close(): Promise<void>;
+  /** Lets /readyz answer 200 (see `ServerOptions.holdReadiness`). */
+  markReady(): void;
 }
 
 export interface ServerOptions {
   logger?: Logger;
   /** Skip migrations (a caller that migrated already). */
   skipMigrations?: boolean;
+  /** Keep /readyz at 503 until `markReady()`, while the caller finishes starting (seeding). */
+  holdReadiness?: boolean;
 }
 
 /** Opens the database (migrating it), the pub/sub, and listens with HTTP and graphql-ws on one port. */
@@ -83,12 +87,16 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   // Mail queued by changes that committed before a crash or restart goes out now.
   void services.mail.flush();
 
+  let ready = !options.holdReadiness;
   const httpServer = createHttpServer((req, res) => {
     if (req.url === '/healthz') return health(res, Promise.resolve());
     const path = req.url?.split('?')[0];
     if (path === '/demo' || path === '/demo/') return serveFile(res, DEMO_PAGE, 'text/html; charset=utf-8');
     if (path === '/demo/graphql-ws.js') return serveFile(res, GRAPHQL_WS_CLIENT, 'text/javascript; charset=utf-8');
-    if (req.url === '/readyz') return health(res, Promise.all([database.ping(), services.realtime.ping()]));
+    if (req.url === '/readyz') {
+      const checks = Promise.all([database.ping(), services.realtime.ping()]);
+      return health(res, ready ? checks : Promise.reject(new Error('starting')));
+    }
     return yoga(req, res);
   });
   const wss = new WebSocketServer({
@@ -183,6 +191,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     services,
     database,
     jwtSecret,
+    markReady() {
+      ready = true;
+    },
     close() {
       closing ??= (async () => {
         for (const timer of expiryTimers) clearTimeout(timer);

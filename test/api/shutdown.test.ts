@@ -1,6 +1,8 @@
 import { request } from 'node:http';
 import { expect, it } from 'vitest';
-import { startTestServer } from '../helpers/server.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createServer } from '../../src/server.ts';
+import { startTestServer, TEST_SECRET } from '../helpers/server.ts';
 import { connectWs } from '../helpers/ws.ts';
 
 it('shuts down gracefully: an in-flight request finishes, sockets close with 1001, the database closes', async () => {
@@ -34,4 +36,21 @@ it('shuts down gracefully: an in-flight request finishes, sockets close with 100
   await expect(fetch(`${t.server.url}/healthz`)).rejects.toThrow();
   await expect(t.server.database.ping()).rejects.toThrow();
   await ws.dispose();
+});
+
+it('answers /healthz at once but /readyz only once the starter marks it ready', async () => {
+  const server = await createServer(
+    { ...loadConfig({ PORT: '0', JWT_SECRET: TEST_SECRET }), dataDir: null },
+    {
+      holdReadiness: true,
+    },
+  );
+  try {
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(503);
+    server.markReady();
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+  } finally {
+    await server.close();
+  }
 });
