@@ -1,6 +1,6 @@
 import { mutate } from './lib/client.ts';
 import { profileArgs, startCluster } from './lib/cluster.ts';
-import { type Bench, type Figure, median } from './lib/figure.ts';
+import { type Bench, type Figure, measured, median } from './lib/figure.ts';
 import { openMany, percentile, type WsConnection } from './lib/ws-client.ts';
 import { seedBoard, sleep, until } from './lib/ws-fixtures.ts';
 
@@ -166,11 +166,7 @@ export const bench: Bench = {
       if (errors.length) throw new Error(`listEvents stream errors: ${JSON.stringify(errors.slice(0, 3))}`);
 
       const size = `${subscriberCount} subscribers over 2 instances, ${rate} edits/s for ${seconds} s on A`;
-      const figure = (f: Omit<Figure, 'bench' | 'value'>): Figure => ({
-        bench: 'live-edits',
-        value: median(f.runs),
-        ...f,
-      });
+      const figure = (f: Omit<Figure, 'bench' | 'value'>) => measured('live-edits', f);
       return [
         figure({
           metric: 'commit to receipt, p50',

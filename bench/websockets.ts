@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { profileArgs, startCluster } from './lib/cluster.ts';
-import { type Bench, type Figure, median } from './lib/figure.ts';
+import { type Bench, type Figure, measured, median } from './lib/figure.ts';
 import { openMany, type WsConnection } from './lib/ws-client.ts';
 import { seedBoard, sleep, until } from './lib/ws-fixtures.ts';
 
@@ -123,14 +123,17 @@ async function churn(url: string, token: string, listId: string, sockets: number
 export const bench: Bench = {
   name: 'websockets',
   description: 'memory per idle presence subscriber (heap and RSS, 0 vs 2,000 sockets) and subscribe+complete churn',
-  async run({ runs, quick }) {
+  async run(options) {
+    // Three runs at most: each opens and closes 2,000 sockets.
+    const runs = Math.min(options.runs, 3);
+    const quick = options.quick;
     const count = quick ? 200 : 2_000;
     const lists = quick ? 10 : 100;
     const probeDir = mkdtempSync(join(tmpdir(), 'sharegraph-probe-'));
     const probe = pathToFileURL(join(import.meta.dirname, 'lib', 'ws-probe.ts')).href;
     const cluster = await startCluster({
       instances: 1,
-      env: { BENCH_PROBE_DIR: probeDir },
+      env: { BENCH_PROBE_DIR: probeDir, ...(process.env.BENCH_HEAP_SNAPSHOT ? { BENCH_HEAP_SNAPSHOT: '1' } : {}) },
       nodeArgs: ['--expose-gc', '--import', 'tsx', '--import', probe, ...profileArgs()],
     });
     try {
@@ -167,11 +170,7 @@ export const bench: Bench = {
       }
       await resident?.close();
 
-      const figure = (f: Omit<Figure, 'bench' | 'value'>): Figure => ({
-        bench: 'websockets',
-        value: median(f.runs),
-        ...f,
-      });
+      const figure = (f: Omit<Figure, 'bench' | 'value'>) => measured('websockets', f);
       const how = `${count} sockets on one instance, each authenticated and subscribed to presence (${lists} lists of ${count / lists}); after GC, 0 vs ${count}`;
       return [
         figure({
@@ -201,7 +200,8 @@ export const bench: Bench = {
       ];
     } finally {
       await cluster.close();
-      rmSync(probeDir, { recursive: true, force: true });
+      if (process.env.BENCH_HEAP_SNAPSHOT) process.stderr.write(`heap snapshots kept in ${probeDir}\n`);
+      else rmSync(probeDir, { recursive: true, force: true });
     }
   },
 };

@@ -31,3 +31,8 @@ export function median(values: number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
+
+/** The figure of `bench` whose value is the median of `f.runs`. */
+export function measured(bench: string, f: Omit<Figure, 'bench' | 'value'>): Figure {
+  return { bench, value: median(f.runs), ...f };
+}

@@ -1,5 +1,6 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 
 /**
  * Preloaded into a bench server child (`--expose-gc --import tsx --import <this file>`), never
@@ -15,6 +16,8 @@ if (dir && gc) {
     gc();
     const file = join(dir, `${process.pid}.json`);
     writeFileSync(`${file}.tmp`, JSON.stringify({ at: Date.now(), ...process.memoryUsage() }));
+    // With BENCH_HEAP_SNAPSHOT set, a heap snapshot beside it, to see what a connection holds.
+    if (process.env.BENCH_HEAP_SNAPSHOT) writeHeapSnapshot(join(dir, `${process.pid}-${Date.now()}.heapsnapshot`));
     renameSync(`${file}.tmp`, file);
   });
 }

@@ -108,9 +108,6 @@ builder.subscriptionField('presence', (t) =>
     subscribe: (_root, args, ctx) =>
       stream<PresenceEventShape>(async (push, stopped) => {
         const listId = args.listId.id;
-        if (!(await canRead(ctx, listId, args.linkToken))) {
-          throw new GraphQLError('The list was not found', { extensions: { code: 'NOT_FOUND' } });
-        }
         const { pubsub, presence } = ctx.realtime;
         const ttl = ctx.config.presenceTtlMs;
         const session: PresenceSession = {
@@ -135,7 +132,7 @@ builder.subscriptionField('presence', (t) =>
             if (joined && (await presence.refresh(listId, session, ttl))) announce('JOINED', session);
           })().catch(warn);
         }, every);
-        const unwatch = watchList(ctx.realtime, listId, every, warn);
+        let unwatch = () => {};
         const events = Repeater.merge([
           pubsub.subscribe('list:presence', listId),
           pubsub.subscribe('list:events', listId),
@@ -146,11 +143,13 @@ builder.subscriptionField('presence', (t) =>
         try {
           for await (const event of feed) {
             if (event === SUBSCRIBED) {
-              // Decide again now that no event can be missed: a revocation that committed between
-              // the first check and this point published its ACCESS_CHANGED before we listened.
+              // Decide once the stream is live (nothing reaches the client before): a revocation
+              // that commits after this decision publishes an ACCESS_CHANGED this stream will hear,
+              // and one decision per subscribe, not two, halves the cost of a join storm.
               if (!(await canRead(ctx, listId, args.linkToken))) {
                 throw new GraphQLError('The list was not found', { extensions: { code: 'NOT_FOUND' } });
               }
+              unwatch = watchList(ctx.realtime, listId, every, warn);
               await presence.put(listId, session, ttl);
               joined = true;
               announce('JOINED', session);

@@ -48,7 +48,13 @@ export async function readRoster(realtime: Realtime, listId: string): Promise<Ro
 // Orders roster reads against the moments callers needed one: a read that started after a
 // caller's need can serve it, whoever started it.
 let clock = 0;
-const latestReads = new WeakMap<Realtime, Map<string, { started: number; view: Promise<RosterView> }>>();
+interface RosterReads {
+  /** The last read started, with the moment it started. */
+  latest?: { started: number; view: Promise<RosterView>; settled: boolean };
+  /** The read that starts when `latest` settles, shared by everyone who asked meanwhile. */
+  next?: Promise<RosterView>;
+}
+const reads = new WeakMap<Realtime, Map<string, RosterReads>>();
 
 /** A moment to pass to `rosterSince`: take it once the change the caller must see is stored. */
 export function now(): number {
@@ -57,23 +63,46 @@ export function now(): number {
 
 /**
  * The roster of `listId` as read at some point after `since`: the latest read on this instance
- * when it started after `since` (finished or not), a new read otherwise. When hundreds join at
- * once, their snapshots share a few reads (and the users those load) instead of one each.
+ * when it started after `since` (finished or not); else, while a read is in flight, the one read
+ * that starts when it ends; else a new read. However many join or announce at once, a list has
+ * at most one read in flight and one waiting per instance, and their snapshots share it (and the
+ * users it loads); one read per joiner, each a whole roster, would queue on the Redis connection.
  */
 export function rosterSince(realtime: Realtime, listId: string, since: number): Promise<RosterView> {
-  let lists = latestReads.get(realtime);
+  let lists = reads.get(realtime);
   if (!lists) {
     lists = new Map();
-    latestReads.set(realtime, lists);
+    reads.set(realtime, lists);
   }
-  const latest = lists.get(listId);
+  let state = lists.get(listId);
+  if (!state) {
+    state = {};
+    lists.set(listId, state);
+  }
+  const { latest } = state;
   if (latest && latest.started > since) return latest.view;
-  const read = { started: now(), view: readRoster(realtime, listId) };
-  lists.set(listId, read);
-  read.view.catch(() => {
-    if (lists.get(listId) === read) lists.delete(listId);
-  });
-  return read.view;
+  const current = state;
+  const start = () => {
+    const read = { started: now(), view: readRoster(realtime, listId), settled: false };
+    current.latest = read;
+    const settle = () => {
+      read.settled = true;
+    };
+    read.view.then(settle, () => {
+      settle();
+      // A failed read serves no one who asks later.
+      if (current.latest === read) current.latest = undefined;
+    });
+    return read.view;
+  };
+  if (!latest || latest.settled) return start();
+  current.next ??= latest.view
+    .catch(() => undefined)
+    .then(() => {
+      current.next = undefined;
+      return start();
+    });
+  return current.next;
 }
 
 /**
@@ -114,7 +143,7 @@ export function watchList(realtime: Realtime, listId: string, sweepMs: number, o
         clearInterval(sweeper);
         void events.return();
         lists?.delete(listId);
-        latestReads.get(realtime)?.delete(listId);
+        reads.get(realtime)?.delete(listId);
       },
     };
     watch = current;
