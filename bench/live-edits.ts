@@ -2,7 +2,7 @@ import { mutate } from './lib/client.ts';
 import { profileArgs, startCluster } from './lib/cluster.ts';
 import { type Bench, type Figure, measured, median } from './lib/figure.ts';
 import { openMany, percentile, type WsConnection } from './lib/ws-client.ts';
-import { seedBoard, sleep, until } from './lib/ws-fixtures.ts';
+import { cpuSeconds, seedBoard, sleep, until } from './lib/ws-fixtures.ts';
 
 /** What a live list view asks for: which item changed, to what, and when it committed. */
 const LIST_EVENTS = `subscription BenchListEvents($listId: ID!) {
@@ -99,10 +99,12 @@ export const bench: Bench = {
       const duplicatesPerRun: number[] = [];
       const achieved: number[] = [];
       const editP50: number[] = [];
+      const cpu: number[][] = cluster.pids.map(() => []);
       for (let run = 0; run < runs; run++) {
         for (const s of subscribers) s.reset();
         const first = new Map(versions);
         const editLatencies: number[] = [];
+        const cpuBefore = cluster.pids.map(cpuSeconds);
         const start = Date.now();
         const perItem = rate / itemCount;
         await Promise.all(
@@ -131,6 +133,9 @@ export const bench: Bench = {
           }),
         );
         const elapsed = (Date.now() - start) / 1000;
+        cluster.pids.forEach((pid, i) => {
+          cpu[i]?.push(Math.round(((cpuSeconds(pid) - (cpuBefore[i] ?? 0)) / elapsed) * 100) / 100);
+        });
         const edits = seconds * rate;
         achieved.push(Math.round(edits / elapsed));
         const expected = (s: Subscriber) =>
@@ -205,6 +210,14 @@ export const bench: Bench = {
           runs: editP50,
           note: 'HTTP, as seen by the editor',
         }),
+        ...cpu.map((runsOf, i) =>
+          figure({
+            metric: `server CPU, instance ${i === 0 ? 'A (edits + subscribers)' : 'B (subscribers)'}`,
+            unit: 'cores',
+            runs: runsOf,
+            note: 'user + system time of the server process over the edit phase, from /proc',
+          }),
+        ),
       ];
     } finally {
       await Promise.all(connections.map((c) => c.close()));
