@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.ts';
+import type { TypedDocumentString } from '../generated/graphql.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { connectWs } from '../helpers/ws.ts';
 
@@ -210,5 +211,34 @@ describe('request logs', () => {
       body: JSON.stringify({ query: '{ __typename }' }),
     });
     expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('guessing link tokens over websockets gains nothing', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ env: { RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '3' } });
+  });
+  afterAll(() => t?.close());
+
+  it('wrong link tokens on listEvents and presence spend the budget; then the answer is RATE_LIMITED', async () => {
+    const ws = connectWs(t.server.url);
+    try {
+      const guess = (field: 'listEvents' | 'presence', n: number) => {
+        const query = `subscription { ${field}(listId: "TGlzdDpub25l", linkToken: "guess-${n}") { __typename } }`;
+        return ws.subscribe({ toString: () => query } as TypedDocumentString<unknown, unknown>).closed;
+      };
+      const codes: string[] = [];
+      for (const [n, field] of (
+        ['listEvents', 'presence', 'listEvents', 'presence', 'listEvents'] as const
+      ).entries()) {
+        const { error } = await guess(field, n);
+        codes.push(String((error as { extensions?: { code?: string } }[])?.[0]?.extensions?.code));
+      }
+      // Three misses are answered like any unknown list; from then on only RATE_LIMITED.
+      expect(codes).toEqual(['NOT_FOUND', 'NOT_FOUND', 'NOT_FOUND', 'RATE_LIMITED', 'RATE_LIMITED']);
+    } finally {
+      await ws.dispose();
+    }
   });
 });

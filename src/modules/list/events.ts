@@ -1,11 +1,10 @@
 import { GraphQLError } from 'graphql';
-import { Access } from '../../access/load.ts';
 import { builder } from '../../builder.ts';
-import type { Context } from '../../context.ts';
 import { perEvent } from '../../realtime/per-event.ts';
 import type { ListEventPayload } from '../../realtime/pubsub.ts';
 import { live, SUBSCRIBED, stream } from '../../realtime/stream.ts';
 import { ListObject } from './schema.ts';
+import { canOpenList, canReadList } from './stream-access.ts';
 
 /** What a subscriber is sent: the payload from pub/sub, or the two events this stream makes itself. */
 type ListEventShape =
@@ -127,10 +126,6 @@ function concerns(event: ListEventPayload, viewerId: string | null): boolean {
   return !event.userIds?.length || (viewerId !== null && event.userIds.includes(viewerId));
 }
 
-async function canRead(ctx: Context, listId: string, linkToken: string | null | undefined) {
-  return (await new Access(ctx.db, ctx.viewer).decideList(listId, 'list:read', linkToken))?.allowed ?? false;
-}
-
 builder.subscriptionField('listEvents', (t) =>
   t.field({
     type: ListEvent,
@@ -150,7 +145,7 @@ builder.subscriptionField('listEvents', (t) =>
             // Decide once the stream is live (nothing reaches the client before): a revocation
             // that commits after this decision publishes an ACCESS_CHANGED this stream will hear,
             // and one decision per subscribe, not two, is half the cost of subscription churn.
-            if (!(await canRead(ctx, listId, args.linkToken))) {
+            if (!(await canOpenList(ctx, listId, args.linkToken))) {
               throw new GraphQLError('The list was not found', { extensions: { code: 'NOT_FOUND' } });
             }
             await push({ kind: 'SUBSCRIBED', listId });
@@ -160,7 +155,7 @@ builder.subscriptionField('listEvents', (t) =>
             event.kind === 'LIST_DELETED' ||
             (event.kind === 'ACCESS_CHANGED' && concerns(event, ctx.viewer?.id ?? null))
           ) {
-            if (event.kind === 'LIST_DELETED' || !(await canRead(ctx, listId, args.linkToken))) {
+            if (event.kind === 'LIST_DELETED' || !(await canReadList(ctx, listId, args.linkToken))) {
               await push({ kind: 'ACCESS_REVOKED', listId });
               return;
             }

@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import { Repeater } from 'graphql-yoga';
-import { Access } from '../../access/load.ts';
 import { builder } from '../../builder.ts';
-import type { Context } from '../../context.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { perEvent, recent } from '../../realtime/per-event.ts';
 import type { PresenceSession, RosterEntry } from '../../realtime/presence.ts';
 import type { PresenceEventPayload } from '../../realtime/pubsub.ts';
 import { live, RESYNC, resyncs, SUBSCRIBED, stream } from '../../realtime/stream.ts';
 import { ListObject } from '../list/schema.ts';
+import { canOpenList, canReadList } from '../list/stream-access.ts';
 import { UserType } from '../user/schema.ts';
 import {
   announce as announceSession,
@@ -90,11 +89,6 @@ const PresenceEventObject = builder.objectRef<PresenceEventShape>('PresenceEvent
   }),
 });
 
-/** Access may have changed: ask again with fresh facts (a new loader, not the stream's stale one). */
-async function canRead(ctx: Context, listId: string, linkToken: string | null | undefined): Promise<boolean> {
-  return (await new Access(ctx.db, ctx.viewer).decideList(listId, 'list:read', linkToken))?.allowed ?? false;
-}
-
 builder.subscriptionField('presence', (t) =>
   t.field({
     type: PresenceEventObject,
@@ -146,7 +140,7 @@ builder.subscriptionField('presence', (t) =>
               // Decide once the stream is live (nothing reaches the client before): a revocation
               // that commits after this decision publishes an ACCESS_CHANGED this stream will hear,
               // and one decision per subscribe, not two, halves the cost of a join storm.
-              if (!(await canRead(ctx, listId, args.linkToken))) {
+              if (!(await canOpenList(ctx, listId, args.linkToken))) {
                 throw new GraphQLError('The list was not found', { extensions: { code: 'NOT_FOUND' } });
               }
               unwatch = watchList(ctx.realtime, listId, every, warn);
@@ -189,7 +183,7 @@ builder.subscriptionField('presence', (t) =>
               continue;
             }
             if (event.kind === 'ACCESS_CHANGED' || event.kind === 'LIST_DELETED') {
-              if (!(await canRead(ctx, listId, args.linkToken))) return;
+              if (!(await canReadList(ctx, listId, args.linkToken))) return;
             }
           }
         } finally {
