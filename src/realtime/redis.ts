@@ -19,8 +19,11 @@ export interface RedisConnection {
   whenUp<T>(command: (client: Redis) => Promise<T>): Promise<T>;
 }
 
-/** How long a command on a connection that looks up may take before it fails: a hung Redis. */
-const COMMAND_TIMEOUT_MS = 2_000;
+/**
+ * How long a command on a connection that looks up may take before it fails: a hung Redis. Long
+ * enough that a merely busy Redis (a join storm) is not mistaken for a hung one.
+ */
+const COMMAND_TIMEOUT_MS = 5_000;
 
 /**
  * Opens a client that reconnects forever. Commands run through `whenUp` fail fast during an
