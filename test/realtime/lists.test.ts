@@ -97,6 +97,16 @@ const LinkPresence = graphql(`
   }
 `);
 
+const LeanPresence = graphql(`
+  subscription RtL_LeanPresence($listId: ID!, $invisible: Boolean) {
+    presence(listId: $listId, invisible: $invisible) {
+      kind
+      snapshot { user { email } }
+      entry { user { email } status }
+    }
+  }
+`);
+
 const OWNER = 'owner@rtl.test';
 const VIEWER = 'viewer@rtl.test';
 const OTHER = 'other@rtl.test';
@@ -247,6 +257,48 @@ describe('listEvents and presence on one instance', () => {
     );
     const gone = await watch.next(3_000);
     expect(gone.presence.kind).toBe('LEFT');
+  });
+});
+
+describe('presence for busy lists and invisible watchers', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => t?.close());
+
+  it('gives the roster once in snapshot; the edits and leave of an invisible watcher stay hidden', async () => {
+    const { listId } = await setup(t);
+    const owner = connectWs(t.server.url, await t.token(OWNER));
+    const viewer = connectWs(t.server.url, await t.token(VIEWER));
+    clients.push(owner, viewer);
+    const watch = owner.subscribe(LeanPresence, { listId });
+    expect((await watch.next()).presence).toEqual({
+      kind: 'SNAPSHOT',
+      snapshot: [{ user: { email: OWNER } }],
+      entry: null,
+    });
+
+    const hidden = viewer.subscribe(LeanPresence, { listId, invisible: true });
+    expect((await hidden.next()).presence.snapshot).toEqual([{ user: { email: OWNER } }]);
+    const item = await createItem(t, listId, 'Quiet');
+    await t.ok(SetPresence, { input: { listId, status: 'EDITING', itemId: item.id } }, VIEWER);
+    hidden.dispose();
+    await watch.nothingFor(300);
+
+    const shown = viewer.subscribe(LeanPresence, { listId });
+    await shown.next();
+    expect((await watch.next()).presence).toEqual({
+      kind: 'JOINED',
+      snapshot: null,
+      entry: { user: { email: VIEWER }, status: 'VIEWING' },
+    });
+    shown.dispose();
+    expect((await watch.next()).presence).toMatchObject({
+      kind: 'LEFT',
+      snapshot: null,
+      entry: { user: { email: VIEWER } },
+    });
   });
 });
 
