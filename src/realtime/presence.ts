@@ -95,32 +95,27 @@ return { redis.call('HVALS', KEYS[1]), gone }
  */
 export function redisPresenceStore({ whenUp }: RedisConnection, prefix: string): PresenceStore {
   const keys = (listId: string) => [`${prefix}presence:${listId}`, `${prefix}presence:${listId}:exp`] as const;
+  /** Stores the session (`hset`), or only when it is missing (`hsetnx`), and extends its expiry. */
+  const write = (listId: string, session: PresenceSession, ttlMs: number, store: 'hset' | 'hsetnx') => {
+    const [hash, exp] = keys(listId);
+    return whenUp((redis) =>
+      redis
+        .multi()
+        [store](hash, session.sessionId, JSON.stringify(session))
+        .zadd(exp, Date.now() + ttlMs, session.sessionId)
+        // The keys outlive no session by much, even if no reader ever prunes them.
+        .pexpire(hash, ttlMs * 2)
+        .pexpire(exp, ttlMs * 2)
+        .exec(),
+    );
+  };
   return {
     async put(listId, session, ttlMs) {
-      const [hash, exp] = keys(listId);
-      await whenUp((redis) =>
-        redis
-          .multi()
-          .hset(hash, session.sessionId, JSON.stringify(session))
-          .zadd(exp, Date.now() + ttlMs, session.sessionId)
-          // The keys outlive no session by much, even if no reader ever prunes them.
-          .pexpire(hash, ttlMs * 2)
-          .pexpire(exp, ttlMs * 2)
-          .exec(),
-      );
+      await write(listId, session, ttlMs, 'hset');
     },
     async refresh(listId, session, ttlMs) {
-      const [hash, exp] = keys(listId);
-      const result = await whenUp((redis) =>
-        redis
-          .multi()
-          .hsetnx(hash, session.sessionId, JSON.stringify(session))
-          .zadd(exp, Date.now() + ttlMs, session.sessionId)
-          .pexpire(hash, ttlMs * 2)
-          .pexpire(exp, ttlMs * 2)
-          .exec(),
-      );
       // HSETNX answers 1 when the session was gone and it wrote it.
+      const result = await write(listId, session, ttlMs, 'hsetnx');
       return Number(result?.[0]?.[1] ?? 0) === 1;
     },
     async remove(listId, sessionId) {
