@@ -262,6 +262,14 @@ export function leavesNoOwner(ownerIds: readonly string[], member: { userId: str
 }
 
 /**
+ * Whether giving an account member the role `next` (they had `before`, or were not a member)
+ * would leave the account without an admin, given how many admins it has.
+ */
+export function leavesNoAdmin(admins: number, before: AccountRole | undefined, next: AccountRole): boolean {
+  return before === 'ADMIN' && next !== 'ADMIN' && admins <= 1;
+}
+
+/**
  * Whether the viewer could see a workspace that is now deleted, from what it was: its members,
  * and whether it was open to the account.
  */

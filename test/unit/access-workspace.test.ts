@@ -12,6 +12,7 @@ import {
   decideWorkspace,
   decideWorkspaceRuleChange,
   inviteQuestion,
+  leavesNoAdmin,
   leavesNoOwner,
   WORKSPACE_ACTIONS,
   type WorkspaceQuestion,
@@ -195,6 +196,17 @@ describe('the last owner', () => {
     [['a'], { userId: 'b', role: 'OWNER' as const }, false],
   ])('owners %j, %j leaving → no owner left: %s', (owners, member, expected) => {
     expect(leavesNoOwner(owners, member)).toBe(expected);
+  });
+
+  it.each([
+    [1, 'ADMIN' as const, 'MEMBER' as const, true],
+    [1, 'ADMIN' as const, 'GUEST' as const, true],
+    [2, 'ADMIN' as const, 'MEMBER' as const, false],
+    [1, 'ADMIN' as const, 'ADMIN' as const, false],
+    [1, 'MEMBER' as const, 'GUEST' as const, false],
+    [1, undefined, 'MEMBER' as const, false],
+  ])('%s admin(s), %s becoming %s → no admin left: %s', (admins, before, next, expected) => {
+    expect(leavesNoAdmin(admins, before, next)).toBe(expected);
   });
 
   it('inviting an owner needs the right to manage; inviting a member needs the right to invite', () => {

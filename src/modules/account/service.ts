@@ -1,4 +1,5 @@
 import { enforce } from '../../access/enforce.ts';
+import { leavesNoAdmin } from '../../access/rules.ts';
 import type { Context, Viewer } from '../../context.ts';
 import { LastOwnerError, ValidationError } from '../../errors.ts';
 import type { Account, AccountRole, WorkspaceAction, WorkspaceCreators } from '../../generated/prisma/client.ts';
@@ -36,9 +37,9 @@ export async function addAccountMember(
     const before = await tx.accountMember.findUnique({
       where: { accountId_userId: { accountId: input.accountId, userId: user.id } },
     });
-    if (before?.role === 'ADMIN' && input.role !== 'ADMIN') {
-      const admins = await tx.accountMember.count({ where: { accountId: input.accountId, role: 'ADMIN' } });
-      if (admins <= 1) throw new LastOwnerError('An account must keep at least one admin');
+    const admins = await tx.accountMember.count({ where: { accountId: input.accountId, role: 'ADMIN' } });
+    if (leavesNoAdmin(admins, before?.role, input.role)) {
+      throw new LastOwnerError('An account must keep at least one admin');
     }
     const member = await tx.accountMember.upsert({
       where: { accountId_userId: { accountId: input.accountId, userId: user.id } },
