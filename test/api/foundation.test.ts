@@ -152,6 +152,15 @@ describe('accounts and workspaces (the thin slice)', () => {
     expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
+  it('refuses to demote the last admin with LastOwnerError, changing nothing', async () => {
+    const accountId = await newAccount(ADMIN, 'Solo');
+    const demoted = await t.ok(AddAccountMember, { input: { accountId, email: ADMIN, role: 'MEMBER' } }, ADMIN);
+    expect(demoted.addAccountMember).toMatchObject({ __typename: 'LastOwnerError', code: 'LAST_OWNER' });
+    await t.ok(AddAccountMember, { input: { accountId, email: 'second@acme.test', role: 'ADMIN' } }, ADMIN);
+    const now = await t.ok(AddAccountMember, { input: { accountId, email: ADMIN, role: 'MEMBER' } }, ADMIN);
+    expect(now.addAccountMember).toMatchObject({ __typename: 'AddAccountMemberPayload', member: { role: 'MEMBER' } });
+  });
+
   it('lets admins add members and nobody else', async () => {
     const accountId = await newAccount();
     const added = await t.ok(AddAccountMember, { input: { accountId, email: MEMBER, role: 'MEMBER' } }, ADMIN);

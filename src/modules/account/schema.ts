@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { readableAccountsWhere } from '../../access/load.ts';
 import { ACCOUNT_ROLES, capFor, WORKSPACE_ACTIONS } from '../../access/rules.ts';
 import { builder } from '../../builder.ts';
-import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ForbiddenError, LastOwnerError, NotFoundError, ValidationError } from '../../errors.ts';
 import { AccountRole, WorkspaceAction, WorkspaceCreators } from '../../generated/prisma/enums.ts';
 import { name } from '../inputs.ts';
 import { addAccountMember, createAccount, setAccountPolicy } from './service.ts';
@@ -115,7 +115,7 @@ builder.mutationField('addAccountMember', (t) =>
     description: 'Adds a person to an account, or changes their role (admins only).',
     args: { input: t.arg({ type: AddAccountMemberInput, required: true }) },
     errors: {
-      types: [ValidationError, ForbiddenError, NotFoundError],
+      types: [ValidationError, ForbiddenError, NotFoundError, LastOwnerError],
       directResult: true,
       union: { name: 'AddAccountMemberResult' },
     },
