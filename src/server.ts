@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { GraphQLError, type parse } from 'graphql';
+import { GraphQLError, getOperationAST } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -17,7 +17,10 @@ import type { Context, Services, Viewer } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { RateLimitedError } from './errors.ts';
 import { createMailer } from './mail/mailer.ts';
+import { documentCache } from './realtime/documents.ts';
 import { createRealtime, type Realtime } from './realtime/pubsub.ts';
+import { type MaskError, subscribeShared } from './realtime/shared-execution.ts';
+import { subscriptionContext } from './realtime/subscription-context.ts';
 import { createRateLimits } from './security/rate-limits.ts';
 import { documentIdOf, loadTrustedDocuments } from './security/trusted-documents.ts';
 import { clientIp, createApp, type ServerContext } from './yoga.ts';
@@ -105,6 +108,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     maxPayload: config.limits.bodyBytes,
   });
   const expiryTimers = new Set<NodeJS.Timeout>();
+  const documents = documentCache();
+  const mask = maskOf(yoga);
   const wsServer = useServer<{ authorization?: string }, { viewer: Viewer | null; ip: string }>(
     {
       connectionInitWaitTimeout: 3_000,
@@ -117,6 +122,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           const viewer = token ? await services.authenticate(token) : null;
           ctx.extra.viewer = viewer;
           scheduleExpiry(ctx.extra.socket, viewer, expiryTimers);
+          // Neither is needed once the socket is authenticated; a connection would keep both.
+          forget(ctx);
           return true;
         } catch (err) {
           // graphql-ws closes with 4403 Forbidden when onConnect returns false.
@@ -146,21 +153,26 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           }
           if (query) payload = { ...payload, query };
         }
-        const enveloped = yoga.getEnveloped({
-          wsViewer: viewer,
-          wsClient: { ip: ctx.extra.ip, requestId: randomUUID() },
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params: payload,
-        });
-        let document: ReturnType<typeof parse>;
-        try {
-          document = enveloped.parse(payload.query);
-        } catch (err) {
-          return [err as import('graphql').GraphQLError];
+        const client = { ip: ctx.extra.ip ?? 'unknown', requestId: randomUUID() };
+        const checked = documents.check(payload.query, () =>
+          yoga.getEnveloped({ wsViewer: viewer, wsClient: client, params: payload }),
+        );
+        if (checked.errors.length) return checked.errors;
+        const { document } = checked;
+        if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+          // A subscription lives as long as the socket: it keeps a lean context and its events
+          // are executed once per instance for every subscriber who may see the same result.
+          const shared: SharedRoot = { key: documents.key(document, payload.operationName, payload.variables) };
+          return {
+            schema: checked.schema,
+            document,
+            operationName: payload.operationName,
+            variableValues: payload.variables,
+            contextValue: subscriptionContext(services, viewer, client),
+            rootValue: shared,
+          };
         }
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length) return errors;
+        const enveloped = yoga.getEnveloped({ wsViewer: viewer, wsClient: client, params: payload });
         return {
           schema: enveloped.schema,
           document,
@@ -171,7 +183,21 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         };
       },
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
-      subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+      subscribe: (args) => {
+        const root = args.rootValue as SharedRoot | { subscribe: typeof import('graphql').subscribe };
+        if (!('key' in root)) return root.subscribe(args);
+        return subscribeShared(
+          {
+            schema: args.schema,
+            document: args.document,
+            operationName: args.operationName,
+            variableValues: args.variableValues,
+            contextValue: args.contextValue as Context,
+            key: root.key,
+          },
+          mask,
+        );
+      },
     },
     wss,
     10_000,
@@ -206,6 +232,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         clearTimeout(force);
         await services.mail.flush();
         services.mail.close();
+        await yoga.dispose();
         await services.realtime.close();
         await services.limits.close();
         await database.close();
@@ -241,6 +268,38 @@ function health(res: ServerResponse<IncomingMessage>, check: Promise<unknown>) {
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"status":"unavailable"}');
     },
   );
+}
+
+/** The root value of a subscription run by `subscribeShared`: what tells its results apart. */
+interface SharedRoot {
+  key: string;
+}
+
+/** Drops the upgrade request and the connection params (the token) from a socket's state. */
+function forget(ctx: { connectionParams?: unknown; extra: { request?: IncomingMessage } }) {
+  ctx.extra.request = undefined;
+  ctx.connectionParams = undefined;
+}
+
+/**
+ * yoga's error masking (its `maskedErrors` option, src/yoga.ts), for the subscriptions that
+ * `subscribeShared` runs outside envelop. yoga keeps it on a property its types call private.
+ */
+function maskOf(yoga: YogaServerInstance<ServerContext, Context>): MaskError {
+  const options = (
+    yoga as unknown as {
+      maskedErrorsOpts: {
+        maskError(error: unknown, message: string, isDev?: boolean): Error;
+        errorMessage: string;
+        isDev?: boolean;
+      } | null;
+    }
+  ).maskedErrorsOpts;
+  if (!options) throw new Error('subscriptions need the masked errors of yoga');
+  return (error) => {
+    const masked = options.maskError(error, options.errorMessage, options.isDev);
+    return masked instanceof GraphQLError ? masked : new GraphQLError(masked.message, { originalError: masked });
+  };
 }
 
 /** Closes the socket with 4401 when the viewer's token expires while connected. */

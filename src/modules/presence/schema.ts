@@ -5,7 +5,7 @@ import { builder } from '../../builder.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { perEvent, recent } from '../../realtime/per-event.ts';
 import type { PresenceSession, RosterEntry } from '../../realtime/presence.ts';
-import type { PresenceEventPayload } from '../../realtime/pubsub.ts';
+import type { PresenceEventPayload, Realtime } from '../../realtime/pubsub.ts';
 import { live, RESYNC, resyncs, SUBSCRIBED, stream } from '../../realtime/stream.ts';
 import { ListObject } from '../list/schema.ts';
 import { canOpenList, canReadList } from '../list/stream-access.ts';
@@ -13,6 +13,7 @@ import { UserType } from '../user/schema.ts';
 import {
   announce as announceSession,
   now,
+  type RosterView,
   readRoster,
   rosterAfter,
   rosterSince,
@@ -147,19 +148,14 @@ builder.subscriptionField('presence', (t) =>
               await presence.put(listId, session, ttl);
               joined = true;
               announce('JOINED', session);
-              const since = now();
-              await push({
-                kind: 'SNAPSHOT',
-                roster: (await rosterSince(ctx.realtime, listId, since)).roster,
-                entry: null,
-              });
+              await push(snapshotOf(await rosterSince(ctx.realtime, listId, now())));
               continue;
             }
             if (event === RESYNC) {
               // Joins and leaves during a Redis outage were lost: send the whole roster again.
               if (!joined) continue;
               const current = await readRoster(ctx.realtime, listId).catch(warn);
-              if (current) await push({ kind: 'SNAPSHOT', roster: current.roster, entry: null });
+              if (current) await push(snapshotOf(current));
               continue;
             }
             if ('sessionId' in event) {
@@ -169,17 +165,8 @@ builder.subscriptionField('presence', (t) =>
                 continue;
               }
               if (event.invisible) continue;
-              const { roster: current, byKey } = await rosterAfter(ctx.realtime, listId, event);
-              const entry = byKey.get(event.userId ?? `anonymous:${event.sessionId}`) ?? null;
-              if (event.kind === 'LEFT') {
-                // Another tab of theirs is still open: they did not leave, their session count changed.
-                if (entry) await push({ kind: 'UPDATED', roster: current, entry });
-                else
-                  await push({ kind: 'LEFT', roster: current, entry: perEvent(event, 'left', () => leftEntry(event)) });
-              } else if (entry) {
-                const kind = event.kind === 'JOINED' && entry.sessions === 1 ? 'JOINED' : 'UPDATED';
-                await push({ kind, roster: current, entry });
-              }
+              const shown = await shownAfter(ctx.realtime, listId, event);
+              if (shown) await push(shown);
               continue;
             }
             if (event.kind === 'ACCESS_CHANGED' || event.kind === 'LIST_DELETED') {
@@ -196,6 +183,31 @@ builder.subscriptionField('presence', (t) =>
     resolve: (event) => event,
   }),
 );
+
+/**
+ * What every subscriber of the list is shown for `event` (null: nothing), made once per event on
+ * this instance: the same object for all of them, so that its result is executed once for all.
+ */
+function shownAfter(
+  realtime: Realtime,
+  listId: string,
+  event: PresenceEventPayload,
+): Promise<PresenceEventShape | null> {
+  return perEvent(event, 'shown', async (): Promise<PresenceEventShape | null> => {
+    const { roster: current, byKey } = await rosterAfter(realtime, listId, event);
+    const entry = byKey.get(event.userId ?? `anonymous:${event.sessionId}`) ?? null;
+    // Another tab of theirs is still open: they did not leave, their session count changed.
+    if (event.kind === 'LEFT')
+      return { kind: entry ? 'UPDATED' : 'LEFT', roster: current, entry: entry ?? leftEntry(event) };
+    if (!entry) return null;
+    return { kind: event.kind === 'JOINED' && entry.sessions === 1 ? 'JOINED' : 'UPDATED', roster: current, entry };
+  });
+}
+
+/** A SNAPSHOT of `view`: one object for everyone who joined on the same roster read. */
+function snapshotOf(view: RosterView): PresenceEventShape {
+  return perEvent(view, 'snapshot', () => ({ kind: 'SNAPSHOT' as const, roster: view.roster, entry: null }));
+}
 
 function leftEntry(event: PresenceEventPayload): RosterEntry {
   return {
