@@ -161,8 +161,12 @@ function accountSelect(viewer: ViewerRef | null) {
   } as const;
 }
 
-/** What `WorkspaceFacts` is made of, for `viewer`, its account's facts included. */
-function workspaceSelect(viewer: ViewerRef | null) {
+/**
+ * What `WorkspaceFacts` is made of, for `viewer`, its account's facts included. Without `reach`,
+ * whether the viewer reaches a list of it is left out: that subquery costs more than the rest
+ * together, and a list's own facts often settle it (see `Access.list`).
+ */
+function workspaceSelect(viewer: ViewerRef | null, reach = true) {
   const viewerId = viewer?.id ?? '';
   return {
     id: true,
@@ -170,7 +174,7 @@ function workspaceSelect(viewer: ViewerRef | null) {
     type: true,
     permissions: { select: { audience: true, action: true, allowed: true } },
     members: { where: { userId: viewerId }, select: { role: true } },
-    lists: viewer ? { where: readableListsWhere(viewerId), select: { id: true }, take: 1 } : false,
+    lists: viewer && reach ? { where: readableListsWhere(viewerId), select: { id: true }, take: 1 } : false,
     account: { select: accountSelect(viewer) },
   } as const;
 }
@@ -194,12 +198,20 @@ function toWorkspaceFacts(row: WorkspaceRow): WorkspaceFacts {
   };
 }
 
+/** Whether `workspaceStanding` can be decided without knowing if the viewer reaches a list of it. */
+function standingIgnoresReach(ws: WorkspaceFacts): boolean {
+  const role = ws.account.role;
+  return ws.memberRole !== null || role === 'ADMIN' || (role === 'MEMBER' && ws.type === 'OPEN');
+}
+
 /**
  * Fetches the facts the rules decide on, once per request (request-scoped DataLoaders, so a
  * page of fifty workspaces costs one query per kind of fact, not fifty), and asks the rules.
  * A list's facts come with its workspace's and account's in one statement (nested selects,
  * joined in SQL), which then prime the workspace and account loaders: opening a list costs
- * one round trip for its access decision, not three in a row.
+ * one round trip for its access decision, not three in a row. Whether the viewer reaches some
+ * list of the workspace is not fetched with them: reaching this list answers it, and only a
+ * viewer it leaves undecided (no grant here, no standing in the workspace) costs a second look-up.
  */
 export class Access {
   private readonly accounts: DataLoader<string, AccountFacts | null>;
@@ -246,7 +258,7 @@ export class Access {
                 select: { id: true, role: true, userId: true, groupId: true, rightId: true },
               }
             : false,
-          workspace: { select: workspaceSelect(viewer) },
+          workspace: { select: workspaceSelect(viewer, false) },
         },
       });
       const byId = new Map(rows.map((r) => [r.id, r]));
@@ -254,10 +266,39 @@ export class Access {
         const row = byId.get(id);
         if (!row) return null;
         const { shares, workspace, ...rest } = row;
-        this.workspaces.prime(workspace.id, this.primeWorkspace(workspace));
-        return { ...rest, grants: (shares ?? []).flatMap(toGrant) };
+        const list = { ...rest, grants: (shares ?? []).flatMap(toGrant) };
+        return { ...list, workspace: this.settleReach(list, workspace) };
       });
     });
+  }
+
+  /**
+   * A list's workspace facts, fetched without `reachesAList`: settled by the list itself when the
+   * viewer reaches it (shares, general access; a link token does not count) or when the standing
+   * does not depend on it, and then primed for the rest of the request; otherwise null, and the
+   * workspace loader fetches the whole facts.
+   */
+  private settleReach(list: Omit<ListRow, 'workspace'>, row: WorkspaceRow): WorkspaceFacts | null {
+    const partial = toWorkspaceFacts(row);
+    const reaches = listRole(this.listFacts(list, partial)).allowed;
+    if (!reaches && !standingIgnoresReach(partial)) return null;
+    const facts = { ...partial, reachesAList: reaches };
+    this.workspaces.prime(facts.workspaceId, facts);
+    this.accounts.prime(facts.account.accountId, facts.account);
+    return facts;
+  }
+
+  private listFacts(row: Omit<ListRow, 'workspace'>, workspace: WorkspaceFacts, presented?: string): ListFacts {
+    return {
+      listId: row.id,
+      kind: row.kind,
+      generalAccess: row.generalAccess,
+      generalRole: row.generalRole,
+      isCreator: this.viewer !== null && row.creatorId === this.viewer.id,
+      hasValidLinkToken: !!presented && row.linkToken !== null && presented === row.linkToken,
+      grants: row.grants,
+      workspace,
+    };
   }
 
   /** Workspace facts from a fetched row; its account's facts go to the account loader as well. */
@@ -272,19 +313,9 @@ export class Access {
     if (linkToken) this.linkTokens.set(listId, linkToken);
     const row = await this.lists.load(listId);
     if (!row) return null;
-    const workspace = await this.workspaces.load(row.workspaceId);
+    const workspace = row.workspace ?? (await this.workspaces.load(row.workspaceId));
     if (!workspace) return null;
-    const presented = this.linkTokens.get(listId);
-    return {
-      listId,
-      kind: row.kind,
-      generalAccess: row.generalAccess,
-      generalRole: row.generalRole,
-      isCreator: this.viewer !== null && row.creatorId === this.viewer.id,
-      hasValidLinkToken: !!presented && row.linkToken !== null && presented === row.linkToken,
-      grants: row.grants,
-      workspace,
-    };
+    return this.listFacts(row, workspace, this.linkTokens.get(listId));
   }
 
   async decideList(
@@ -349,6 +380,8 @@ interface ListRow {
   linkToken: string | null;
   creatorId: string | null;
   grants: ShareGrant[];
+  /** Its workspace's facts when the list settled them (`Access.settleReach`). */
+  workspace: WorkspaceFacts | null;
 }
 
 function toGrant(share: {
