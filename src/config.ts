@@ -51,6 +51,9 @@ const schema = z
     RATE_LIMIT_IP_MUTATIONS_PER_MINUTE: positiveInt.default(1_200),
     RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: positiveInt.default(20),
     TRUST_PROXY: bool.default(false),
+    RESPONSE_CACHE: bool.default(true),
+    RESPONSE_CACHE_TTL_MS: positiveMs.default(10_000),
+    RESPONSE_CACHE_MAX_ENTRIES: positiveInt.default(5_000),
   })
   .refine((env) => !(env.JWT_SECRET && env.JWKS_URL), {
     path: ['JWKS_URL'],
@@ -116,6 +119,14 @@ export interface Config {
   };
   /** Take the client address from X-Forwarded-For (behind a proxy you trust). */
   trustProxy: boolean;
+  /** Query answers kept in memory until anything is written (src/cache). */
+  responseCache: {
+    enabled: boolean;
+    /** Longest an answer is kept: how long a write made outside the API can go unseen. */
+    ttlMs: number;
+    /** Answers kept at most (least recently used go first). */
+    maxEntries: number;
+  };
 }
 
 /** A configuration value that cannot be used; `message` is one line naming the variable. */
@@ -178,5 +189,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       authFailuresPerIp: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
     },
     trustProxy: e.TRUST_PROXY,
+    responseCache: {
+      enabled: e.RESPONSE_CACHE,
+      ttlMs: e.RESPONSE_CACHE_TTL_MS,
+      maxEntries: e.RESPONSE_CACHE_MAX_ENTRIES,
+    },
   };
 }

@@ -3,6 +3,9 @@ import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { AuthError } from './auth/jwt.ts';
 import { bearerToken } from './auth/viewer.ts';
+import { watchGenerations } from './cache/generations.ts';
+import { responseCache } from './cache/responses.ts';
+import { rememberViewers } from './cache/viewers.ts';
 import type { Config } from './config.ts';
 import { type Client, type Context, makeContext, type Services, type Viewer } from './context.ts';
 import { isDatabaseUnavailable } from './db/unavailable.ts';
@@ -49,15 +52,64 @@ export function unauthenticated(message: string): GraphQLError {
   });
 }
 
+/** Who an HTTP request is: its origin, its token and the viewer the token names. */
+interface Identity {
+  client: Client;
+  token: string | null;
+  viewer: Viewer | null;
+}
+
+/**
+ * Decides who a request is, once (the response cache asks before the context is built): the
+ * Authorization header's token, refused while the address is locked out for failed attempts,
+ * then authenticated; a failure spends the address's budget.
+ */
+function identifier(services: Services, authenticate: Services['authenticate']) {
+  const identities = new WeakMap<Request, Promise<Identity>>();
+  const identify = async (request: Request, serverContext: ServerContext): Promise<Identity> => {
+    const client: Client = { ip: clientIp(serverContext.req, services.config), requestId: requestIdOf(request) };
+    const token = bearerToken(request.headers.get('authorization'));
+    if (!token) return { client, token, viewer: null };
+    await services.limits.assertNotLocked({ userId: null, ip: client.ip });
+    try {
+      return { client, token, viewer: await authenticate(token) };
+    } catch (err) {
+      if (err instanceof AuthError) await services.limits.failed({ userId: null, ip: client.ip });
+      throw err;
+    }
+  };
+  return (request: Request, serverContext: ServerContext): Promise<Identity> => {
+    let identity = identities.get(request);
+    if (!identity) {
+      identity = identify(request, serverContext);
+      identities.set(request, identity);
+    }
+    return identity;
+  };
+}
+
 /**
  * The GraphQL app: schema, context, plugins. Exported on its own so tests drive it in process
- * with `yoga.fetch`; `server.ts` puts it and graphql-ws on one port.
+ * with `yoga.fetch`; `server.ts` puts it and graphql-ws on one port, and disposes of it.
  */
 export function createApp(
   services: Services,
   trusted: TrustedDocuments | null = null,
 ): YogaServerInstance<ServerContext, Context> {
   const { config } = services;
+  const generations = config.responseCache.enabled
+    ? watchGenerations({
+        db: services.db,
+        log: services.log,
+        redisUrl: config.redisUrl,
+        redisKeyPrefix: config.redisKeyPrefix,
+      })
+    : null;
+  const identify = identifier(
+    services,
+    generations ? rememberViewers(generations, services.authenticate) : services.authenticate,
+  );
+  const cachePlugins = generations ? [responseCache(config.responseCache, generations, identify, services.log)] : [];
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -65,7 +117,7 @@ export function createApp(
     graphiql: config.graphiql ? { title: 'sharegraph', subscriptionsProtocol: 'WS' } : false,
     maxRequestBodySize: config.limits.bodyBytes,
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
-    plugins: [...securityPlugins(config, trusted), requestLog()],
+    plugins: [...securityPlugins(config, trusted), requestLog(), ...cachePlugins],
     logging: {
       debug: (...args) => services.log.debug(args),
       info: (...args) => services.log.info(args),
@@ -94,17 +146,9 @@ export function createApp(
       if (initial.wsViewer !== undefined && initial.wsClient) {
         return makeContext(services, initial.wsViewer, initial.wsClient);
       }
-      const client: Client = { ip: clientIp(initial.req, config), requestId: requestIdOf(initial.request) };
       try {
-        const token = bearerToken(initial.request.headers.get('authorization'));
-        if (!token) return makeContext(services, null, client);
-        await services.limits.assertNotLocked({ userId: null, ip: client.ip });
-        try {
-          return makeContext(services, await services.authenticate(token), client);
-        } catch (err) {
-          if (err instanceof AuthError) await services.limits.failed({ userId: null, ip: client.ip });
-          throw err;
-        }
+        const { viewer, client } = await identify(initial.request, initial);
+        return makeContext(services, viewer, client);
       } catch (err) {
         if (err instanceof AuthError) throw unauthenticated(err.message);
         if (err instanceof RateLimitedError) throw rateLimited(err);

@@ -74,7 +74,8 @@ describe('query limits (GraphQL Armor), each just under and just over', () => {
       const ok = await post(t, under);
       expect(ok.status).toBe(200);
       expect(ok.json?.errors?.some((e) => /limit/i.test(e.message)) ?? false).toBe(false);
-      expect(ok.statements).toBeGreaterThan(0);
+      // It ran: data came back (its statements may be none: the viewer is remembered between requests).
+      expect(ok.json?.data).toBeTruthy();
 
       const refused = await post(t, over);
       expect(refused.status).toBe(400);

@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto';
+import { type Cache, useResponseCache } from '@graphql-yoga/plugin-response-cache';
+import type { ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import { bearerToken } from '../auth/viewer.ts';
+import type { Config } from '../config.ts';
+import { requestIdOf } from '../security/plugins.ts';
+import type { Generations } from './generations.ts';
+
+/** Who a request is, decided once per request (`yoga.ts`): the cache keys answers on it. */
+export type Identify = (request: Request, serverContext: object) => Promise<unknown>;
+
+/**
+ * Queries' answers, kept in memory per caller and served without executing again until anything
+ * is written (`watchGenerations`). An answer is keyed on the whole token that asked (so on the
+ * viewer and everything the token carries), the document, the variables and the generation in
+ * which it started; answers with errors are not kept, nor answers about invitations (they expire
+ * with the clock, not with a write), nor anything asked over websockets. The caller is
+ * authenticated before the cache is looked at: a revoked or expired token is refused as always.
+ * `ttlMs` bounds how long a write made outside the API (a script on the database) can go unseen.
+ */
+export function responseCache(
+  config: Config['responseCache'],
+  generations: Generations,
+  identify: Identify,
+  log: Logger,
+): Plugin {
+  const answers = new LRUCache<string, ExecutionResult>({ max: config.maxEntries });
+  // A new generation makes every kept answer unreachable (its key names an older one): free them.
+  generations.onChange(() => answers.clear());
+  const cache: Cache = {
+    get: (key) => answers.get(key),
+    set: (key, result, _entities, ttl) => void answers.set(key, result, { ttl }),
+    // Entities are not tracked: any write ends a generation, whatever it touched.
+    invalidate: () => {},
+  };
+  // The session each request is cached under (its token, or 'anonymous'); null: never from the cache.
+  const sessions = new WeakMap<Request, string | null>();
+  // Requests authenticated before the context was built, so that an answer may be served at once.
+  const verified = new WeakSet<Request>();
+  const keyOf = (
+    session: string | null | undefined,
+    {
+      documentString,
+      variableValues,
+      operationName,
+    }: { documentString: string; variableValues?: unknown; operationName?: string | null },
+  ) =>
+    createHash('sha256')
+      .update(JSON.stringify([generations.current(), session, operationName ?? null, variableValues ?? null]))
+      .update(documentString)
+      .digest('base64url');
+  return {
+    // Runs before the cache plugin looks: a kept answer is served only to a caller authenticated
+    // now. When there is none, nothing is asked here, so a query refused by a limit costs nothing.
+    async onParams({ params, request, context }) {
+      let session: string;
+      try {
+        session = bearerToken(request.headers.get('authorization')) ?? 'anonymous';
+      } catch {
+        sessions.set(request, null);
+        return;
+      }
+      sessions.set(request, session);
+      const key = keyOf(session, { ...params, documentString: params.query ?? '' });
+      if (generations.current() === null || !answers.has(key)) return;
+      await identify(request, context).then(
+        () => verified.add(request),
+        // Refused (bad token, locked out): the context says why; nothing comes from the cache.
+        () => sessions.set(request, null),
+      );
+    },
+    onPluginInit({ addPlugin }) {
+      addPlugin(
+        useResponseCache({
+          cache,
+          ttl: config.ttlMs,
+          ttlPerSchemaCoordinate: { 'Query.invitation': 0, Invitation: 0, InvitationPreview: 0 },
+          invalidateViaMutation: false,
+          includeExtensionMetadata: false,
+          session: (request) => sessions.get(request),
+          // Looked up before the context only for a caller authenticated above; after it (the
+          // context exists, so the caller is authenticated), for everyone.
+          enabled: (request, context) =>
+            !!request &&
+            !!sessions.get(request) &&
+            generations.current() !== null &&
+            (verified.has(request) || 'access' in context),
+          buildResponseCacheKey: ({ sessionId, ...params }) => keyOf(sessionId, params),
+        }),
+      );
+    },
+    // A cached answer skips execution, and with it the operation's log line: write one here.
+    onResultProcess({ request, result }) {
+      if ((result as Record<symbol, unknown>)[SERVED_FROM_CACHE]) {
+        log.info({ requestId: requestIdOf(request), cached: true }, 'graphql operation');
+      }
+    },
+    onDispose: () => generations.close(),
+  };
+}
+
+/** How the yoga plugin marks an answer it served from the cache. */
+const SERVED_FROM_CACHE = Symbol.for('servedFromResponseCache');

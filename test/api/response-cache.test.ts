@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countStatements as statements } from '../../bench/lib/round-trips.ts';
+import { watchGenerations } from '../../src/cache/generations.ts';
+import { openDatabase } from '../../src/db/client.ts';
+import { graphql } from '../generated/gql.ts';
+import { listHelpers } from '../helpers/lists.ts';
+import { startTestServer, startTwoInstances, type TestServer, type TwoInstances } from '../helpers/server.ts';
+
+const ListView = graphql(`
+  query RcList($id: ID!) {
+    list(id: $id) { id name viewerRole items(first: 10) { edges { node { id title } } } }
+  }
+`);
+const Rename = graphql(`
+  mutation RcRename($input: UpdateListInput!) {
+    updateList(input: $input) { __typename ... on Error { code message } }
+  }
+`);
+const RemoveShare = graphql(`
+  mutation RcRemoveShare($input: RemoveShareInput!) {
+    removeShare(input: $input) { __typename ... on Error { code message } }
+  }
+`);
+const Anonymize = graphql(`
+  mutation RcAnonymize($input: AnonymizeUserInput!) {
+    anonymizeUser(input: $input) { __typename ... on Error { code message } }
+  }
+`);
+const InvitationByToken = graphql(`
+  query RcInvitation($token: String!) { invitation(token: $token) { email } }
+`);
+
+/** An account whose admin made a list and shared it with `viewer` (a member) as a viewer. */
+async function sharedList(t: TestServer, tag: string) {
+  const lists = listHelpers(t);
+  const people = { admin: `admin-${tag}@rc.test`, viewer: `viewer-${tag}@rc.test`, other: `other-${tag}@rc.test` };
+  const accountId = await lists.account(people.admin, [people.viewer, people.other]);
+  const ws = await lists.workspace(accountId, people.admin, 'CLOSED');
+  const listId = await lists.list(ws.id, people.admin, 'SHAREABLE', 'Original');
+  const shareId = await lists.share(people.admin, {
+    listId,
+    role: 'VIEWER',
+    userId: await lists.userId(people.viewer),
+  });
+  return { people, listId, shareId };
+}
+
+describe('response cache, one instance', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('answers a repeated query without a statement, with the same body, and a write ends it', async () => {
+    const { people, listId } = await sharedList(t, 'one');
+    const token = await t.token(people.viewer);
+    const first = await t.gql(ListView, { id: listId }, token);
+    expect(first.data?.list?.name).toBe('Original');
+    let again: Awaited<ReturnType<typeof t.gql>> | undefined;
+    expect(await statements(t, async () => (again = await t.gql(ListView, { id: listId }, token)))).toBe(0);
+    expect(again).toEqual(first);
+
+    await t.ok(Rename, { input: { listId, name: 'Renamed' } }, people.admin);
+    const after = await t.gql(ListView, { id: listId }, token);
+    expect(after.data?.list?.name).toBe('Renamed');
+  });
+
+  it('keeps answers apart per token: another viewer never gets the first one', async () => {
+    const { people, listId } = await sharedList(t, 'apart');
+    const viewer = await t.gql(ListView, { id: listId }, await t.token(people.viewer));
+    expect(viewer.data?.list?.viewerRole).toBe('VIEWER');
+    const other = await t.gql(ListView, { id: listId }, await t.token(people.other));
+    expect(other.data?.list).toBeNull();
+    const anonymous = await t.gql(ListView, { id: listId }, null);
+    expect(anonymous.data?.list).toBeNull();
+    const admin = await t.gql(ListView, { id: listId }, await t.token(people.admin));
+    expect(admin.data?.list?.viewerRole).toBe('CREATOR');
+  });
+
+  it('authenticates before serving: an expired token, a bad token and an erased user are refused', async () => {
+    const { people, listId } = await sharedList(t, 'auth');
+    const shortLived = await t.token(people.viewer, '2s');
+    expect((await t.gql(ListView, { id: listId }, shortLived)).data?.list?.name).toBe('Original');
+    await new Promise((r) => setTimeout(r, 2_100));
+    const expired = await t.gql(ListView, { id: listId }, shortLived);
+    expect(expired.status).toBe(401);
+    expect(expired.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+
+    const bad = await t.gql(ListView, { id: listId }, `${await t.token(people.viewer)}x`);
+    expect(bad.status).toBe(401);
+
+    const token = await t.token(people.viewer);
+    expect((await t.gql(ListView, { id: listId }, token)).data?.list?.name).toBe('Original');
+    const lists = listHelpers(t);
+    const anonymized = await t.ok(Anonymize, { input: { userId: await lists.userId(people.viewer) } }, people.admin);
+    expect(anonymized.anonymizeUser.__typename).toBe('AnonymizeUserPayload');
+    const erased = await t.gql(ListView, { id: listId }, token);
+    expect(erased.status).toBe(401);
+  });
+
+  it('does not keep answers about invitations, which expire with the clock', async () => {
+    const before = await statements(t, () => t.gql(InvitationByToken, { token: 'no-such-token' }, null));
+    const again = await statements(t, () => t.gql(InvitationByToken, { token: 'no-such-token' }, null));
+    expect(before).toBeGreaterThan(0);
+    expect(again).toBe(before);
+  });
+});
+
+describe('response cache across instances (Redis)', () => {
+  let two: TwoInstances;
+  beforeAll(async () => {
+    two = await startTwoInstances();
+  });
+  afterAll(async () => {
+    await two?.close();
+  });
+
+  it('a share removed on B ends the answer A kept: the next read on A is refused', async () => {
+    const { a, b } = two;
+    const { people, listId, shareId } = await sharedList(b, 'revoke');
+    const token = await a.token(people.viewer);
+    expect((await a.gql(ListView, { id: listId }, token)).data?.list?.viewerRole).toBe('VIEWER');
+    expect(await statements(a, () => a.gql(ListView, { id: listId }, token))).toBe(0);
+
+    const removed = await b.ok(RemoveShare, { input: { shareId } }, people.admin);
+    expect(removed.removeShare.__typename).toBe('RemoveSharePayload');
+    await expect.poll(async () => (await a.gql(ListView, { id: listId }, token)).data?.list ?? null).toBeNull();
+  });
+
+  it('a rename on B is read on A', async () => {
+    const { a, b } = two;
+    const { people, listId } = await sharedList(b, 'rename');
+    const token = await a.token(people.viewer);
+    expect((await a.gql(ListView, { id: listId }, token)).data?.list?.name).toBe('Original');
+    await b.ok(Rename, { input: { listId, name: 'From B' } }, people.admin);
+    await expect.poll(async () => (await a.gql(ListView, { id: listId }, token)).data?.list?.name).toBe('From B');
+  });
+});
+
+describe('generations', () => {
+  it('are unknown (no caching) while Redis cannot be reached, and move on at every write', async () => {
+    const db = await openDatabase({ databaseUrl: undefined, dataDir: null });
+    const silent = { warn: () => {} } as unknown as Parameters<typeof watchGenerations>[0]['log'];
+    const unreachable = watchGenerations({
+      db: db.prisma,
+      log: silent,
+      redisUrl: 'redis://127.0.0.1:1',
+      redisKeyPrefix: 'rc-test:',
+    });
+    const alone = watchGenerations({ db: db.prisma, log: silent, redisUrl: undefined, redisKeyPrefix: 'rc-test:' });
+    try {
+      await db.migrate(() => {});
+      expect(unreachable.current()).toBeNull();
+      const start = alone.current() as number;
+      await db.prisma.user.findMany();
+      expect(alone.current()).toBe(start);
+      await db.prisma.user.create({ data: { email: 'gen@rc.test' } });
+      expect(alone.current()).toBeGreaterThan(start);
+    } finally {
+      await unreachable.close();
+      await alone.close();
+      await db.close();
+    }
+  });
+});
