@@ -39,7 +39,7 @@ export const bench: Bench = {
           runs,
           target: isList ? 'same at 10 and 100, ≤ 4' : 'same at 10 and 100',
           met: same && (!isList || (runs[1] as number) <= 4),
-          note: 'runs: [10 items, 100 items]; a mutation counts its COMMIT, not its BEGIN (Prisma reports only the first)',
+          note: 'runs: [10 items, 100 items]; a mutation in a transaction counts its COMMIT, not its BEGIN (Prisma reports only the COMMIT); item mutations need no transaction',
         };
       });
       const token = await t.token('viewer-ten@counts.test');
