@@ -19,7 +19,7 @@ import { RateLimitedError } from './errors.ts';
 import { createMailer } from './mail/mailer.ts';
 import { documentCache } from './realtime/documents.ts';
 import { createRealtime, type Realtime } from './realtime/pubsub.ts';
-import { type MaskError, subscribeShared } from './realtime/shared-execution.ts';
+import { type MaskError, type SendNext, subscribeShared } from './realtime/shared-execution.ts';
 import { subscriptionContext } from './realtime/subscription-context.ts';
 import { createRateLimits } from './security/rate-limits.ts';
 import { documentIdOf, loadTrustedDocuments } from './security/trusted-documents.ts';
@@ -133,7 +133,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           return false;
         }
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const viewer = ctx.extra.viewer ?? null;
         if (viewer?.tokenExpiresAt && viewer.tokenExpiresAt * 1000 <= Date.now()) {
           ctx.extra.socket.close(CloseCode.Unauthorized, 'Token expired');
@@ -162,7 +162,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
           // A subscription lives as long as the socket: it keeps a lean context and its events
           // are executed once per instance for every subscriber who may see the same result.
-          const shared: SharedRoot = { key: documents.key(document, payload.operationName, payload.variables) };
+          const shared: SharedRoot = {
+            key: documents.key(document, payload.operationName, payload.variables),
+            sendNext: nextSender(ctx.extra.socket, id),
+          };
           return {
             schema: checked.schema,
             document,
@@ -196,6 +199,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
             key: root.key,
           },
           mask,
+          root.sendNext,
         );
       },
     },
@@ -273,6 +277,18 @@ function health(res: ServerResponse<IncomingMessage>, check: Promise<unknown>) {
 /** The root value of a subscription run by `subscribeShared`: what tells its results apart. */
 interface SharedRoot {
   key: string;
+  sendNext: SendNext;
+}
+
+/**
+ * Writes the `next` messages of operation `id` on `socket` around a payload serialised once for
+ * every subscriber who shares it: graphql-ws would serialise the whole message per subscriber.
+ */
+function nextSender(socket: import('ws').WebSocket, id: string): SendNext {
+  const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  return (payloadJson) => {
+    if (socket.readyState === socket.OPEN) socket.send(`${head}${payloadJson}}`);
+  };
 }
 
 /** Drops the upgrade request and the connection params (the token) from a socket's state. */

@@ -119,14 +119,21 @@ async function run(event: unknown, args: SubscriptionArgs, mask: MaskError): Pro
   };
 }
 
+/** Writes one `next` message of the subscription, given its payload already serialised. */
+export type SendNext = (payloadJson: string) => void;
+
 /**
- * A subscription operation whose events are executed with `executeShared`: the source stream
- * (the subscription field's `subscribe`) once per subscriber, then each event's result shared.
- * Errors of the stream and of each result are masked like every other response.
+ * A subscription operation whose events are executed with `executeShared` and sent with
+ * `sendNext`: the source stream (the subscription field's `subscribe`) once per subscriber, then
+ * each event's result executed and serialised once for everyone it is shared with, so a delivery
+ * costs a lookup and a socket write. The returned iterator yields nothing: it settles when the
+ * stream ends (graphql-ws then sends `complete`) and rejects, masked, when the stream fails
+ * (graphql-ws sends `error`); its `return()` (the client's `complete`) ends the stream at once.
  */
 export async function subscribeShared(
   args: SubscriptionArgs,
   mask: MaskError,
+  sendNext: SendNext,
 ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
   let source: AsyncIterable<unknown> | ExecutionResult;
   try {
@@ -143,30 +150,32 @@ export async function subscribeShared(
   if (!(Symbol.asyncIterator in source)) {
     return source.errors ? { ...source, errors: source.errors.map(mask) } : source;
   }
-  return results(source[Symbol.asyncIterator](), args, mask);
+  return delivered(source[Symbol.asyncIterator](), args, mask, sendNext);
 }
 
-/**
- * Maps the source's events to results, one at a time and in order. A hand-written iterator
- * rather than an async generator: `return()` must end it at once, even while it waits for the
- * next event, so that a client's complete frees the subscription without waiting for an event.
- */
-function results(
+const serialised = new WeakMap<ExecutionResult, string>();
+
+/** The `payload` of a `next` message for `result`, serialised once however many receive it. */
+function jsonOf(result: ExecutionResult): string {
+  let json = serialised.get(result);
+  if (json === undefined) {
+    json = JSON.stringify(result);
+    serialised.set(result, json);
+  }
+  return json;
+}
+
+function delivered(
   source: AsyncIterator<unknown>,
   args: SubscriptionArgs,
   mask: MaskError,
+  sendNext: SendNext,
 ): AsyncIterableIterator<ExecutionResult> {
   let finished = false;
+  let pumping: Promise<IteratorResult<ExecutionResult>> | undefined;
   const done = { done: true, value: undefined } as const;
-  const finish = async () => {
-    if (finished) return done;
-    finished = true;
-    await source.return?.();
-    return done;
-  };
-  const iterator: AsyncIterableIterator<ExecutionResult> = {
-    async next() {
-      if (finished) return done;
+  const pump = async (): Promise<IteratorResult<ExecutionResult>> => {
+    while (!finished) {
       let event: IteratorResult<unknown>;
       try {
         event = await source.next();
@@ -174,15 +183,29 @@ function results(
         finished = true;
         throw mask(err);
       }
-      if (event.done || finished) return finish();
-      const value = await executeShared(event.value, args, mask);
+      if (event.done || finished) break;
+      const result = await executeShared(event.value, args, mask);
       // The client left while the result was computed: nothing more is sent.
-      if (finished) return done;
-      return { done: false, value };
+      if (finished) break;
+      sendNext(jsonOf(result));
+    }
+    finished = true;
+    return done;
+  };
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    next() {
+      pumping ??= pump();
+      return pumping;
     },
-    return: finish,
+    async return() {
+      if (!finished) {
+        finished = true;
+        await source.return?.();
+      }
+      return done;
+    },
     async throw(err) {
-      await finish();
+      await iterator.return?.();
       throw err;
     },
     [Symbol.asyncIterator]() {
