@@ -233,6 +233,8 @@ export const bench: Bench = {
           ).catch(() => {
             fanoutLost += watchers.length - heard.size;
           });
+          if (process.env.BENCH_DEBUG)
+            console.log('DEBUG change', change, 'heard by', heard.size, 'of', watchers.length);
           // setPresence announces one user's changes at most every 100 ms.
           await sleep(150);
         }
