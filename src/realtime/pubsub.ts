@@ -70,6 +70,13 @@ export interface Realtime {
    * before that is lost, so joins and first snapshots wait for it. Immediate in memory.
    */
   ready(): Promise<void>;
+  /**
+   * Calls `listener` synchronously with every payload of `topic` / `id` that reaches this
+   * instance (the same object `pubsub.subscribe` yields), until the returned function is called.
+   * For per-instance state that must change the moment an event arrives, before any subscriber
+   * of the topic acts on anything.
+   */
+  listen<T extends keyof Topics>(topic: T, id: Topics[T][0], listener: (payload: Topics[T][1]) => void): () => void;
   /** A cheap round trip, for readiness checks. */
   ping(): Promise<void>;
   /**
@@ -90,10 +97,12 @@ export interface RealtimeOptions {
 /** In-process pub/sub, or Redis pub/sub when `redisUrl` is set. */
 export function createRealtime(options: RealtimeOptions): Realtime {
   if (!options.redisUrl) {
+    const target = new EventTarget();
     return {
-      pubsub: createPubSub<Topics>(),
+      pubsub: createPubSub<Topics>({ eventTarget: target as never }),
       presence: memoryPresenceStore(),
       kind: 'memory',
+      listen: listener(target),
       ready: () => Promise.resolve(),
       ping: () => Promise.resolve(),
       onResync: () => () => {},
@@ -159,6 +168,7 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     pubsub: createPubSub<Topics>({ eventTarget }),
     presence,
     kind: 'redis',
+    listen: listener(eventTarget),
     async ready() {
       await Promise.all([...subscribing]);
     },
@@ -175,5 +185,18 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       commands.client.disconnect();
       subscribeClient.disconnect();
     },
+  };
+}
+
+/** `Realtime.listen` on the event target of the pub/sub (topics are named as `createPubSub` names them). */
+function listener(target: {
+  addEventListener(type: string, callback: never): void;
+  removeEventListener(type: string, callback: never): void;
+}): Realtime['listen'] {
+  return (topic, id, listen) => {
+    const name = `${topic}:${id}`;
+    const callback = (event: { detail?: unknown }) => listen(event.detail as never);
+    target.addEventListener(name, callback as never);
+    return () => target.removeEventListener(name, callback as never);
   };
 }

@@ -4,7 +4,7 @@ import { perEvent } from '../../realtime/per-event.ts';
 import type { ListEventPayload } from '../../realtime/pubsub.ts';
 import { live, SUBSCRIBED, stream } from '../../realtime/stream.ts';
 import { ListObject } from './schema.ts';
-import { canOpenList, canReadList } from './stream-access.ts';
+import { canOpenList, canReadList, holdReadGrants } from './stream-access.ts';
 
 /** What a subscriber is sent: the payload from pub/sub, or the two events this stream makes itself. */
 type ListEventShape =
@@ -138,29 +138,34 @@ builder.subscriptionField('listEvents', (t) =>
     subscribe: (_root, args, ctx) =>
       stream<ListEventShape>(async (push, stopped) => {
         const listId = args.listId.id;
+        const release = holdReadGrants(ctx.realtime, listId);
         const feed = live(ctx.realtime, ctx.realtime.pubsub.subscribe('list:events', listId));
         void stopped.then(() => feed.return());
-        for await (const event of feed) {
-          if (event === SUBSCRIBED) {
-            // Decide once the stream is live (nothing reaches the client before): a revocation
-            // that commits after this decision publishes an ACCESS_CHANGED this stream will hear,
-            // and one decision per subscribe, not two, is half the cost of subscription churn.
-            if (!(await canOpenList(ctx, listId, args.linkToken))) {
-              throw new GraphQLError('The list was not found', { extensions: { code: 'NOT_FOUND' } });
+        try {
+          for await (const event of feed) {
+            if (event === SUBSCRIBED) {
+              // Decide once the stream is live (nothing reaches the client before): a revocation
+              // that commits after this decision publishes an ACCESS_CHANGED this stream will hear,
+              // and one decision per subscribe, not two, is half the cost of subscription churn.
+              if (!(await canOpenList(ctx, listId, args.linkToken))) {
+                throw new GraphQLError('The list was not found', { extensions: { code: 'NOT_FOUND' } });
+              }
+              await push({ kind: 'SUBSCRIBED', listId });
+              continue;
             }
-            await push({ kind: 'SUBSCRIBED', listId });
-            continue;
-          }
-          if (
-            event.kind === 'LIST_DELETED' ||
-            (event.kind === 'ACCESS_CHANGED' && concerns(event, ctx.viewer?.id ?? null))
-          ) {
-            if (event.kind === 'LIST_DELETED' || !(await canReadList(ctx, listId, args.linkToken))) {
-              await push({ kind: 'ACCESS_REVOKED', listId });
-              return;
+            if (
+              event.kind === 'LIST_DELETED' ||
+              (event.kind === 'ACCESS_CHANGED' && concerns(event, ctx.viewer?.id ?? null))
+            ) {
+              if (event.kind === 'LIST_DELETED' || !(await canReadList(ctx, listId, args.linkToken))) {
+                await push({ kind: 'ACCESS_REVOKED', listId });
+                return;
+              }
             }
+            await push(event);
           }
-          await push(event);
+        } finally {
+          release();
         }
       }),
     resolve: (event) => event,

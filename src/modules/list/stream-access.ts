@@ -1,5 +1,6 @@
 import { Access } from '../../access/load.ts';
 import type { Context } from '../../context.ts';
+import type { Realtime } from '../../realtime/pubsub.ts';
 import { callerOf, lookUpSecret } from '../../security/rate-limits.ts';
 
 /**
@@ -15,17 +16,103 @@ export async function canReadList(
 }
 
 /**
- * A stream's first decision. A presented link token that opens nothing spends from the caller's
- * failed-attempt budget, as in `list(id, linkToken)`, so guessing link tokens over WS gains nothing.
+ * A stream's first decision, asked once the stream is live. A presented link token that opens
+ * nothing spends from the caller's failed-attempt budget, as in `list(id, linkToken)`, so
+ * guessing link tokens over WS gains nothing. A grant decided for the same viewer, list and link
+ * token within READ_GRANT_TTL_MS on this instance is reused (see `holdReadGrants`).
  */
 export async function canOpenList(
   ctx: Context,
   listId: string,
   linkToken: string | null | undefined,
 ): Promise<boolean> {
-  if (!linkToken) return canReadList(ctx, listId, linkToken);
-  const opened = await lookUpSecret(ctx.limits, callerOf(ctx), async () =>
-    (await canReadList(ctx, listId, linkToken)) ? true : null,
-  );
-  return opened === true;
+  const grants = heldGrants(ctx.realtime, listId);
+  const key = `${ctx.viewer?.id ?? ''}\u0000${linkToken ?? ''}`;
+  const now = Date.now();
+  if (grants && (grants.until.get(key) ?? 0) > now) return true;
+  const generation = grants?.generation;
+  const allowed = linkToken
+    ? (await lookUpSecret(ctx.limits, callerOf(ctx), async () =>
+        (await canReadList(ctx, listId, linkToken)) ? true : null,
+      )) === true
+    : await canReadList(ctx, listId, linkToken);
+  // Kept only when nothing that may change access arrived while it was decided.
+  if (allowed && grants && heldGrants(ctx.realtime, listId) === grants && grants.generation === generation) {
+    if (grants.until.size >= 10_000) for (const [k, until] of grants.until) if (until <= now) grants.until.delete(k);
+    grants.until.set(key, now + READ_GRANT_TTL_MS);
+  }
+  return allowed;
+}
+
+/** How long a read grant decided at subscribe serves later subscribes of the same viewer. */
+const READ_GRANT_TTL_MS = 2_000;
+
+interface Grants {
+  /** Streams on the list holding these grants. */
+  holders: number;
+  /** Bumped by every event that may change access, and on pub/sub recovery. */
+  generation: number;
+  /** Viewer and link token → until when their grant serves. */
+  until: Map<string, number>;
+  release(): void;
+}
+
+const grantsByList = new WeakMap<Realtime, Map<string, Grants>>();
+
+function heldGrants(realtime: Realtime, listId: string): Grants | undefined {
+  return grantsByList.get(realtime)?.get(listId);
+}
+
+/**
+ * Keeps the recent read grants of `listId` on this instance while a stream on it is open (call
+ * the returned function when the stream ends), so that a subscribe+complete churn on a list does
+ * not cost a database decision per subscribe.
+ *
+ * A grant is as good as a fresh decision for a stream that is live before it asks: the grants
+ * are forgotten the moment an ACCESS_CHANGED or LIST_DELETED of the list reaches this instance,
+ * which is subscribed to the list's events for as long as the grants exist, and the stream,
+ * being live, hears that event too and re-decides. A grant decided while such an event arrived
+ * is not kept; pub/sub recovery (events may have been lost) forgets every grant. Changes that
+ * publish no list event (a group's members, say) reach a new subscriber within READ_GRANT_TTL_MS.
+ */
+export function holdReadGrants(realtime: Realtime, listId: string): () => void {
+  let lists = grantsByList.get(realtime);
+  if (!lists) {
+    lists = new Map();
+    grantsByList.set(realtime, lists);
+  }
+  let grants = lists.get(listId);
+  if (!grants) {
+    const forget = () => {
+      held.generation++;
+      held.until.clear();
+    };
+    const unlisten = realtime.listen('list:events', listId, (event) => {
+      if (event.kind === 'ACCESS_CHANGED' || event.kind === 'LIST_DELETED') forget();
+    });
+    const unresync = realtime.onResync(forget);
+    const all = lists;
+    const held: Grants = {
+      holders: 0,
+      generation: 0,
+      until: new Map(),
+      release() {
+        if (--held.holders > 0) return;
+        forget();
+        unlisten();
+        unresync();
+        all.delete(listId);
+      },
+    };
+    grants = held;
+    lists.set(listId, grants);
+  }
+  const current = grants;
+  current.holders++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    current.release();
+  };
 }

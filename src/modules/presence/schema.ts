@@ -8,7 +8,7 @@ import type { PresenceSession, RosterEntry } from '../../realtime/presence.ts';
 import type { PresenceEventPayload, Realtime } from '../../realtime/pubsub.ts';
 import { live, RESYNC, resyncs, SUBSCRIBED, stream } from '../../realtime/stream.ts';
 import { ListObject } from '../list/schema.ts';
-import { canOpenList, canReadList } from '../list/stream-access.ts';
+import { canOpenList, canReadList, holdReadGrants } from '../list/stream-access.ts';
 import { UserType } from '../user/schema.ts';
 import {
   announce as announceSession,
@@ -128,6 +128,7 @@ builder.subscriptionField('presence', (t) =>
           })().catch(warn);
         }, every);
         let unwatch = () => {};
+        const release = holdReadGrants(ctx.realtime, listId);
         const events = Repeater.merge([
           pubsub.subscribe('list:presence', listId),
           pubsub.subscribe('list:events', listId),
@@ -176,6 +177,7 @@ builder.subscriptionField('presence', (t) =>
         } finally {
           clearInterval(heartbeat);
           unwatch();
+          release();
           if (joined && (await presence.remove(listId, session.sessionId).catch(() => false)))
             announce('LEFT', session);
         }
