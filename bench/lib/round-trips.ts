@@ -150,6 +150,10 @@ export interface CountFixture {
   listId: string;
   /** An item of the list, at version 1. */
   itemId: string;
+  /** Another item of the list. */
+  otherItemId: string;
+  /** An update posted on `itemId`. */
+  updateId: string;
   /** Another user of the account, not yet shared on the list. */
   otherUserId: string;
   admin: string;
@@ -238,11 +242,12 @@ export async function seedCountFixture(t: FixtureActor, size: number, tag: strin
     })),
     select: { id: true },
   });
-  await db.itemUpdate.createMany({
+  const updates = await db.itemUpdate.createManyAndReturn({
     data: items.flatMap((item, i) => [
       { itemId: item.id, authorId: i % 2 ? adminId : ownerId, kind: 'UPDATE' as const, body: `First on ${i}` },
       { itemId: item.id, authorId: i % 3 ? ownerId : viewerId, kind: 'COMMENT' as const, body: `Last on ${i}` },
     ]),
+    select: { id: true },
   });
   return {
     size,
@@ -250,6 +255,8 @@ export async function seedCountFixture(t: FixtureActor, size: number, tag: strin
     workspaceId: ws.workspace.id,
     listId: list.list.id,
     itemId: encodeGlobalID('Item', items[0]?.id ?? ''),
+    otherItemId: encodeGlobalID('Item', items[1]?.id ?? ''),
+    updateId: encodeGlobalID('ItemUpdate', updates[0]?.id ?? ''),
     otherUserId,
     admin,
     owner,
@@ -333,11 +340,28 @@ export const COUNTED_OPERATIONS: CountedOperation[] = [
       ),
   },
   {
+    name: 'moveItem (after an item)',
+    kind: 'mutation',
+    run: async (t, f) =>
+      expectType('MoveItemPayload')(
+        (await t.ok(MoveItem, { input: { id: f.itemId, afterId: f.otherItemId } }, f.owner)).moveItem,
+      ),
+  },
+  {
     name: 'postUpdate',
     kind: 'mutation',
     run: async (t, f) =>
       expectType('PostUpdatePayload')(
         (await t.ok(PostUpdate, { input: { itemId: f.itemId, body: 'Done' } }, f.owner)).postUpdate,
+      ),
+  },
+  {
+    name: 'postUpdate (reply)',
+    kind: 'mutation',
+    run: async (t, f) =>
+      expectType('PostUpdatePayload')(
+        (await t.ok(PostUpdate, { input: { itemId: f.itemId, body: 'Agreed', parentId: f.updateId } }, f.owner))
+          .postUpdate,
       ),
   },
   {
