@@ -38,6 +38,8 @@ export function responseCache(
   };
   // The session each request is cached under (its token, or 'anonymous'); null: never from the cache.
   const sessions = new WeakMap<Request, string | null>();
+  // A kept answer's JSON, by its data (the same object at every hit).
+  const serialised = new WeakMap<object, string>();
   // Requests authenticated before the context was built, so that an answer may be served at once.
   const verified = new WeakSet<Request>();
   const keyOf = (
@@ -92,11 +94,25 @@ export function responseCache(
         }),
       );
     },
-    // A cached answer skips execution, and with it the operation's log line: write one here.
-    onResultProcess({ request, result }) {
-      if ((result as Record<symbol, unknown>)[SERVED_FROM_CACHE]) {
-        log.info({ requestId: requestIdOf(request), cached: true }, 'graphql operation');
-      }
+    // A kept answer skips execution, and with it the operation's log line: write one here. It is
+    // also serialised once, not at every hit (yoga uses a result's own `stringify` when it has one).
+    onResultProcess({ request, result, setResult }) {
+      const served = result as ExecutionResult & { [SERVED_FROM_CACHE]?: boolean };
+      if (!served[SERVED_FROM_CACHE]) return;
+      log.info({ requestId: requestIdOf(request), cached: true }, 'graphql operation');
+      const data = served.data;
+      if (!data) return;
+      setResult({
+        ...served,
+        stringify(sanitized: unknown) {
+          let json = serialised.get(data);
+          if (json === undefined) {
+            json = JSON.stringify(sanitized);
+            serialised.set(data, json);
+          }
+          return json;
+        },
+      } as ExecutionResult);
     },
     onDispose: () => generations.close(),
   };
