@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.ts';
+import { prepareDataDir } from './db/pglite-template.ts';
 import { seedDemo } from './db/seed.ts';
 import { createServer, type RunningServer } from './server.ts';
 
@@ -28,9 +29,17 @@ process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejectio
 
 let server: RunningServer;
 try {
+  // A first start copies a prepared database (src/db/pglite-template.ts) instead of paying for
+  // PGlite's initdb, the migrations and the demo seed.
+  const origin =
+    config.databaseUrl || !config.dataDir ? null : await prepareDataDir(config.dataDir, { demo: config.seedDemo });
   server = await createServer(config, { holdReadiness: true });
   log = server.services.log;
-  if (config.seedDemo) {
+  if (origin?.from === 'template') {
+    log.info(`database copied from the prepared template${origin.demo ? ', demo data included' : ''}`);
+  }
+  if (origin?.from === 'initdb') log.warn({ reason: origin.reason }, 'no prepared template: PGlite runs initdb');
+  if (config.seedDemo && origin?.from !== 'template') {
     const demo = await seedDemo(server.services.db);
     if (demo.created) log.info('demo data seeded');
   }

@@ -119,10 +119,15 @@ async function openPostgres(url: string, onConnectionError?: (err: Error) => voi
   };
 }
 
+/** Where embedded PGlite keeps its database inside a data directory (DATA_DIR). */
+export function pgliteDataDir(dataDir: string): string {
+  return resolve(dataDir, 'pglite');
+}
+
 async function openPglite(dataDir: string | null): Promise<Database> {
   let dir: string | undefined;
   if (dataDir) {
-    dir = resolve(dataDir, 'pglite');
+    dir = pgliteDataDir(dataDir);
     mkdirSync(dir, { recursive: true });
   }
   const pglite = await PGlite.create(dir);

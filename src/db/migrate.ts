@@ -80,7 +80,8 @@ const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS _prisma_migrations (
 
 const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations/', import.meta.url));
 
-interface MigrationFile {
+/** One migration folder: its name and its `migration.sql`. */
+export interface MigrationFile {
   name: string;
   script: string;
 }
@@ -116,7 +117,8 @@ function checksumMatches(script: string, recorded: string): boolean {
   });
 }
 
-async function readMigrations(dir: string): Promise<MigrationFile[]> {
+/** The migrations of a folder, in the order they apply (folder name). */
+export async function readMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Promise<MigrationFile[]> {
   const lock = await readFile(join(dir, 'migration_lock.toml'), 'utf8').catch(() => null);
   if (lock !== null && !/^\s*provider\s*=\s*"postgresql"\s*$/m.test(lock)) {
     throw new Error(`${join(dir, 'migration_lock.toml')} is not for provider "postgresql"; refusing to migrate`);

@@ -14,7 +14,7 @@ export const DEMO_USERS = {
  * a guest, an open and a closed workspace, lists with items and shares. Does nothing when any
  * account exists.
  */
-export async function seedDemo(db: Db): Promise<{ created: boolean }> {
+export async function seedDemo(db: Pick<Db, '$transaction'>): Promise<{ created: boolean }> {
   return db.$transaction(async (tx) => {
     if ((await tx.account.count()) > 0) return { created: false };
     const u = Object.fromEntries(
