@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 import { builder } from '../../builder.ts';
 import { perEvent } from '../../realtime/per-event.ts';
 import type { ListEventPayload } from '../../realtime/pubsub.ts';
-import { live, SUBSCRIBED, stream } from '../../realtime/stream.ts';
+import { liveTopics, SUBSCRIBED, stream } from '../../realtime/stream.ts';
 import { ListObject } from './schema.ts';
 import { canOpenList, canReadList, holdReadGrants } from './stream-access.ts';
 
@@ -139,7 +139,7 @@ builder.subscriptionField('listEvents', (t) =>
       stream<ListEventShape>(async (push, stopped) => {
         const listId = args.listId.id;
         const release = holdReadGrants(ctx.realtime, listId);
-        const feed = live(ctx.realtime, ctx.realtime.pubsub.subscribe('list:events', listId));
+        const feed = liveTopics(ctx.realtime, listId, ['list:events']);
         void stopped.then(() => feed.return());
         try {
           for await (const event of feed) {

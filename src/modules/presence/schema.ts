@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
-import { Repeater } from 'graphql-yoga';
 import { builder } from '../../builder.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { perEvent, recent } from '../../realtime/per-event.ts';
 import type { PresenceSession, RosterEntry } from '../../realtime/presence.ts';
 import type { PresenceEventPayload, Realtime } from '../../realtime/pubsub.ts';
-import { live, RESYNC, resyncs, SUBSCRIBED, stream } from '../../realtime/stream.ts';
+import { liveTopics, RESYNC, SUBSCRIBED, stream } from '../../realtime/stream.ts';
 import { ListObject } from '../list/schema.ts';
 import { canOpenList, canReadList, holdReadGrants } from '../list/stream-access.ts';
 import { UserType } from '../user/schema.ts';
@@ -103,7 +102,7 @@ builder.subscriptionField('presence', (t) =>
     subscribe: (_root, args, ctx) =>
       stream<PresenceEventShape>(async (push, stopped) => {
         const listId = args.listId.id;
-        const { pubsub, presence } = ctx.realtime;
+        const { presence } = ctx.realtime;
         const ttl = ctx.config.presenceTtlMs;
         const session: PresenceSession = {
           sessionId: randomUUID(),
@@ -129,12 +128,7 @@ builder.subscriptionField('presence', (t) =>
         }, every);
         let unwatch = () => {};
         const release = holdReadGrants(ctx.realtime, listId);
-        const events = Repeater.merge([
-          pubsub.subscribe('list:presence', listId),
-          pubsub.subscribe('list:events', listId),
-          resyncs(ctx.realtime),
-        ]);
-        const feed = live(ctx.realtime, events);
+        const feed = liveTopics(ctx.realtime, listId, ['list:presence', 'list:events'], { resync: true });
         void stopped.then(() => feed.return());
         try {
           for await (const event of feed) {
