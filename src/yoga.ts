@@ -109,7 +109,9 @@ export function createApp(
     services,
     generations ? rememberViewers(generations, services.authenticate) : services.authenticate,
   );
-  const cachePlugins = generations ? [responseCache(config.responseCache, generations, identify, services.log)] : [];
+  const cachePlugins = generations
+    ? [responseCache(config.responseCache, config.limits.tokens, generations, identify, services.log)]
+    : [];
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Cache, useResponseCache } from '@graphql-yoga/plugin-response-cache';
-import type { ExecutionResult } from 'graphql';
+import { type ExecutionResult, getOperationAST, parse } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
@@ -23,6 +23,7 @@ export type Identify = (request: Request, serverContext: object) => Promise<unkn
  */
 export function responseCache(
   config: Config['responseCache'],
+  maxTokens: number,
   generations: Generations,
   identify: Identify,
   log: Logger,
@@ -42,6 +43,22 @@ export function responseCache(
   const serialised = new WeakMap<object, string>();
   // Requests authenticated before the context was built, so that an answer may be served at once.
   const verified = new WeakSet<Request>();
+  const kinds = new LRUCache<string, string>({ max: 1_000 });
+  // The operation's kind, from the text (parsed once per text, within the token limit).
+  const kindOf = (query: string | undefined, operationName: string | null | undefined): string => {
+    if (!query) return 'none';
+    const key = `${operationName ?? ''}\n${query}`;
+    let kind = kinds.get(key);
+    if (kind === undefined) {
+      try {
+        kind = getOperationAST(parse(query, { maxTokens }), operationName)?.operation ?? 'none';
+      } catch {
+        kind = 'none';
+      }
+      kinds.set(key, kind);
+    }
+    return kind;
+  };
   const keyOf = (
     session: string | null | undefined,
     {
@@ -62,6 +79,11 @@ export function responseCache(
       try {
         session = bearerToken(request.headers.get('authorization')) ?? 'anonymous';
       } catch {
+        sessions.set(request, null);
+        return;
+      }
+      // Only queries are kept: a mutation must run every time, whatever it writes (or not).
+      if (kindOf(params.query, params.operationName) !== 'query') {
         sessions.set(request, null);
         return;
       }

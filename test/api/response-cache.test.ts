@@ -5,6 +5,7 @@ import { openDatabase } from '../../src/db/client.ts';
 import { graphql } from '../generated/gql.ts';
 import { listHelpers } from '../helpers/lists.ts';
 import { startTestServer, startTwoInstances, type TestServer, type TwoInstances } from '../helpers/server.ts';
+import { missingId } from '../helpers/world.ts';
 
 const ListView = graphql(`
   query RcList($id: ID!) {
@@ -108,6 +109,25 @@ describe('response cache, one instance', () => {
     const again = await statements(t, () => t.gql(InvitationByToken, { token: 'no-such-token' }, null));
     expect(before).toBeGreaterThan(0);
     expect(again).toBe(before);
+  });
+});
+
+describe('response cache and mutations', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ env: { RATE_LIMIT_MUTATIONS_PER_MINUTE: '3' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('never answers a mutation from the cache: the same one, writing nothing, runs every time', async () => {
+    const token = await t.token('repeat@rc.test');
+    const input = { input: { listId: missingId('List'), name: 'Nope' } };
+    const answers = [];
+    for (let n = 0; n < 4; n++) answers.push((await t.ok(Rename, input, token)).updateList.__typename);
+    // Each ran and spent the caller's budget: the fourth is refused.
+    expect(answers).toEqual(['NotFoundError', 'NotFoundError', 'NotFoundError', 'RateLimitedError']);
   });
 });
 
