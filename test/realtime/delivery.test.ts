@@ -4,21 +4,32 @@ import { listHelpers } from '../helpers/lists.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { connectWs, type WsClient } from '../helpers/ws.ts';
 
-// Events are executed once per instance for every subscriber who may see the same result
-// (src/realtime/shared-execution.ts); these tests hold it to never sharing what depends on the viewer.
+// How events reach subscribers cheaply without reaching the wrong ones: each event is executed
+// once per instance for every subscriber who may see the same result (src/realtime/shared-execution.ts),
+// a read grant serves a viewer's next subscribes for a moment (src/modules/list/stream-access.ts).
 
 const RenameList = graphql(`
-  mutation Shared_RenameList($input: UpdateListInput!) {
+  mutation Delivery_RenameList($input: UpdateListInput!) {
     updateList(input: $input) { __typename ... on Error { code message } }
   }
 `);
 const CreateItem = graphql(`
-  mutation Shared_CreateItem($input: CreateItemInput!) {
-    createItem(input: $input) { __typename ... on Error { code message } }
+  mutation Delivery_CreateItem($input: CreateItemInput!) {
+    createItem(input: $input) { __typename ... on CreateItemPayload { item { id } } ... on Error { code message } }
+  }
+`);
+const RemoveShare = graphql(`
+  mutation Delivery_RemoveShare($input: RemoveShareInput!) {
+    removeShare(input: $input) { __typename ... on Error { code message } }
+  }
+`);
+const SetPresence = graphql(`
+  mutation Delivery_SetPresence($input: SetPresenceInput!) {
+    setPresence(input: $input) { __typename ... on SetPresencePayload { sessions } ... on Error { code message } }
   }
 `);
 const ListView = graphql(`
-  subscription Shared_ListView($listId: ID!, $linkToken: String) {
+  subscription Delivery_ListView($listId: ID!, $linkToken: String) {
     listEvents(listId: $listId, linkToken: $linkToken) {
       __typename
       ... on ItemCreated { item { title } }
@@ -27,14 +38,19 @@ const ListView = graphql(`
   }
 `);
 const Watch = graphql(`
-  subscription Shared_Watch($listId: ID!) {
+  subscription Delivery_Watch($listId: ID!) {
     presence(listId: $listId) { kind entry { user { email accounts { role } } } }
   }
 `);
+const Presence = graphql(`
+  subscription Delivery_Presence($listId: ID!) {
+    presence(listId: $listId) { kind entry { user { email } status itemId } }
+  }
+`);
 
-const OWNER = 'owner@shared.test';
-const VIEWER = 'viewer@shared.test';
-const EDITOR = 'editor@shared.test';
+const OWNER = 'owner@delivery.test';
+const VIEWER = 'viewer@delivery.test';
+const EDITOR = 'editor@delivery.test';
 
 const clients: WsClient[] = [];
 let t: TestServer;
@@ -52,10 +68,10 @@ async function sharedList() {
   const accountId = await lists.account(OWNER, [VIEWER, EDITOR]);
   const workspace = await lists.workspace(accountId, OWNER, 'CLOSED');
   const listId = await lists.list(workspace.id, OWNER, 'SHAREABLE');
-  await lists.share(OWNER, { listId, role: 'VIEWER', userId: await lists.userId(VIEWER) });
+  const viewerShare = await lists.share(OWNER, { listId, role: 'VIEWER', userId: await lists.userId(VIEWER) });
   await lists.share(OWNER, { listId, role: 'EDITOR', userId: await lists.userId(EDITOR) });
   const { linkToken } = await lists.generalAccess(OWNER, listId, 'ANYONE_WITH_LINK');
-  return { listId, linkToken: linkToken ?? '' };
+  return { listId, linkToken: linkToken ?? '', viewerShare };
 }
 
 async function connect(as: string | null) {
@@ -110,5 +126,55 @@ describe('one execution per event for subscribers who see the same result', () =
     expect(toOwner.presence).toEqual({ kind: 'UPDATED', entry: { user: { email: VIEWER, accounts: [] } } });
     expect(toViewer.presence).toMatchObject({ kind: 'UPDATED', entry: { user: { email: VIEWER } } });
     expect(toViewer.presence.entry?.user?.accounts.map((a) => a.role)).toContain('MEMBER');
+  });
+});
+
+describe('subscribing again', () => {
+  it('is refused right after the access that allowed an earlier subscribe was revoked', async () => {
+    const { listId, viewerShare } = await sharedList();
+    const viewer = await connect(VIEWER);
+    // The owner's stream keeps the list's grants on this instance throughout.
+    const kept = (await connect(OWNER)).subscribe(ListView, { listId });
+    expect((await kept.next()).listEvents.__typename).toBe('ListEventsSubscribed');
+    for (let i = 0; i < 3; i++) {
+      const sub = viewer.subscribe(ListView, { listId });
+      expect((await sub.next()).listEvents.__typename).toBe('ListEventsSubscribed');
+      sub.dispose();
+    }
+    const removed = await t.ok(RemoveShare, { input: { shareId: viewerShare } }, OWNER);
+    expect(removed.removeShare.__typename).toBe('RemoveSharePayload');
+    expect((await kept.next()).listEvents.__typename).toBe('AccessChanged');
+    const refused = viewer.subscribe(ListView, { listId });
+    expect(JSON.stringify((await refused.closed).error)).toMatch(/not found/i);
+  });
+});
+
+describe('setPresence', () => {
+  // A state set again after another (EDITING, VIEWING, EDITING the same item) is a new change:
+  // its mutation runs and every watcher hears it, however alike the requests are.
+  it('announces a state set again with the same input as an earlier one', async () => {
+    const { listId } = await sharedList();
+    const created = (await t.ok(CreateItem, { input: { listId, title: 'Doc' } }, OWNER)).createItem;
+    const itemId = created.__typename === 'CreateItemPayload' ? created.item.id : '';
+    const watch = (await connect(OWNER)).subscribe(Presence, { listId });
+    expect((await watch.next()).presence.kind).toBe('SNAPSHOT');
+    const mine = (await connect(EDITOR)).subscribe(Presence, { listId });
+    expect((await mine.next()).presence.kind).toBe('SNAPSHOT');
+    expect((await watch.next()).presence.kind).toBe('JOINED');
+
+    const editing = { listId, status: 'EDITING' as const, itemId };
+    const viewing = { listId, status: 'VIEWING' as const };
+    for (const input of [editing, viewing, editing, viewing]) {
+      expect((await t.ok(SetPresence, { input }, EDITOR)).setPresence).toEqual({
+        __typename: 'SetPresencePayload',
+        sessions: 1,
+      });
+      expect((await watch.next()).presence).toMatchObject({
+        kind: 'UPDATED',
+        entry: { user: { email: EDITOR }, status: input.status },
+      });
+      // Past the throttle of one user's changes (100 ms).
+      await new Promise((r) => setTimeout(r, 150));
+    }
   });
 });
