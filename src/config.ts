@@ -53,7 +53,7 @@ const schema = z
     TRUST_PROXY: bool.default(false),
     RESPONSE_CACHE: bool.default(true),
     RESPONSE_CACHE_TTL_MS: positiveMs.default(10_000),
-    RESPONSE_CACHE_MAX_ENTRIES: positiveInt.default(5_000),
+    RESPONSE_CACHE_MAX_MB: positiveInt.default(50),
   })
   .refine((env) => !(env.JWT_SECRET && env.JWKS_URL), {
     path: ['JWKS_URL'],
@@ -124,8 +124,8 @@ export interface Config {
     enabled: boolean;
     /** Longest an answer is kept: how long a write made outside the API can go unseen. */
     ttlMs: number;
-    /** Answers kept at most (least recently used go first). */
-    maxEntries: number;
+    /** Most answers kept, in bytes of their JSON (least recently used go first). */
+    maxBytes: number;
   };
 }
 
@@ -192,7 +192,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     responseCache: {
       enabled: e.RESPONSE_CACHE,
       ttlMs: e.RESPONSE_CACHE_TTL_MS,
-      maxEntries: e.RESPONSE_CACHE_MAX_ENTRIES,
+      maxBytes: e.RESPONSE_CACHE_MAX_MB * 1_000_000,
     },
   };
 }

@@ -28,7 +28,11 @@ export function responseCache(
   identify: Identify,
   log: Logger,
 ): Plugin {
-  const answers = new LRUCache<string, ExecutionResult>({ max: config.maxEntries });
+  const answers = new LRUCache<string, ExecutionResult>({
+    maxSize: config.maxBytes,
+    // Measured once, when kept (a miss executes, so this is small beside it).
+    sizeCalculation: (result) => JSON.stringify(result.data ?? null).length + 1,
+  });
   // A new generation makes every kept answer unreachable (its key names an older one): free them.
   generations.onChange(() => answers.clear());
   const cache: Cache = {
@@ -37,12 +41,13 @@ export function responseCache(
     // Entities are not tracked: any write ends a generation, whatever it touched.
     invalidate: () => {},
   };
-  // The session each request is cached under (its token, or 'anonymous'); null: never from the cache.
-  const sessions = new WeakMap<Request, string | null>();
+  // The session each operation is cached under (its token, or 'anonymous'); null: never from the
+  // cache. Keyed by the operation's context: the operations of a batch share one request.
+  const sessions = new WeakMap<object, string | null>();
   // A kept answer's JSON, by its data (the same object at every hit).
   const serialised = new WeakMap<object, string>();
   // Requests authenticated before the context was built, so that an answer may be served at once.
-  const verified = new WeakSet<Request>();
+  const verified = new WeakSet<object>();
   const kinds = new LRUCache<string, string>({ max: 1_000 });
   // The operation's kind, from the text (parsed once per text, within the token limit).
   const kindOf = (query: string | undefined, operationName: string | null | undefined): string => {
@@ -79,21 +84,21 @@ export function responseCache(
       try {
         session = bearerToken(request.headers.get('authorization')) ?? 'anonymous';
       } catch {
-        sessions.set(request, null);
+        sessions.set(context, null);
         return;
       }
       // Only queries are kept: a mutation must run every time, whatever it writes (or not).
       if (kindOf(params.query, params.operationName) !== 'query') {
-        sessions.set(request, null);
+        sessions.set(context, null);
         return;
       }
-      sessions.set(request, session);
+      sessions.set(context, session);
       const key = keyOf(session, { ...params, documentString: params.query ?? '' });
       if (generations.current() === null || !answers.has(key)) return;
       await identify(request, context).then(
-        () => verified.add(request),
+        () => verified.add(context),
         // Refused (bad token, locked out): the context says why; nothing comes from the cache.
-        () => sessions.set(request, null),
+        () => sessions.set(context, null),
       );
     },
     onPluginInit({ addPlugin }) {
@@ -104,14 +109,14 @@ export function responseCache(
           ttlPerSchemaCoordinate: { 'Query.invitation': 0, Invitation: 0, InvitationPreview: 0 },
           invalidateViaMutation: false,
           includeExtensionMetadata: false,
-          session: (request) => sessions.get(request),
+          session: (_request, context) => sessions.get(context),
           // Looked up before the context only for a caller authenticated above; after it (the
           // context exists, so the caller is authenticated), for everyone.
           enabled: (request, context) =>
             !!request &&
-            !!sessions.get(request) &&
+            !!sessions.get(context) &&
             generations.current() !== null &&
-            (verified.has(request) || 'access' in context),
+            (verified.has(context) || 'access' in context),
           buildResponseCacheKey: ({ sessionId, ...params }) => keyOf(sessionId, params),
         }),
       );

@@ -129,6 +129,31 @@ describe('response cache and mutations', () => {
     // Each ran and spent the caller's budget: the fourth is refused.
     expect(answers).toEqual(['NotFoundError', 'NotFoundError', 'NotFoundError', 'RateLimitedError']);
   });
+
+  it('nor a mutation batched with a query (the operations of a batch are decided one by one)', async () => {
+    const batched = await startTestServer({ env: { RATE_LIMIT_MUTATIONS_PER_MINUTE: '3', BATCH_LIMIT: '2' } });
+    try {
+      const token = await batched.token('batch@rc.test');
+      const body = JSON.stringify([
+        { query: '{ me { email } }' },
+        { query: Rename.toString(), variables: { input: { listId: missingId('List'), name: 'Nope' } } },
+      ]);
+      const answers = [];
+      for (let n = 0; n < 4; n++) {
+        const res = await batched.server.yoga.fetch('http://sharegraph.test/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body,
+        });
+        const [query, mutation] = (await res.json()) as { data: Record<string, { __typename?: string } | null> }[];
+        expect(query?.data.me).toEqual({ email: 'batch@rc.test' });
+        answers.push(mutation?.data.updateList?.__typename);
+      }
+      expect(answers).toEqual(['NotFoundError', 'NotFoundError', 'NotFoundError', 'RateLimitedError']);
+    } finally {
+      await batched.close();
+    }
+  });
 });
 
 describe('response cache across instances (Redis)', () => {
