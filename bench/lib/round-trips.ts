@@ -332,6 +332,15 @@ export const COUNTED_OPERATIONS: CountedOperation[] = [
       ),
   },
   {
+    name: 'updateItem (again, its list known)',
+    kind: 'mutation',
+    run: async (t, f) =>
+      expectType('UpdateItemPayload')(
+        (await t.ok(UpdateItem, { input: { id: f.itemId, expectedVersion: 2, patch: { fields: { n: 1 } } } }, f.owner))
+          .updateItem,
+      ),
+  },
+  {
     name: 'moveItem',
     kind: 'mutation',
     run: async (t, f) =>

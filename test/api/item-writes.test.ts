@@ -50,6 +50,7 @@ const PostUpdate = graphql(`
 
 const OWNER = 'owner@item-writes.test';
 const EDITOR = 'editor@item-writes.test';
+const VIEWER = 'viewer@item-writes.test';
 
 let t: TestServer;
 let h: ReturnType<typeof listHelpers>;
@@ -59,13 +60,14 @@ let workspaceId: string;
 beforeAll(async () => {
   t = await startTestServer();
   h = listHelpers(t);
-  const accountId = await h.account('admin@item-writes.test', [OWNER, EDITOR]);
-  const ws = await h.workspace(accountId, OWNER, 'CLOSED', [EDITOR]);
+  const accountId = await h.account('admin@item-writes.test', [OWNER, EDITOR, VIEWER]);
+  const ws = await h.workspace(accountId, OWNER, 'CLOSED', [EDITOR, VIEWER]);
   workspaceId = ws.id;
   listId = await h.list(ws.id, OWNER, 'SHAREABLE');
   otherListId = await h.list(ws.id, OWNER, 'SHAREABLE', 'Other');
   for (const list of [listId, otherListId])
     await h.share(OWNER, { listId: list, role: 'EDITOR', userId: await h.userId(EDITOR) });
+  await h.share(OWNER, { listId, role: 'VIEWER', userId: await h.userId(VIEWER) });
 });
 afterAll(async () => {
   await t?.close();
@@ -197,6 +199,32 @@ describe('item writes', () => {
     ]);
     for (const r of again) expect(r).toMatchObject({ __typename: 'NotFoundError' });
     expect(await h.rows()).toEqual(before);
+  });
+
+  it('an item this instance knows, deleted by another instance, is NOT_FOUND to editors and viewers alike', async () => {
+    const item = await newItem('Deleted elsewhere');
+    const sibling = await newItem('Its sibling');
+    const post = await t.ok(PostUpdate, { input: { itemId: item.id, body: 'Before' } }, EDITOR);
+    if (post.postUpdate.__typename !== 'PostUpdatePayload') throw new Error('not posted');
+    await t.server.services.db.item.delete({ where: { id: dbId(item.id) } });
+    const before = await h.rows();
+    const audit = await t.server.services.db.auditEvent.count();
+    const update = { id: item.id, expectedVersion: 1, patch: { title: 'x' } };
+    const answers = [
+      (await t.ok(UpdateItem, { input: update }, EDITOR)).updateItem,
+      (await t.ok(UpdateItem, { input: update }, VIEWER)).updateItem,
+      (await t.ok(MoveItem, { input: { id: item.id } }, EDITOR)).moveItem,
+      (await t.ok(MoveItem, { input: { id: item.id, afterId: sibling.id } }, EDITOR)).moveItem,
+      (await t.ok(PostUpdate, { input: { itemId: item.id, body: 'x' } }, EDITOR)).postUpdate,
+      (await t.ok(PostUpdate, { input: { itemId: item.id, body: 'x', parentId: post.postUpdate.update.id } }, EDITOR))
+        .postUpdate,
+      (await t.ok(PostUpdate, { input: { itemId: item.id, body: 'x', kind: 'COMMENT' } }, VIEWER)).postUpdate,
+      (await t.ok(DeleteItem, { input: { id: item.id } }, EDITOR)).deleteItem,
+      (await t.ok(DeleteItem, { input: { id: item.id } }, VIEWER)).deleteItem,
+    ];
+    for (const answer of answers) expect(answer).toMatchObject({ __typename: 'NotFoundError' });
+    expect(await h.rows()).toEqual(before);
+    expect(await t.server.services.db.auditEvent.count()).toBe(audit);
   });
 
   it('moveItem after an item of another list, or a reply to an update of another item, is refused and writes nothing', async () => {

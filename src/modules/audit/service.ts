@@ -33,13 +33,15 @@ export const SQL_NOW = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
 /**
  * The audit row as an `INSERT … SELECT … FROM source`, one row per row of `source` (a CTE
  * holding what the change returned): written inside a change's own statement, it commits with
- * the change, or not at all, without an interactive transaction.
+ * the change, or not at all, without an interactive transaction. `rowData`, a jsonb expression
+ * over the source row, adds what only the change knows (a deleted row's title).
  */
-export function auditInsertSql(entry: AuditEntry, source: Prisma.Sql): Prisma.Sql {
+export function auditInsertSql(entry: AuditEntry, source: Prisma.Sql, rowData?: Prisma.Sql): Prisma.Sql {
+  const data = Prisma.sql`${JSON.stringify(entry.data ?? {})}::jsonb`;
   return Prisma.sql`
     INSERT INTO "AuditEvent" ("id", "accountId", "actorId", "action", "resourceType", "resourceId", "data", "createdAt")
     SELECT ${newRowId()}, ${entry.accountId}, ${entry.actorId}, ${entry.action}, ${entry.resourceType},
-      ${entry.resourceId}, ${JSON.stringify(entry.data ?? {})}::jsonb, ${SQL_NOW}
+      ${entry.resourceId}, ${rowData ? Prisma.sql`${data} || ${rowData}` : data}, ${SQL_NOW}
     FROM ${source}`;
 }
 

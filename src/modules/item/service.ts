@@ -1,7 +1,7 @@
 import type { ListFacts } from '../../access/facts.ts';
 import type { ListQuestion } from '../../access/rules.ts';
 import type { Context, Viewer } from '../../context.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { type Item, type ItemUpdate, Prisma, type UpdateKind } from '../../generated/prisma/client.ts';
 import { auditInsertSql, newRowId, SQL_NOW } from '../audit/service.ts';
 import { publishListEvent, requireList } from '../list/service.ts';
@@ -23,26 +23,43 @@ export function asFields(value: unknown, path: string[]): ItemFields {
   return value as ItemFields;
 }
 
-/** What a mutation needs of the item it acts on before it writes. */
-interface ItemHead {
-  id: string;
-  listId: string;
-  title: string;
-  version: number;
+/**
+ * Which list each item is in, as this instance has seen it (per database). An item never changes
+ * lists (moveItem stays within one, a copy is a new item), so what is remembered never goes
+ * stale: a mutation on a known item asks access about its list without reading the item first.
+ * Its write then matches no row when the item is gone, which answers NOT_FOUND as a read would.
+ */
+const knownLists = new WeakMap<object, Map<string, string>>();
+const KNOWN_LISTS_MAX = 50_000;
+
+function rememberList(ctx: Ctx, itemId: string, listId: string): void {
+  let known = knownLists.get(ctx.db);
+  if (!known) {
+    known = new Map();
+    knownLists.set(ctx.db, known);
+  }
+  if (known.size >= KNOWN_LISTS_MAX) known.delete(known.keys().next().value as string);
+  known.set(itemId, listId);
 }
 
-async function loadItem(
-  ctx: Ctx,
-  itemId: string,
-  question: ListQuestion,
-): Promise<{ item: ItemHead; facts: ListFacts }> {
-  const item = await ctx.db.item.findUnique({
-    where: { id: itemId },
-    select: { id: true, listId: true, title: true, version: true },
-  });
+function itemExists(ctx: Ctx, itemId: string): Promise<boolean> {
+  return ctx.db.item.findUnique({ where: { id: itemId }, select: { id: true } }).then(Boolean);
+}
+
+/** The list of an item the viewer may act on as `question` asks, with its facts; NOT_FOUND when there is no such item. */
+async function loadItem(ctx: Ctx, itemId: string, question: ListQuestion): Promise<ListFacts> {
+  const known = knownLists.get(ctx.db)?.get(itemId);
+  const listId = known ?? (await ctx.db.item.findUnique({ where: { id: itemId }, select: { listId: true } }))?.listId;
   // An item of a list the viewer cannot read looks the same as no item.
-  if (!item || !(await ctx.access.listRole(item.listId))) throw new NotFoundError('The item');
-  return { item, facts: await requireList(ctx, item.listId, question) };
+  if (!listId || !(await ctx.access.listRole(listId))) throw new NotFoundError('The item');
+  if (!known) rememberList(ctx, itemId, listId);
+  try {
+    return await requireList(ctx, listId, question);
+  } catch (err) {
+    // Refused on a list they read: a gone item still answers NOT_FOUND, as it does when read first.
+    if (known && err instanceof ForbiddenError && !(await itemExists(ctx, itemId))) throw new NotFoundError('The item');
+    throw err;
+  }
 }
 
 /**
@@ -57,6 +74,7 @@ function auditedChange<T>(
   resource: { type: string; id: string },
   data: Record<string, unknown>,
   change: Prisma.Sql,
+  rowData?: Prisma.Sql,
 ): Promise<T[]> {
   const entry = {
     accountId: facts.workspace.account.accountId,
@@ -67,7 +85,7 @@ function auditedChange<T>(
     data: { listId: facts.listId, ...data },
   };
   return ctx.db.$queryRaw<T[]>`
-    WITH "change" AS (${change}), "audit" AS (${auditInsertSql(entry, Prisma.sql`"change"`)})
+    WITH "change" AS (${change}), "audit" AS (${auditInsertSql(entry, Prisma.sql`"change"`, rowData)})
     SELECT * FROM "change"`;
 }
 
@@ -94,6 +112,7 @@ export async function createItem(
       RETURNING *`,
   );
   if (!item) throw new Error('INSERT … SELECT MAX(…) returned no row');
+  rememberList(ctx, item.id, item.listId);
   publishListEvent(ctx, { kind: 'ITEM_CREATED', listId: facts.listId, itemId: item.id, version: item.version });
   return item;
 }
@@ -109,13 +128,14 @@ export async function updateItem(
   ctx: Ctx,
   input: { id: string; expectedVersion: number; patch: { title?: string | null; fields?: ItemFields | null } },
 ): Promise<{ item: Item; changedFields: string[] }> {
-  const { item, facts } = await loadItem(ctx, input.id, 'list:edit');
+  const facts = await loadItem(ctx, input.id, 'list:edit');
   const patchFields = input.patch.fields ?? {};
   const title = input.patch.title ?? null;
   const touched = [...(title !== null ? ['title'] : []), ...Object.keys(patchFields).map((k) => versionKey(k))];
   if (!touched.length) throw new ValidationError('The patch changes nothing', ['input', 'patch']);
-  if (input.expectedVersion < 1 || input.expectedVersion > item.version)
-    throw new ValidationError('expectedVersion is not a version of this item', ['input', 'expectedVersion']);
+  const badVersion = () =>
+    new ValidationError('expectedVersion is not a version of this item', ['input', 'expectedVersion']);
+  if (input.expectedVersion < 1) throw badVersion();
   const changedFields = [...(title !== null ? ['title'] : []), ...Object.keys(patchFields)];
   const entries = Object.entries(patchFields);
   const set = Object.fromEntries(entries.filter(([, value]) => value !== null));
@@ -125,7 +145,7 @@ export async function updateItem(
     ctx,
     facts,
     'item.update',
-    { type: 'Item', id: item.id },
+    { type: 'Item', id: input.id },
     { changedFields, expectedVersion: input.expectedVersion },
     Prisma.sql`
       UPDATE "Item" SET
@@ -136,18 +156,23 @@ export async function updateItem(
         "fieldVersions" = "fieldVersions" || (SELECT jsonb_object_agg(k, "version" + 1) FROM ${touchedKeys}),
         "updatedById" = ${ctx.viewer.id},
         "updatedAt" = ${SQL_NOW}
-      WHERE "id" = ${item.id}
+      WHERE "id" = ${input.id} AND "listId" = ${facts.listId} AND "version" >= ${input.expectedVersion}
         AND (SELECT COALESCE(MAX(("fieldVersions" ->> k)::int), 0) FROM ${touchedKeys}) <= ${input.expectedVersion}
       RETURNING *`,
   );
   if (!updated) {
-    const current = await ctx.db.item.findUnique({ where: { id: item.id }, select: { fieldVersions: true } });
+    // Why nothing matched, from the row as it is now (versions only grow, so this is why it failed).
+    const current = await ctx.db.item.findUnique({
+      where: { id: input.id },
+      select: { version: true, fieldVersions: true },
+    });
     if (!current) throw new NotFoundError('The item');
+    if (input.expectedVersion > current.version) throw badVersion();
     const versions = current.fieldVersions as Record<string, number>;
     const stale = touched.filter((key) => (versions[key] ?? 0) > input.expectedVersion);
     throw new ConflictError(
       `Changed by someone else since version ${input.expectedVersion}: ${stale.join(', ')}`,
-      item.id,
+      input.id,
     );
   }
   publishListEvent(ctx, {
@@ -162,24 +187,26 @@ export async function updateItem(
 
 /** Deletes an item (editors and above). */
 export async function deleteItem(ctx: Ctx, input: { id: string }): Promise<string> {
-  const { item, facts } = await loadItem(ctx, input.id, 'list:edit');
+  const facts = await loadItem(ctx, input.id, 'list:edit');
   const [deleted] = await auditedChange<{ id: string }>(
     ctx,
     facts,
     'item.delete',
-    { type: 'Item', id: item.id },
-    { title: item.title },
-    Prisma.sql`DELETE FROM "Item" WHERE "id" = ${item.id} RETURNING "id"`,
+    { type: 'Item', id: input.id },
+    {},
+    Prisma.sql`DELETE FROM "Item" WHERE "id" = ${input.id} AND "listId" = ${facts.listId} RETURNING "id", "title"`,
+    Prisma.sql`jsonb_build_object('title', "title")`,
   );
   if (!deleted) throw new NotFoundError('The item');
-  publishListEvent(ctx, { kind: 'ITEM_DELETED', listId: item.listId, itemId: item.id });
-  return item.id;
+  knownLists.get(ctx.db)?.delete(deleted.id);
+  publishListEvent(ctx, { kind: 'ITEM_DELETED', listId: facts.listId, itemId: deleted.id });
+  return deleted.id;
 }
 
 /** Moves an item right after `afterId` (another item of the same list), or to the top when null. */
 export async function moveItem(ctx: Ctx, input: { id: string; afterId?: string | null }): Promise<Item> {
-  const { item, facts } = await loadItem(ctx, input.id, 'list:edit');
-  if (input.afterId === item.id) throw new ValidationError('An item cannot move after itself', ['input', 'afterId']);
+  const facts = await loadItem(ctx, input.id, 'list:edit');
+  if (input.afterId === input.id) throw new ValidationError('An item cannot move after itself', ['input', 'afterId']);
   const touch = Prisma.sql`"updatedById" = ${ctx.viewer.id}, "updatedAt" = ${SQL_NOW}`;
   // Halfway between the item it goes after and the next one, or one past the last.
   const move = input.afterId
@@ -189,24 +216,24 @@ export async function moveItem(ctx: Ctx, input: { id: string; afterId?: string |
             WHERE "listId" = "a"."listId" AND "position" > "a"."position" AND "id" <> "i"."id")) / 2,
           "a"."position" + 1)
         FROM "Item" AS "a"
-        WHERE "i"."id" = ${item.id} AND "a"."id" = ${input.afterId} AND "a"."listId" = "i"."listId"
+        WHERE "i"."id" = ${input.id} AND "i"."listId" = ${facts.listId}
+          AND "a"."id" = ${input.afterId} AND "a"."listId" = "i"."listId"
         RETURNING "i".*`
     : Prisma.sql`
         UPDATE "Item" SET ${touch}, "position" = COALESCE(
-          (SELECT MIN("position") FROM "Item" WHERE "listId" = ${item.listId} AND "id" <> ${item.id}), 1) - 1
-        WHERE "id" = ${item.id}
+          (SELECT MIN("position") FROM "Item" WHERE "listId" = ${facts.listId} AND "id" <> ${input.id}), 1) - 1
+        WHERE "id" = ${input.id} AND "listId" = ${facts.listId}
         RETURNING *`;
   const [moved] = await auditedChange<Item>(
     ctx,
     facts,
     'item.move',
-    { type: 'Item', id: item.id },
+    { type: 'Item', id: input.id },
     { afterId: input.afterId ?? null },
     move,
   );
   if (!moved) {
-    if (!(await ctx.db.item.findUnique({ where: { id: item.id }, select: { id: true } })))
-      throw new NotFoundError('The item');
+    if (!input.afterId || !(await itemExists(ctx, input.id))) throw new NotFoundError('The item');
     throw new ValidationError('afterId is not an item of this list', ['input', 'afterId']);
   }
   publishListEvent(ctx, { kind: 'ITEM_MOVED', listId: moved.listId, itemId: moved.id, version: moved.version });
@@ -230,22 +257,26 @@ export async function postUpdate(
   const kind: UpdateKind = input.parentId ? 'REPLY' : input.kind;
   if (kind === 'REPLY' && !input.parentId)
     throw new ValidationError('A reply names the update it answers', ['input', 'parentId']);
-  const { item, facts } = await loadItem(ctx, input.itemId, TALK_QUESTION[kind]);
+  const facts = await loadItem(ctx, input.itemId, TALK_QUESTION[kind]);
   const parentId = input.parentId ?? null;
   const [update] = await auditedChange<ItemUpdate>(
     ctx,
     facts,
     'item.post-update',
-    { type: 'ItemUpdate', id: item.id },
-    { itemId: item.id, kind },
+    { type: 'ItemUpdate', id: input.itemId },
+    { itemId: input.itemId, kind },
     Prisma.sql`
       INSERT INTO "ItemUpdate" ("id", "itemId", "authorId", "kind", "parentId", "body", "createdAt")
-      SELECT ${newRowId()}, ${item.id}, ${ctx.viewer.id}, ${kind}::"UpdateKind", ${parentId}, ${input.body}, ${SQL_NOW}
-      WHERE ${parentId}::text IS NULL
-        OR EXISTS (SELECT 1 FROM "ItemUpdate" WHERE "id" = ${parentId} AND "itemId" = ${item.id})
+      SELECT ${newRowId()}, "id", ${ctx.viewer.id}, ${kind}::"UpdateKind", ${parentId}, ${input.body}, ${SQL_NOW}
+      FROM "Item" WHERE "id" = ${input.itemId} AND "listId" = ${facts.listId}
+        AND (${parentId}::text IS NULL
+          OR EXISTS (SELECT 1 FROM "ItemUpdate" WHERE "id" = ${parentId} AND "itemId" = ${input.itemId}))
       RETURNING *`,
   );
-  if (!update) throw new ValidationError('parentId is not an update of this item', ['input', 'parentId']);
-  publishListEvent(ctx, { kind: 'UPDATE_POSTED', listId: item.listId, itemId: item.id, updateId: update.id });
+  if (!update) {
+    if (!parentId || !(await itemExists(ctx, input.itemId))) throw new NotFoundError('The item');
+    throw new ValidationError('parentId is not an update of this item', ['input', 'parentId']);
+  }
+  publishListEvent(ctx, { kind: 'UPDATE_POSTED', listId: facts.listId, itemId: input.itemId, updateId: update.id });
   return update;
 }
