@@ -46,11 +46,17 @@ interface Execution {
   viewer: string;
 }
 
-const memo = new WeakMap<object, Map<string, Promise<Execution>>>();
+/** An execution under way, and its outcome once it succeeded. */
+interface Shared {
+  execution: Promise<Execution>;
+  done?: Execution;
+}
+
+const memo = new WeakMap<object, Map<string, Shared>>();
 
 /**
  * Executes `args` on `event` once for every subscriber on this instance who may see the same
- * result, and hands them all the same result object.
+ * result, and hands them all the same result object. `viewer` is `viewerKey(args.contextValue)`.
  *
  * Sharing is decided by what the execution reads, not by a list of fields: it runs on a view of
  * the context that notes every read of `viewer` and `access` (whose answers depend on who asks)
@@ -60,14 +66,18 @@ const memo = new WeakMap<object, Map<string, Promise<Execution>>>();
  * tabs); one that read the client is never shared. A resolver that depends on the viewer must ask
  * the context for the viewer, so a new field such as `viewerRole` is never shared by mistake.
  */
-export async function executeShared(event: unknown, args: SubscriptionArgs, mask: MaskError): Promise<ExecutionResult> {
+export async function executeShared(
+  event: unknown,
+  args: SubscriptionArgs,
+  viewer: string,
+  mask: MaskError,
+): Promise<ExecutionResult> {
   if (typeof event !== 'object' || event === null) return (await run(event, args, mask)).result;
   let results = memo.get(event);
   if (!results) {
     results = new Map();
     memo.set(event, results);
   }
-  const viewer = viewerKey(args.contextValue);
   const generic = await remember(results, args.key, () => run(event, args, mask));
   if (generic.reads === Reads.Nothing) return generic.result;
   if (generic.reads === Reads.Viewer) {
@@ -78,17 +88,35 @@ export async function executeShared(event: unknown, args: SubscriptionArgs, mask
   return (await run(event, args, mask)).result;
 }
 
-function remember(results: Map<string, Promise<Execution>>, key: string, compute: () => Promise<Execution>) {
-  let execution = results.get(key);
-  if (!execution) {
-    execution = compute();
-    results.set(key, execution);
-    // A failure is not remembered: the next subscriber tries again.
-    execution.catch(() => {
-      if (results.get(key) === execution) results.delete(key);
-    });
+/**
+ * The result `executeShared` would give when another subscriber's execution of `event` has
+ * already finished and may be shared: the common case of a fan-out, without waiting a turn.
+ */
+function sharedNow(event: unknown, args: SubscriptionArgs, viewer: string): ExecutionResult | undefined {
+  if (typeof event !== 'object' || event === null) return undefined;
+  const done = memo.get(event)?.get(args.key)?.done;
+  if (!done || done.reads === Reads.Client) return undefined;
+  return done.reads === Reads.Nothing || done.viewer === viewer ? done.result : undefined;
+}
+
+function remember(results: Map<string, Shared>, key: string, compute: () => Promise<Execution>) {
+  let shared = results.get(key);
+  if (!shared) {
+    const execution = compute();
+    const entry: Shared = { execution };
+    shared = entry;
+    results.set(key, entry);
+    execution.then(
+      (done) => {
+        entry.done = done;
+      },
+      // A failure is not remembered: the next subscriber tries again.
+      () => {
+        if (results.get(key) === entry) results.delete(key);
+      },
+    );
   }
-  return execution;
+  return shared.execution;
 }
 
 function viewerKey(ctx: Context): string {
@@ -173,6 +201,7 @@ function delivered(
 ): AsyncIterableIterator<ExecutionResult> {
   let finished = false;
   let pumping: Promise<IteratorResult<ExecutionResult>> | undefined;
+  const viewer = viewerKey(args.contextValue);
   const done = { done: true, value: undefined } as const;
   const pump = async (): Promise<IteratorResult<ExecutionResult>> => {
     while (!finished) {
@@ -184,7 +213,7 @@ function delivered(
         throw mask(err);
       }
       if (event.done || finished) break;
-      const result = await executeShared(event.value, args, mask);
+      const result = sharedNow(event.value, args, viewer) ?? (await executeShared(event.value, args, viewer, mask));
       // The client left while the result was computed: nothing more is sent.
       if (finished) break;
       sendNext(jsonOf(result));

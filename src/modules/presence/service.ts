@@ -172,21 +172,23 @@ export async function setPresence(
   ctx: Ctx,
   input: { listId: string; status: 'VIEWING' | 'EDITING'; itemId: string | null; field: string | null },
 ): Promise<number> {
-  enforce(await ctx.access.decideList(input.listId, 'list:read'), 'The list');
+  // The decision, the item and the sessions are read at once (a state change is on the path of
+  // every watcher's highlight); nothing read is used or shown before the decision allows it.
+  const [decision, item, live] = await Promise.all([
+    ctx.access.decideList(input.listId, 'list:read'),
+    input.itemId
+      ? ctx.db.item.findFirst({ where: { id: input.itemId, listId: input.listId }, select: { id: true } })
+      : null,
+    liveSessions(ctx.realtime, input.listId),
+  ]);
+  enforce(decision, 'The list');
   if (input.status === 'EDITING' && !input.itemId)
     throw new ValidationError('EDITING needs an itemId', ['input', 'itemId']);
   if (input.field && input.field.length > 200)
     throw new ValidationError('The field name is too long', ['input', 'field']);
-  if (input.itemId) {
-    const item = await ctx.db.item.findFirst({
-      where: { id: input.itemId, listId: input.listId },
-      select: { id: true },
-    });
-    if (!item) throw new ValidationError('The item is not on this list', ['input', 'itemId']);
-  }
+  if (input.itemId && !item) throw new ValidationError('The item is not on this list', ['input', 'itemId']);
   const { presence } = ctx.realtime;
   const ttl = ctx.config.presenceTtlMs;
-  const live = await liveSessions(ctx.realtime, input.listId);
   const mine = live.filter((s) => s.userId === ctx.viewer.id);
   const state =
     input.status === 'EDITING'
