@@ -17,6 +17,16 @@ const Rename = graphql(`
     updateList(input: $input) { __typename ... on Error { code message } }
   }
 `);
+const CreateItem = graphql(`
+  mutation RcCreateItem($input: CreateItemInput!) {
+    createItem(input: $input) { __typename ... on CreateItemPayload { item { id version } } ... on Error { code message } }
+  }
+`);
+const UpdateItem = graphql(`
+  mutation RcUpdateItem($input: UpdateItemInput!) {
+    updateItem(input: $input) { __typename ... on Error { code message } }
+  }
+`);
 const RemoveShare = graphql(`
   mutation RcRemoveShare($input: RemoveShareInput!) {
     removeShare(input: $input) { __typename ... on Error { code message } }
@@ -69,6 +79,27 @@ describe('response cache, one instance', () => {
     await t.ok(Rename, { input: { listId, name: 'Renamed' } }, people.admin);
     const after = await t.gql(ListView, { id: listId }, token);
     expect(after.data?.list?.name).toBe('Renamed');
+  });
+
+  it('an item created and edited (raw SQL statements) ends the kept answer', async () => {
+    const { people, listId } = await sharedList(t, 'items');
+    const token = await t.token(people.viewer);
+    const titles = async () =>
+      (await t.gql(ListView, { id: listId }, token)).data?.list?.items.edges.map((e) => e.node.title);
+    expect(await titles()).toEqual([]);
+    await expect.poll(() => statements(t, () => t.gql(ListView, { id: listId }, token))).toBe(0);
+    const created = await t.ok(CreateItem, { input: { listId, title: 'First' } }, people.admin);
+    if (created.createItem.__typename !== 'CreateItemPayload') throw new Error(JSON.stringify(created));
+    expect(await titles()).toEqual(['First']);
+    await expect.poll(() => statements(t, () => t.gql(ListView, { id: listId }, token))).toBe(0);
+    const { id, version } = created.createItem.item;
+    const updated = await t.ok(
+      UpdateItem,
+      { input: { id, expectedVersion: version, patch: { title: 'Edited' } } },
+      people.admin,
+    );
+    expect(updated.updateItem.__typename).toBe('UpdateItemPayload');
+    expect(await titles()).toEqual(['Edited']);
   });
 
   it('keeps answers apart per token: another viewer never gets the first one', async () => {
