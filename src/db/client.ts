@@ -1,10 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
-import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { type MigrationConnection, migrate, pgliteMigrationConnection, pgMigrationConnection } from './migrate.ts';
 
@@ -60,29 +57,38 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 const TERMINATED = new Set(['57P01', '57P02', '57P03']);
 
 /**
- * A pool that survives connections the server ended while they sat idle. Their FATAL message may
- * still be unread when the pool hands one out, so the next statement would fail: plain statements
- * are sent once more on another connection, and a transaction lets pending socket events run
- * before it takes a connection, so a dead one leaves the pool first.
+ * The PostgreSQL driver, loaded when a URL is given: an embedded start spares loading it, as a
+ * start on PostgreSQL spares PGlite.
  */
-class ResilientPool extends pg.Pool {
-  // biome-ignore lint/suspicious/noExplicitAny: pg's query overloads; Prisma uses the promise form.
-  override query(config: any, values?: any, callback?: any): any {
-    if (typeof values === 'function' || typeof callback === 'function') return super.query(config, values, callback);
-    return super.query(config, values).catch((err: { code?: string }) => {
-      if (!TERMINATED.has(err?.code ?? '')) throw err;
-      return super.query(config, values);
-    });
+async function postgresDriver() {
+  const [{ default: pgModule }, { PrismaPg }] = await Promise.all([import('pg'), import('@prisma/adapter-pg')]);
+  /**
+   * A pool that survives connections the server ended while they sat idle. Their FATAL message
+   * may still be unread when the pool hands one out, so the next statement would fail: plain
+   * statements are sent once more on another connection, and a transaction lets pending socket
+   * events run before it takes a connection, so a dead one leaves the pool first.
+   */
+  class ResilientPool extends pgModule.Pool {
+    // biome-ignore lint/suspicious/noExplicitAny: pg's query overloads; Prisma uses the promise form.
+    override query(config: any, values?: any, callback?: any): any {
+      if (typeof values === 'function' || typeof callback === 'function') return super.query(config, values, callback);
+      return super.query(config, values).catch((err: { code?: string }) => {
+        if (!TERMINATED.has(err?.code ?? '')) throw err;
+        return super.query(config, values);
+      });
+    }
+    // biome-ignore lint/suspicious/noExplicitAny: pg's connect overloads.
+    override connect(callback?: any): any {
+      // pg-pool's own query() passes a callback; @prisma/adapter-pg's transactions do not.
+      if (callback) return super.connect(callback);
+      return new Promise<void>((resolve) => setImmediate(resolve)).then(() => super.connect());
+    }
   }
-  // biome-ignore lint/suspicious/noExplicitAny: pg's connect overloads.
-  override connect(callback?: any): any {
-    // pg-pool's own query() passes a callback; @prisma/adapter-pg's transactions do not.
-    if (callback) return super.connect(callback);
-    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => super.connect());
-  }
+  return { Client: pgModule.Client, ResilientPool, PrismaPg };
 }
 
 async function openPostgres(url: string, onConnectionError?: (err: Error) => void): Promise<Database> {
+  const { Client, ResilientPool, PrismaPg } = await postgresDriver();
   const pool = new ResilientPool({ connectionString: url, max: 10 });
   // An idle client whose server went away emits 'error' on the pool; unhandled, it kills the process.
   // pg-pool attaches the whole client to the error: log its message and SQLSTATE only.
@@ -100,7 +106,7 @@ async function openPostgres(url: string, onConnectionError?: (err: Error) => voi
     prisma,
     statements,
     async migrate(log) {
-      const client = new pg.Client({ connectionString: url });
+      const client: pg.Client = new Client({ connectionString: url });
       client.on('error', onError);
       await client.connect();
       try {
@@ -130,6 +136,10 @@ async function openPglite(dataDir: string | null): Promise<Database> {
     dir = pgliteDataDir(dataDir);
     mkdirSync(dir, { recursive: true });
   }
+  const [{ PGlite }, { PrismaPGlite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('pglite-prisma-adapter'),
+  ]);
   const pglite = await PGlite.create(dir);
   const { prisma, statements } = countingClient(new PrismaPGlite(pglite));
   const conn: MigrationConnection = pgliteMigrationConnection(pglite);

@@ -16,8 +16,6 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile 
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { pgliteDataDir } from './client.ts';
 import { migrate, migrationChecksum, pgliteMigrationConnection, readMigrations } from './migrate.ts';
@@ -117,6 +115,10 @@ export async function ensureTemplate(options: TemplateOptions = {}): Promise<str
   const folder = folderOf(wanted.key);
   const scratch = join(cacheDir, `${folder}.building-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(pgliteDataDir(scratch), { recursive: true });
+  const [{ PGlite }, { PrismaPGlite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('pglite-prisma-adapter'),
+  ]);
   try {
     const pglite = await PGlite.create(pgliteDataDir(scratch));
     try {
