@@ -100,6 +100,7 @@ export const bench: Bench = {
       const achieved: number[] = [];
       const editP50: number[] = [];
       const cpu: number[][] = cluster.pids.map(() => []);
+      const cpuPerDelivery: number[] = [];
       for (let run = 0; run < runs; run++) {
         for (const s of subscribers) s.reset();
         const first = new Map(versions);
@@ -137,6 +138,10 @@ export const bench: Bench = {
           cpu[i]?.push(Math.round(((cpuSeconds(pid) - (cpuBefore[i] ?? 0)) / elapsed) * 100) / 100);
         });
         const edits = seconds * rate;
+        // B only delivers: its CPU over the edit phase per message it sent.
+        const onB = subscribers.length - Math.ceil(subscribers.length / 2);
+        const bPid = cluster.pids[1] as number;
+        cpuPerDelivery.push(Math.round(((cpuSeconds(bPid) - (cpuBefore[1] ?? 0)) * 1e6) / (edits * onB)) / 1e3);
         achieved.push(Math.round(edits / elapsed));
         const expected = (s: Subscriber) =>
           board.items.every((item) => s.versions.get(item.id)?.at(-1) === versions.get(item.id));
@@ -209,6 +214,12 @@ export const bench: Bench = {
           unit: 'ms',
           runs: editP50,
           note: 'HTTP, as seen by the editor',
+        }),
+        figure({
+          metric: 'server CPU per delivered event, instance B',
+          unit: 'ms',
+          runs: cpuPerDelivery,
+          note: "B's user + system time over the edit phase per ItemUpdated it sent (its share of the item reload included)",
         }),
         ...cpu.map((runsOf, i) =>
           figure({

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { profileArgs, startCluster } from './lib/cluster.ts';
 import { type Bench, type Figure, measured, median } from './lib/figure.ts';
 import { openMany, type WsConnection } from './lib/ws-client.ts';
-import { seedBoard, sleep, until } from './lib/ws-fixtures.ts';
+import { cpuSeconds, seedBoard, sleep, until } from './lib/ws-fixtures.ts';
 
 const PRESENCE = `subscription BenchIdlePresence($listId: ID!) {
   presence(listId: $listId) { kind snapshot { user { id name } status } entry { user { id name } status itemId field sessions } }
@@ -113,7 +113,7 @@ async function churn(url: string, token: string, listId: string, sockets: number
   await Promise.all(connections.flatMap((c) => Array.from({ length: inFlight }, () => loop(c))));
   const elapsed = (Date.now() - start) / 1000;
   await Promise.all(connections.map((c) => c.close()));
-  return { rate: Math.round(pairs / elapsed), failures };
+  return { rate: Math.round(pairs / elapsed), pairs, failures };
 }
 
 /**
@@ -163,9 +163,12 @@ export const bench: Bench = {
       const [resident] = await openMany(1, () => ({ url, token: tokens[0] as string }));
       resident?.subscribe(LIST_EVENTS, { listId: board.listIds[0] }, { next: () => {} });
       await sleep(500);
+      const cpuPerPair: number[] = [];
       for (let run = 0; run < runs; run++) {
+        const cpuBefore = cpuSeconds(pid);
         const result = await churn(url, tokens[1] as string, board.listIds[0] as string, 4, 8, quick ? 3_000 : 10_000);
         rates.push(result.rate);
+        cpuPerPair.push(Math.round(((cpuSeconds(pid) - cpuBefore) * 1e6) / result.pairs) / 1e3);
         failures += result.failures;
       }
       await resident?.close();
@@ -196,6 +199,12 @@ export const bench: Bench = {
           target: '>= 1,000/s',
           met: median(rates) >= 1_000,
           note: `listEvents, 4 sockets x 8 in flight, each pair waits for ListEventsSubscribed; ${failures} failed`,
+        }),
+        figure({
+          metric: 'server CPU per subscribe+complete pair',
+          unit: 'ms',
+          runs: cpuPerPair,
+          note: 'user + system time of the server process over the churn, from /proc, per pair; less sensitive to a busy machine than the rate',
         }),
       ];
     } finally {
