@@ -287,9 +287,15 @@ interface SharedRoot {
 function nextSender(socket: import('ws').WebSocket, id: string): SendNext {
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   return (payloadJson) => {
-    if (socket.readyState === socket.OPEN) socket.send(`${head}${payloadJson}}`);
+    if (socket.readyState !== socket.OPEN) return;
+    // Nothing waits for a write: a client that stops reading would hold ever more of them.
+    if (socket.bufferedAmount > MAX_UNSENT_BYTES) return socket.close(1013, 'Not reading its messages');
+    socket.send(`${head}${payloadJson}}`);
   };
 }
+
+/** How much a socket may have waiting to be sent before it is closed (1013, try again later). */
+const MAX_UNSENT_BYTES = 8 * 1024 * 1024;
 
 /** Drops the upgrade request and the connection params (the token) from a socket's state. */
 function forget(ctx: { connectionParams?: unknown; extra: { request?: IncomingMessage } }) {
