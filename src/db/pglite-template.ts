@@ -114,11 +114,11 @@ export async function ensureTemplate(options: TemplateOptions = {}): Promise<str
 
   const folder = folderOf(wanted.key);
   const scratch = join(cacheDir, `${folder}.building-${process.pid}-${randomBytes(4).toString('hex')}`);
-  await mkdir(pgliteDataDir(scratch), { recursive: true });
   const [{ PGlite }, { PrismaPGlite }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('pglite-prisma-adapter'),
   ]);
+  await mkdir(pgliteDataDir(scratch), { recursive: true });
   try {
     const pglite = await PGlite.create(pgliteDataDir(scratch));
     try {
