@@ -89,12 +89,35 @@ end
 return { redis.call('HVALS', KEYS[1]), gone }
 `;
 
+const SESSIONS_COMMAND = 'sharegraphPresenceSessions';
+type SessionsCommand = (hash: string, exp: string, now: number) => Promise<unknown>;
+
 /**
  * Presence in Redis: `<prefix>presence:<listId>` hash of sessions and `…:exp` sorted set of
  * expiries. Every call fails at once with RedisUnavailableError while Redis is down.
  */
-export function redisPresenceStore({ whenUp }: RedisConnection, prefix: string): PresenceStore {
+export function redisPresenceStore({ client, whenUp }: RedisConnection, prefix: string): PresenceStore {
   const keys = (listId: string) => [`${prefix}presence:${listId}`, `${prefix}presence:${listId}:exp`] as const;
+  // Sent by its digest (EVALSHA), not its text, on every read.
+  client.defineCommand(SESSIONS_COMMAND, { numberOfKeys: 2, lua: SESSIONS_SCRIPT });
+  // Every read of a busy list returns mostly the same sessions: each stored text is parsed once
+  // while it stays in the list (a session is rewritten, so re-parsed, whenever it changes).
+  const parsedByList = new Map<string, Map<string, PresenceSession>>();
+  const parseAll = (listId: string, stored: string[]) => {
+    const before = parsedByList.get(listId);
+    const now = new Map<string, PresenceSession>();
+    const sessions = stored.map((text) => {
+      const session = before?.get(text) ?? (JSON.parse(text) as PresenceSession);
+      now.set(text, session);
+      return session;
+    });
+    if (!stored.length) parsedByList.delete(listId);
+    else {
+      if (!before && parsedByList.size >= 1_000) parsedByList.clear();
+      parsedByList.set(listId, now);
+    }
+    return sessions;
+  };
   /** Stores the session (`hset`), or only when it is missing (`hsetnx`), and extends its expiry. */
   const write = (listId: string, session: PresenceSession, ttlMs: number, store: 'hset' | 'hsetnx') => {
     const [hash, exp] = keys(listId);
@@ -125,12 +148,10 @@ export function redisPresenceStore({ whenUp }: RedisConnection, prefix: string):
     },
     async sessions(listId) {
       const [hash, exp] = keys(listId);
-      const [live, gone] = (await whenUp((redis) => redis.eval(SESSIONS_SCRIPT, 2, hash, exp, Date.now()))) as [
-        string[],
-        string[],
-      ];
-      const parse = (v: string) => JSON.parse(v) as PresenceSession;
-      return { live: live.map(parse), expired: gone.map(parse) };
+      const [live, gone] = (await whenUp((redis) =>
+        (redis as unknown as Record<typeof SESSIONS_COMMAND, SessionsCommand>)[SESSIONS_COMMAND](hash, exp, Date.now()),
+      )) as [string[], string[]];
+      return { live: parseAll(listId, live), expired: gone.map((v) => JSON.parse(v) as PresenceSession) };
     },
     async close() {
       // The connection is the pub/sub's, which closes it.
