@@ -54,8 +54,12 @@ interface Grants {
   generation: number;
   /** Viewer and link token → until when their grant serves. */
   until: Map<string, number>;
+  hold(): void;
   release(): void;
 }
+
+/** How long a list's grants (and so its channel) outlive the last stream on it. */
+const LINGER_MS = 5_000;
 
 const grantsByList = new WeakMap<Realtime, Map<string, Grants>>();
 
@@ -64,9 +68,10 @@ function heldGrants(realtime: Realtime, listId: string): Grants | undefined {
 }
 
 /**
- * Keeps the recent read grants of `listId` on this instance while a stream on it is open (call
- * the returned function when the stream ends), so that a subscribe+complete churn on a list does
- * not cost a database decision per subscribe.
+ * Keeps the recent read grants of `listId` on this instance while a stream on it is open, and
+ * LINGER_MS after the last one ends (call the returned function when the stream ends), so that a
+ * subscribe+complete churn on a list costs neither a database decision nor a Redis subscription
+ * per subscribe.
  *
  * A grant is as good as a fresh decision for a stream that is live before it asks: the grants
  * are forgotten the moment an ACCESS_CHANGED or LIST_DELETED of the list reaches this instance,
@@ -92,23 +97,34 @@ export function holdReadGrants(realtime: Realtime, listId: string): () => void {
     });
     const unresync = realtime.onResync(forget);
     const all = lists;
+    let lingering: NodeJS.Timeout | undefined;
     const held: Grants = {
       holders: 0,
       generation: 0,
       until: new Map(),
+      hold() {
+        clearTimeout(lingering);
+        held.holders++;
+      },
       release() {
         if (--held.holders > 0) return;
-        forget();
-        unlisten();
-        unresync();
-        all.delete(listId);
+        // Kept a moment after the last stream ends: a client that reloads the page finds the
+        // list's channel still subscribed (no wait for Redis) and its grant still good.
+        lingering = setTimeout(() => {
+          if (held.holders > 0) return;
+          forget();
+          unlisten();
+          unresync();
+          all.delete(listId);
+        }, LINGER_MS);
+        lingering.unref();
       },
     };
     grants = held;
     lists.set(listId, grants);
   }
   const current = grants;
-  current.holders++;
+  current.hold();
   let released = false;
   return () => {
     if (released) return;
