@@ -88,6 +88,15 @@ describe('a first start on an empty DATA_DIR', () => {
   });
 });
 
+describe('instances starting together', () => {
+  it('each make the missing template, and all end up using one', { timeout: SLOW }, async () => {
+    const cache = join(scratch, 'cache-together');
+    const [a, b] = await Promise.all([ensureTemplate({ cacheDir: cache }), ensureTemplate({ cacheDir: cache })]);
+    expect(a).toBe(b);
+    expect(readdirSync(cache)).toHaveLength(1);
+  });
+});
+
 describe('a template made for other migrations', () => {
   it('is refused, replaced, and migrations added later apply to existing data too', { timeout: SLOW }, async () => {
     const migrationsDir = join(scratch, 'migrations');
