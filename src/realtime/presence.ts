@@ -199,5 +199,10 @@ export function roster(sessions: readonly PresenceSession[]): RosterEntry[] {
     if (s.since < entry.since) entry.since = s.since;
     if (s.status === 'EDITING') Object.assign(entry, { status: s.status, itemId: s.itemId, field: s.field });
   }
-  return [...byKey.values()].sort((a, b) => a.since.localeCompare(b.since) || a.key.localeCompare(b.key));
+  // Code-unit order: ISO times sort as times, and localeCompare cost most of a 1,000-entry fold.
+  return [...byKey.values()].sort((a, b) => compare(a.since, b.since) || compare(a.key, b.key));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
