@@ -139,6 +139,7 @@ export const bench: Bench = {
       const rosterWrongPerRun: number[] = [];
       const fanoutLostPerRun: number[] = [];
       const cpuPerDelivery: number[] = [];
+      const setPresenceP50: number[] = [];
       for (let run = 0; run < runs; run++) {
         for (const o of observers) o.join(listId);
         await until(
@@ -206,6 +207,7 @@ export const bench: Bench = {
         rosterWrongPerRun.push(rosterWrong);
 
         const latencies: number[] = [];
+        const mutationMs: number[] = [];
         let fanoutLost = 0;
         const cpuBeforeChanges = cluster.pids.map(cpuSeconds);
         for (let change = 0; change < changes; change++) {
@@ -221,13 +223,14 @@ export const bench: Bench = {
             };
           }
           sentAt = Date.now();
-          await mutate(
+          const answered = mutate(
             cluster.urls[0] as string,
             'setPresence',
             SET_PRESENCE,
             { input: editing ? { listId, status: 'EDITING', itemId, field: 'title' } : { listId, status: 'VIEWING' } },
             editor.token,
-          );
+          ).then(() => mutationMs.push(Date.now() - sentAt));
+          await answered;
           await until(
             () => heard.size === watchers.length,
             10_000,
@@ -242,6 +245,7 @@ export const bench: Bench = {
         }
         for (const w of watchers) w.onUpdated = undefined;
         p50.push(percentile(latencies, 50));
+        setPresenceP50.push(percentile(mutationMs, 50));
         p99.push(percentile(latencies, 99));
         fanoutLostPerRun.push(fanoutLost);
         const changeCpu = cluster.pids.reduce((sum, pid, i) => sum + cpuSeconds(pid) - (cpuBeforeChanges[i] ?? 0), 0);
@@ -292,6 +296,12 @@ export const bench: Bench = {
           target: '< 100 ms',
           met: median(p99) < 100,
           note: size,
+        }),
+        figure({
+          metric: 'setPresence round trip, p50',
+          unit: 'ms',
+          runs: setPresenceP50,
+          note: 'HTTP, as seen by the editor: the part of each state change spent before it is announced',
         }),
         figure({
           metric: 'server CPU per delivered state change',
