@@ -15,6 +15,8 @@ const LIST_EVENTS = `subscription BenchChurn($listId: ID!) { listEvents(listId: 
 interface Memory {
   heapUsed: number;
   rss: number;
+  /** Everything `process.memoryUsage()` said (printed with BENCH_DEBUG). */
+  report?: unknown;
 }
 
 /** Asks the server child (preloaded with ws-probe.ts) for its memory after GC; RSS from /proc. */
@@ -37,7 +39,7 @@ async function serverMemory(pid: number, dir: string): Promise<Memory> {
   );
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
-  return { heapUsed: (report as { heapUsed: number }).heapUsed, rss: rssKb * 1024 };
+  return { heapUsed: (report as { heapUsed: number }).heapUsed, rss: rssKb * 1024, report };
 }
 
 /** Opens `count` authenticated sockets, each subscribed to presence on one of `listIds`, and waits for every SNAPSHOT. */
@@ -151,6 +153,7 @@ export const bench: Bench = {
         const before = await serverMemory(pid, probeDir);
         const connections = await idleSubscribers(url, tokens, board.listIds, count);
         const after = await serverMemory(pid, probeDir);
+        if (process.env.BENCH_DEBUG) console.log('DEBUG memory', JSON.stringify({ before: before.report, after: after.report }));
         heapPer.push(Math.round((after.heapUsed - before.heapUsed) / count / 102.4) / 10);
         rssPer.push(Math.round((after.rss - before.rss) / count / 102.4) / 10);
         await Promise.all(connections.map((c) => c.close()));
