@@ -153,7 +153,8 @@ export const bench: Bench = {
         const before = await serverMemory(pid, probeDir);
         const connections = await idleSubscribers(url, tokens, board.listIds, count);
         const after = await serverMemory(pid, probeDir);
-        if (process.env.BENCH_DEBUG) console.log('DEBUG memory', JSON.stringify({ before: before.report, after: after.report }));
+        if (process.env.BENCH_DEBUG)
+          console.log('DEBUG memory', JSON.stringify({ before: before.report, after: after.report }));
         heapPer.push(Math.round((after.heapUsed - before.heapUsed) / count / 102.4) / 10);
         rssPer.push(Math.round((after.rss - before.rss) / count / 102.4) / 10);
         await Promise.all(connections.map((c) => c.close()));
