@@ -3,6 +3,7 @@ import { openDatabase } from '../src/db/client.ts';
 import { gql } from './lib/client.ts';
 import { profileArgs, sparePort, spawnServer, startCluster, stopChild, waitReady } from './lib/cluster.ts';
 import { type Bench, type Figure, median } from './lib/figure.ts';
+import { pacedLoad } from './lib/paced.ts';
 import { BenchList, type FixtureActor, seedCountFixture } from './lib/round-trips.ts';
 
 const CONNECTIONS = 50;
@@ -23,11 +24,10 @@ interface Target {
 }
 
 /**
- * Runs autocannon against `target` for `seconds`, flat out or at `overallRate` requests per
- * second. Throws when any request failed, got a non-2xx, or got another body than the expected
+ * Runs autocannon against `target` for `seconds`, flat out. Throws when any request failed, got a non-2xx, or got another body than the expected
  * one: a figure with failures in it measures something else.
  */
-async function load(target: Target, seconds: number, overallRate?: number): Promise<Load> {
+async function load(target: Target, seconds: number): Promise<Load> {
   const result = await autocannon({
     url: `${target.url}/graphql`,
     method: 'POST',
@@ -36,7 +36,6 @@ async function load(target: Target, seconds: number, overallRate?: number): Prom
     headers: target.headers,
     body: target.body,
     expectBody: target.expectBody,
-    ...(overallRate ? { overallRate } : {}),
   });
   const failed = result.errors + result.timeouts + result.non2xx + result.mismatches;
   if (failed) {
@@ -145,7 +144,9 @@ function seriesFigures(prefix: string, s: Series, base: Load[], note: string): F
       `${prefix} p50 at half rate`,
       s.half.map((r) => r.p50),
       'ms',
-      { note: `${s.halfRate} req/s (half the saturating median), autocannon overallRate` },
+      {
+        note: `${s.halfRate} req/s (half the saturating median), evenly paced, latency from when each request was due (bench/lib/paced.ts)`,
+      },
     ),
     { ...p99, met: p99.value < 20 },
   ];
@@ -184,7 +185,8 @@ export const bench: Bench = {
       }
       for (const [server, s] of series) {
         s.halfRate = Math.max(1, Math.round(median(s.full.map((r) => r.rps)) / 2));
-        for (let i = 0; i < runs; i++) s.half.push(await load(server.target, seconds, s.halfRate));
+        const paced = { ...server.target, url: `${server.target.url}/graphql` };
+        for (let i = 0; i < runs; i++) s.half.push(await pacedLoad(paced, seconds, s.halfRate, CONNECTIONS));
       }
       const setup = `${CONNECTIONS} connections, ${seconds} s per run, server and autocannon on the same 2 cores`;
       return [

@@ -48,6 +48,9 @@ export function responseCache(
   const serialised = new WeakMap<object, string>();
   // Requests authenticated before the context was built, so that an answer may be served at once.
   const verified = new WeakSet<object>();
+  // Answers being computed, by key, and the keys each request computes.
+  const inflight = new Map<string, Pending>();
+  const owned = new WeakMap<Request, string[]>();
   const kinds = new LRUCache<string, string>({ max: 1_000 });
   // The operation's kind, from the text (parsed once per text, within the token limit).
   const kindOf = (query: string | undefined, operationName: string | null | undefined): string => {
@@ -94,7 +97,19 @@ export function responseCache(
       }
       sessions.set(context, session);
       const key = keyOf(session, { ...params, documentString: params.query ?? '' });
-      if (generations.current() === null || !answers.has(key)) return;
+      if (generations.current() === null) return;
+      if (!answers.has(key)) {
+        // One execution per missing answer: the same query arriving meanwhile (a page many tabs
+        // reload, an answer just expired) waits for it instead of executing alongside.
+        const computing = inflight.get(key);
+        if (!computing || performance.now() - computing.since > INFLIGHT_WAIT_MS) {
+          inflight.set(key, pending());
+          owned.set(request, [...(owned.get(request) ?? []), key]);
+          return;
+        }
+        await Promise.race([computing.done, delay(INFLIGHT_WAIT_MS)]);
+        if (!answers.has(key)) return;
+      }
       await identify(request, context).then(
         () => verified.add(context),
         // Refused (bad token, locked out): the context says why; nothing comes from the cache.
@@ -124,6 +139,12 @@ export function responseCache(
     // A kept answer skips execution, and with it the operation's log line: write one here. It is
     // also serialised once, not at every hit (yoga uses a result's own `stringify` when it has one).
     onResultProcess({ request, result, setResult }) {
+      // The request that computed an answer is done (kept or not): whoever waited may go on.
+      for (const key of owned.get(request) ?? []) {
+        inflight.get(key)?.finish();
+        inflight.delete(key);
+      }
+      owned.delete(request);
       const served = result as ExecutionResult & { [SERVED_FROM_CACHE]?: boolean };
       if (!served[SERVED_FROM_CACHE]) return;
       log.info({ requestId: requestIdOf(request), cached: true }, 'graphql operation');
@@ -144,6 +165,25 @@ export function responseCache(
     onDispose: () => generations.close(),
   };
 }
+
+/** Longest a query waits for the same query's execution before executing itself. */
+const INFLIGHT_WAIT_MS = 2_000;
+
+interface Pending {
+  since: number;
+  done: Promise<void>;
+  finish(): void;
+}
+
+function pending(): Pending {
+  let finish = () => {};
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  return { since: performance.now(), done, finish };
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** How the yoga plugin marks an answer it served from the cache. */
 const SERVED_FROM_CACHE = Symbol.for('servedFromResponseCache');

@@ -102,6 +102,19 @@ describe('response cache, one instance', () => {
     expect(await titles()).toEqual(['Edited']);
   });
 
+  it('executes a missing answer once for the same query arriving together', async () => {
+    const { people, listId } = await sharedList(t, 'together');
+    const token = await t.token(people.viewer);
+    const alone = await statements(t, () => t.gql(ListView, { id: listId }, token));
+    await t.ok(Rename, { input: { listId, name: 'Together' } }, people.admin);
+    let answers: Awaited<ReturnType<typeof t.gql>>[] = [];
+    const together = await statements(t, async () => {
+      answers = await Promise.all(Array.from({ length: 8 }, () => t.gql(ListView, { id: listId }, token)));
+    });
+    expect(answers.map((a) => (a.data as { list: { name: string } }).list.name)).toEqual(Array(8).fill('Together'));
+    expect(together).toBeLessThanOrEqual(alone);
+  });
+
   it('keeps answers apart per token: another viewer never gets the first one', async () => {
     const { people, listId } = await sharedList(t, 'apart');
     const viewer = await t.gql(ListView, { id: listId }, await t.token(people.viewer));

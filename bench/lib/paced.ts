@@ -1,0 +1,81 @@
+import { Agent, request } from 'node:http';
+
+/** Latencies of an evenly paced load, in milliseconds. */
+export interface PacedLoad {
+  /** Requests answered per second over the run. */
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+export interface PacedTarget {
+  /** e.g. http://127.0.0.1:4000/graphql */
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  /** The exact answer every request must get. */
+  expectBody: string;
+}
+
+/** The `q` quantile of sorted `values`. */
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+
+/**
+ * An open-loop load at a steady `rate`: request i is due at start + i/rate, sent then on one of
+ * `connections` keep-alive sockets, and its latency counts from when it was due (so a server that
+ * falls behind is charged for the wait, not spared it). autocannon's `overallRate` sends each
+ * second's quota in a burst at the top of the second, which measures a burst's queue, not the
+ * latency at that rate. Throws when any answer differs from `expectBody` or fails.
+ */
+export async function pacedLoad(
+  target: PacedTarget,
+  seconds: number,
+  rate: number,
+  connections: number,
+): Promise<PacedLoad> {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const url = new URL(target.url);
+  const headers = { ...target.headers, 'content-length': String(Buffer.byteLength(target.body)) };
+  const total = Math.round(seconds * rate);
+  const latencies: number[] = [];
+  const failures: string[] = [];
+  const one = (due: number) =>
+    new Promise<void>((resolve) => {
+      const req = request(
+        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers, agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            latencies.push(performance.now() - due);
+            const text = Buffer.concat(chunks).toString();
+            if (res.statusCode !== 200 || text !== target.expectBody) {
+              failures.push(`${res.statusCode}: ${text.slice(0, 200)}`);
+            }
+            resolve();
+          });
+        },
+      );
+      req.on('error', (err) => {
+        failures.push(err.message);
+        resolve();
+      });
+      req.end(target.body);
+    });
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(one(due));
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  if (failures.length) throw new Error(`${target.url}: ${failures.length} failed requests, e.g. ${failures[0]}`);
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / elapsed, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+}
