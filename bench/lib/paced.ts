@@ -58,6 +58,8 @@ export async function pacedLoad(
           });
         },
       );
+      // No Nagle: a small request must not wait for the previous segment's ACK.
+      req.on('socket', (socket) => socket.setNoDelay(true));
       req.on('error', (err) => {
         failures.push(err.message);
         resolve();
