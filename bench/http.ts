@@ -3,7 +3,7 @@ import { openDatabase } from '../src/db/client.ts';
 import { gql } from './lib/client.ts';
 import { profileArgs, sparePort, spawnServer, startCluster, stopChild, waitReady } from './lib/cluster.ts';
 import { type Bench, type Figure, median } from './lib/figure.ts';
-import { pacedLoad } from './lib/paced.ts';
+import { type PacedLoad, pacedLoad } from './lib/paced.ts';
 import { BenchList, type FixtureActor, seedCountFixture } from './lib/round-trips.ts';
 
 const CONNECTIONS = 50;
@@ -188,6 +188,20 @@ export const bench: Bench = {
         const paced = { ...server.target, url: `${server.target.url}/graphql` };
         for (let i = 0; i < runs; i++) s.half.push(await pacedLoad(paced, seconds, s.halfRate, CONNECTIONS));
       }
+      // The floor: the bare yoga under the same paced load as the default server (the generator,
+      // the loopback and the machine's own hiccups).
+      const floorRate = (series.get(cached) as Series).halfRate;
+      const floor: PacedLoad[] = [];
+      for (let i = 0; i < runs; i++) {
+        floor.push(
+          await pacedLoad(
+            { ...baseline.target, url: `${baseline.target.url}/graphql` },
+            seconds,
+            floorRate,
+            CONNECTIONS,
+          ),
+        );
+      }
       const setup = `${CONNECTIONS} connections, ${seconds} s per run, server and autocannon on the same 2 cores`;
       return [
         figure(
@@ -200,6 +214,12 @@ export const bench: Bench = {
           'baseline p99',
           base.map((r) => r.p99),
           'ms',
+        ),
+        figure(
+          'baseline p99, paced like the list query at half rate',
+          floor.map((r) => r.p99),
+          'ms',
+          { note: `${floorRate} req/s evenly paced: what the generator and the machine alone add` },
         ),
         ...seriesFigures(
           'list query',
