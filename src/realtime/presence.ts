@@ -13,6 +13,14 @@ export interface PresenceSession {
   since: string;
 }
 
+/** What `setPresence` changes on a session. */
+export type PresenceState = Pick<PresenceSession, 'status' | 'itemId' | 'field'>;
+
+/** The roster entry a session is shown under: its user, or itself when anonymous. */
+export function rosterKey(session: Pick<PresenceSession, 'sessionId' | 'userId'>): string {
+  return session.userId ?? `anonymous:${session.sessionId}`;
+}
+
 /** Where presence lives: a Map in process, or Redis (hash per list + expiry sorted set) across instances. */
 export interface PresenceStore {
   /** Adds or replaces a session; it expires `ttlMs` after the last write unless refreshed. */
@@ -26,6 +34,16 @@ export interface PresenceStore {
   remove(listId: string, sessionId: string): Promise<boolean>;
   /** Live sessions of a list; expired ones are dropped and returned as `expired`. */
   sessions(listId: string): Promise<{ live: PresenceSession[]; expired: PresenceSession[] }>;
+  /**
+   * The live sessions under one roster key (`rosterKey`: a user's tabs, or one anonymous
+   * session), read alone: what one roster entry is folded from, at the cost of that entry.
+   */
+  sessionsOf(listId: string, key: string): Promise<PresenceSession[]>;
+  /**
+   * Sets the state of every live session of `userId` on the list, at once, and returns them as
+   * stored now. Only sessions that exist are changed: one that left meanwhile is not re-created.
+   */
+  setState(listId: string, userId: string, state: PresenceState): Promise<PresenceSession[]>;
   close(): Promise<void>;
 }
 
@@ -69,6 +87,23 @@ export function memoryPresenceStore(): PresenceStore {
       }
       return { live, expired };
     },
+    async sessionsOf(listId, key) {
+      const now = Date.now();
+      const live: PresenceSession[] = [];
+      for (const entry of lists.get(listId)?.values() ?? [])
+        if (entry.expiresAt > now && rosterKey(entry.session) === key) live.push(entry.session);
+      return live;
+    },
+    async setState(listId, userId, state) {
+      const now = Date.now();
+      const changed: PresenceSession[] = [];
+      for (const entry of lists.get(listId)?.values() ?? []) {
+        if (entry.expiresAt <= now || entry.session.userId !== userId) continue;
+        entry.session = { ...entry.session, ...state };
+        changed.push(entry.session);
+      }
+      return changed;
+    },
     async close() {
       lists.clear();
     },
@@ -89,17 +124,53 @@ end
 return { redis.call('HVALS', KEYS[1]), gone }
 `;
 
+// The live sessions named in one roster key's index (KEYS[3]); ids whose session is gone from
+// the hash (left, or pruned as expired) are dropped from the index on the way. With a state
+// (ARGV[2], JSON) it also sets it on each of them, in one step: a state change is stored on
+// every tab of the user or on none, and a session removed meanwhile stays removed.
+const SESSIONS_OF_SCRIPT = `
+local state = ARGV[2] and cjson.decode(ARGV[2])
+local live = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  local v = redis.call('HGET', KEYS[1], id)
+  if not v then
+    redis.call('SREM', KEYS[3], id)
+  else
+    local at = redis.call('ZSCORE', KEYS[2], id)
+    if at and tonumber(at) > tonumber(ARGV[1]) then
+      if state then
+        local s = cjson.decode(v)
+        s.status = state.status
+        s.itemId = state.itemId
+        s.field = state.field
+        v = cjson.encode(s)
+        redis.call('HSET', KEYS[1], id, v)
+      end
+      table.insert(live, v)
+    end
+  end
+end
+return live
+`;
+
 const SESSIONS_COMMAND = 'sharegraphPresenceSessions';
-type SessionsCommand = (hash: string, exp: string, now: number) => Promise<unknown>;
+const SESSIONS_OF_COMMAND = 'sharegraphPresenceSessionsOf';
+type Script = (...args: (string | number)[]) => Promise<unknown>;
+type Commands = Record<typeof SESSIONS_COMMAND | typeof SESSIONS_OF_COMMAND, Script>;
 
 /**
- * Presence in Redis: `<prefix>presence:<listId>` hash of sessions and `…:exp` sorted set of
- * expiries. Every call fails at once with RedisUnavailableError while Redis is down.
+ * Presence in Redis: `<prefix>presence:<listId>` hash of sessions, `…:exp` sorted set of
+ * expiries, and `…:k:<rosterKey>` set of the session ids shown under each roster entry (an
+ * index, so that a state change or an entry is read without the whole list; the hash and the
+ * expiries stay the truth). Every call fails at once with RedisUnavailableError while Redis is down.
  */
 export function redisPresenceStore({ client, whenUp }: RedisConnection, prefix: string): PresenceStore {
   const keys = (listId: string) => [`${prefix}presence:${listId}`, `${prefix}presence:${listId}:exp`] as const;
-  // Sent by its digest (EVALSHA), not its text, on every read.
+  const index = (listId: string, key: string) => `${prefix}presence:${listId}:k:${key}`;
+  // Sent by their digest (EVALSHA), not their text, on every call.
   client.defineCommand(SESSIONS_COMMAND, { numberOfKeys: 2, lua: SESSIONS_SCRIPT });
+  client.defineCommand(SESSIONS_OF_COMMAND, { numberOfKeys: 3, lua: SESSIONS_OF_SCRIPT });
+  const script = (redis: unknown) => redis as Commands;
   // Every read of a busy list returns mostly the same sessions: each stored text is parsed once
   // while it stays in the list (a session is rewritten, so re-parsed, whenever it changes).
   const parsedByList = new Map<string, Map<string, PresenceSession>>();
@@ -121,14 +192,17 @@ export function redisPresenceStore({ client, whenUp }: RedisConnection, prefix: 
   /** Stores the session (`hset`), or only when it is missing (`hsetnx`), and extends its expiry. */
   const write = (listId: string, session: PresenceSession, ttlMs: number, store: 'hset' | 'hsetnx') => {
     const [hash, exp] = keys(listId);
+    const byKey = index(listId, rosterKey(session));
     return whenUp((redis) =>
       redis
         .multi()
         [store](hash, session.sessionId, JSON.stringify(session))
         .zadd(exp, Date.now() + ttlMs, session.sessionId)
+        .sadd(byKey, session.sessionId)
         // The keys outlive no session by much, even if no reader ever prunes them.
         .pexpire(hash, ttlMs * 2)
         .pexpire(exp, ttlMs * 2)
+        .pexpire(byKey, ttlMs * 2)
         .exec(),
     );
   };
@@ -148,10 +222,26 @@ export function redisPresenceStore({ client, whenUp }: RedisConnection, prefix: 
     },
     async sessions(listId) {
       const [hash, exp] = keys(listId);
-      const [live, gone] = (await whenUp((redis) =>
-        (redis as unknown as Record<typeof SESSIONS_COMMAND, SessionsCommand>)[SESSIONS_COMMAND](hash, exp, Date.now()),
-      )) as [string[], string[]];
+      const [live, gone] = (await whenUp((redis) => script(redis)[SESSIONS_COMMAND](hash, exp, Date.now()))) as [
+        string[],
+        string[],
+      ];
       return { live: parseAll(listId, live), expired: gone.map((v) => JSON.parse(v) as PresenceSession) };
+    },
+    async sessionsOf(listId, key) {
+      const [hash, exp] = keys(listId);
+      const live = (await whenUp((redis) =>
+        script(redis)[SESSIONS_OF_COMMAND](hash, exp, index(listId, key), Date.now()),
+      )) as string[];
+      return live.map((v) => JSON.parse(v) as PresenceSession);
+    },
+    async setState(listId, userId, state) {
+      const [hash, exp] = keys(listId);
+      const json = JSON.stringify({ status: state.status, itemId: state.itemId, field: state.field });
+      const changed = (await whenUp((redis) =>
+        script(redis)[SESSIONS_OF_COMMAND](hash, exp, index(listId, userId), Date.now(), json),
+      )) as string[];
+      return changed.map((v) => JSON.parse(v) as PresenceSession);
     },
     async close() {
       // The connection is the pub/sub's, which closes it.
@@ -180,7 +270,7 @@ export function roster(sessions: readonly PresenceSession[]): RosterEntry[] {
   const byKey = new Map<string, RosterEntry>();
   for (const s of sessions) {
     if (s.invisible) continue;
-    const key = s.userId ?? `anonymous:${s.sessionId}`;
+    const key = rosterKey(s);
     const entry = byKey.get(key);
     if (!entry) {
       byKey.set(key, {

@@ -11,6 +11,7 @@ import { canOpenList, canReadList, holdReadGrants } from '../list/stream-access.
 import { UserType } from '../user/schema.ts';
 import {
   announce as announceSession,
+  entryAfter,
   now,
   type RosterView,
   readRoster,
@@ -60,8 +61,13 @@ const PresenceEntryObject = builder.objectRef<RosterEntry>('PresenceEntry').impl
 
 interface PresenceEventShape {
   kind: 'SNAPSHOT' | 'JOINED' | 'LEFT' | 'UPDATED';
-  roster: RosterEntry[];
+  /** The whole roster, or on later events how to read it: only when a subscriber selects it. */
+  roster: RosterEntry[] | (() => Promise<RosterEntry[]>);
   entry: RosterEntry | null;
+}
+
+function rosterOf(e: PresenceEventShape): RosterEntry[] | Promise<RosterEntry[]> {
+  return typeof e.roster === 'function' ? e.roster() : e.roster;
 }
 
 const PresenceEventObject = builder.objectRef<PresenceEventShape>('PresenceEvent').implement({
@@ -71,7 +77,7 @@ const PresenceEventObject = builder.objectRef<PresenceEventShape>('PresenceEvent
     roster: t.field({
       type: [PresenceEntryObject],
       description: 'Everyone on the list now.',
-      resolve: (e) => e.roster,
+      resolve: rosterOf,
     }),
     entry: t.field({
       type: PresenceEntryObject,
@@ -84,7 +90,7 @@ const PresenceEventObject = builder.objectRef<PresenceEventShape>('PresenceEvent
       nullable: true,
       description:
         'The whole roster on SNAPSHOT, null on every later event. On a busy list select this and `entry` instead of `roster`: every event then costs one entry, not the whole roster, and the roster is the snapshot plus each JOINED, LEFT and UPDATED entry.',
-      resolve: (e) => (e.kind === 'SNAPSHOT' ? e.roster : null),
+      resolve: (e) => (e.kind === 'SNAPSHOT' ? rosterOf(e) : null),
     }),
   }),
 });
@@ -183,6 +189,8 @@ builder.subscriptionField('presence', (t) =>
 /**
  * What every subscriber of the list is shown for `event` (null: nothing), made once per event on
  * this instance: the same object for all of them, so that its result is executed once for all.
+ * It needs only the entry of whoever the event is about; the whole roster is read (once per
+ * event on this instance) only if a subscriber selects `roster`.
  */
 function shownAfter(
   realtime: Realtime,
@@ -190,8 +198,8 @@ function shownAfter(
   event: PresenceEventPayload,
 ): Promise<PresenceEventShape | null> {
   return perEvent(event, 'shown', async (): Promise<PresenceEventShape | null> => {
-    const { roster: current, byKey } = await rosterAfter(realtime, listId, event);
-    const entry = byKey.get(event.userId ?? `anonymous:${event.sessionId}`) ?? null;
+    const entry = await entryAfter(realtime, listId, event);
+    const current = () => rosterAfter(realtime, listId, event).then((view) => view.roster);
     // Another tab of theirs is still open: they did not leave, their session count changed.
     if (event.kind === 'LEFT')
       return { kind: entry ? 'UPDATED' : 'LEFT', roster: current, entry: entry ?? leftEntry(event) };

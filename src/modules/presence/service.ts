@@ -2,7 +2,7 @@ import { enforce } from '../../access/enforce.ts';
 import type { Context, Viewer } from '../../context.ts';
 import { ValidationError } from '../../errors.ts';
 import { perEvent } from '../../realtime/per-event.ts';
-import { type PresenceSession, type RosterEntry, roster } from '../../realtime/presence.ts';
+import { type PresenceSession, type RosterEntry, roster, rosterKey } from '../../realtime/presence.ts';
 import type { PresenceEventPayload, Realtime } from '../../realtime/pubsub.ts';
 
 type Ctx = Context & { viewer: Viewer };
@@ -106,6 +106,24 @@ export function rosterSince(realtime: Realtime, listId: string, since: number): 
 }
 
 /**
+ * The roster entry of whoever `event` is about, as stored after it (null: not shown, e.g. gone
+ * or invisible): read alone, once per instance however many subscribers heard the event. A read
+ * that starts after the event arrived sees at least the change it announces, which was stored
+ * before it was published; reads go out in arrival order on one connection, so a later event's
+ * entry is never older than an earlier one's.
+ */
+export function entryAfter(
+  realtime: Realtime,
+  listId: string,
+  event: PresenceEventPayload,
+): Promise<RosterEntry | null> {
+  return perEvent(event, 'entry', async () => {
+    const sessions = await realtime.presence.sessionsOf(listId, rosterKey(event));
+    return roster(sessions)[0] ?? null;
+  });
+}
+
+/**
  * The roster after `event`: read once per instance however many subscribers heard the event
  * (they all hold the same payload object), not once per subscriber. A read that starts after the
  * event arrived sees at least the change it announces, which was stored before it was published.
@@ -118,10 +136,11 @@ const watches = new WeakMap<Realtime, Map<string, { subscribers: number; release
 
 /**
  * Keeps one watch per list on this instance while anyone here subscribes to its presence; call
- * the returned function when the subscriber leaves. The watch reads the roster the moment a
- * presence event arrives, so that every subscriber finds it ready instead of each waiting in
- * turn for a round trip per event, and every `sweepMs` it drops and announces the sessions of
- * crashed instances (one read per list, not one per subscriber).
+ * the returned function when the subscriber leaves. The watch reads the entry of whoever an
+ * event is about the moment the event arrives (before any subscriber's stream has it), so that
+ * every subscriber finds it ready instead of each waiting in turn for a round trip per event,
+ * and every `sweepMs` it drops and announces the sessions of crashed instances (one read per
+ * list, not one per subscriber).
  */
 export function watchList(realtime: Realtime, listId: string, sweepMs: number, onError: (err: Error) => void) {
   let lists = watches.get(realtime);
@@ -131,17 +150,16 @@ export function watchList(realtime: Realtime, listId: string, sweepMs: number, o
   }
   let watch = lists.get(listId);
   if (!watch) {
-    const events = realtime.pubsub.subscribe('list:presence', listId);
-    void (async () => {
-      for await (const event of events) rosterAfter(realtime, listId, event).catch(onError);
-    })();
+    const stop = realtime.listen('list:presence', listId, (event) => {
+      entryAfter(realtime, listId, event).catch(onError);
+    });
     const sweeper = setInterval(() => liveSessions(realtime, listId).catch(onError), sweepMs);
     const current = {
       subscribers: 0,
       release() {
         if (--current.subscribers > 0) return;
         clearInterval(sweeper);
-        void events.return();
+        stop();
         lists?.delete(listId);
         reads.get(realtime)?.delete(listId);
       },
@@ -166,20 +184,20 @@ const lastSent = new Map<string, number>();
 /**
  * Sets the viewer's state on every session they have open on the list (on any instance: the
  * store is shared), then announces it. Bursts are throttled per user and list: the last state
- * within THROTTLE_MS is announced once, so a typing user does not flood every watcher.
+ * within THROTTLE_MS is announced once, so a typing user does not flood every watcher. The
+ * change is on the path of every watcher's highlight, so between the decision and the
+ * announcement there is one store call, which touches only the viewer's own sessions.
  */
 export async function setPresence(
   ctx: Ctx,
   input: { listId: string; status: 'VIEWING' | 'EDITING'; itemId: string | null; field: string | null },
 ): Promise<number> {
-  // The decision, the item and the sessions are read at once (a state change is on the path of
-  // every watcher's highlight); nothing read is used or shown before the decision allows it.
-  const [decision, item, live] = await Promise.all([
+  // The decision and the item are read at once; nothing read is used before the decision allows it.
+  const [decision, item] = await Promise.all([
     ctx.access.decideList(input.listId, 'list:read'),
     input.itemId
       ? ctx.db.item.findFirst({ where: { id: input.itemId, listId: input.listId }, select: { id: true } })
       : null,
-    liveSessions(ctx.realtime, input.listId),
   ]);
   enforce(decision, 'The list');
   if (input.status === 'EDITING' && !input.itemId)
@@ -187,14 +205,11 @@ export async function setPresence(
   if (input.field && input.field.length > 200)
     throw new ValidationError('The field name is too long', ['input', 'field']);
   if (input.itemId && !item) throw new ValidationError('The item is not on this list', ['input', 'itemId']);
-  const { presence } = ctx.realtime;
-  const ttl = ctx.config.presenceTtlMs;
-  const mine = live.filter((s) => s.userId === ctx.viewer.id);
   const state =
     input.status === 'EDITING'
       ? { status: input.status, itemId: input.itemId, field: input.field }
       : { status: input.status, itemId: null, field: null };
-  await Promise.all(mine.map((s) => presence.put(input.listId, { ...s, ...state }, ttl)));
+  const mine = await ctx.realtime.presence.setState(input.listId, ctx.viewer.id, state);
   // A visible tab speaks for the user: an invisible one's change is not shown.
   const first = mine.find((s) => !s.invisible) ?? mine[0];
   if (!first) return 0;
