@@ -1,3 +1,4 @@
+import type { PresenceEventPayload } from './pubsub.ts';
 import type { RedisConnection } from './redis.ts';
 
 /** One connection's presence on a list (a tab). Ids and ISO strings only: it is stored as JSON. */
@@ -21,6 +22,23 @@ export function rosterKey(session: Pick<PresenceSession, 'sessionId' | 'userId'>
   return session.userId ?? `anonymous:${session.sessionId}`;
 }
 
+/**
+ * The state of a user's entry after a state change, carried in its UPDATED announcement so that
+ * watchers show it without a read. `sessions` and `since` count visible sessions only.
+ */
+export type CarriedEntry = PresenceState & { sessions: number; since: string };
+
+/**
+ * A presence announcement as it crosses the pub/sub: an UPDATED made by `setState` carries the
+ * entry it stored (`PresenceEventPayload` plus `entry`).
+ */
+export type CarryingPayload = PresenceEventPayload & { entry?: CarriedEntry };
+
+/** The pub/sub channel of a list's presence, as `createPubSub` names topic `list:presence`, id `listId`. */
+export function presenceChannel(listId: string): string {
+  return `list:presence:${listId}`;
+}
+
 /** Where presence lives: a Map in process, or Redis (hash per list + expiry sorted set) across instances. */
 export interface PresenceStore {
   /** Adds or replaces a session; it expires `ttlMs` after the last write unless refreshed. */
@@ -42,8 +60,16 @@ export interface PresenceStore {
   /**
    * Sets the state of every live session of `userId` on the list, at once, and returns them as
    * stored now. Only sessions that exist are changed: one that left meanwhile is not re-created.
+   * With `announceAt` (an ISO time), a store shared between instances also publishes the UPDATED
+   * (with its entry) in the same step when a visible session changed, and says so in `announced`:
+   * then the order of announcements is the order of the writes, whichever instance made them.
    */
-  setState(listId: string, userId: string, state: PresenceState): Promise<PresenceSession[]>;
+  setState(
+    listId: string,
+    userId: string,
+    state: PresenceState,
+    announceAt?: string,
+  ): Promise<{ sessions: PresenceSession[]; announced: boolean }>;
   close(): Promise<void>;
 }
 
@@ -102,7 +128,7 @@ export function memoryPresenceStore(): PresenceStore {
         entry.session = { ...entry.session, ...state };
         changed.push(entry.session);
       }
-      return changed;
+      return { sessions: changed, announced: false };
     },
     async close() {
       lists.clear();
@@ -127,10 +153,13 @@ return { redis.call('HVALS', KEYS[1]), gone }
 // The live sessions named in one roster key's index (KEYS[3]); ids whose session is gone from
 // the hash (left, or pruned as expired) are dropped from the index on the way. With a state
 // (ARGV[2], JSON) it also sets it on each of them, in one step: a state change is stored on
-// every tab of the user or on none, and a session removed meanwhile stays removed.
+// every tab of the user or on none, and a session removed meanwhile stays removed. With a
+// channel (ARGV[3]) it then publishes the UPDATED of user ARGV[5] at ARGV[4], carrying the
+// entry, if a visible session changed: announcements leave in the order of the writes.
 const SESSIONS_OF_SCRIPT = `
 local state = ARGV[2] and cjson.decode(ARGV[2])
 local live = {}
+local visible, first, since = 0, nil, nil
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   local v = redis.call('HGET', KEYS[1], id)
   if not v then
@@ -145,10 +174,19 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[3])) do
         s.field = state.field
         v = cjson.encode(s)
         redis.call('HSET', KEYS[1], id, v)
+        if s.invisible ~= true then
+          visible = visible + 1
+          first = first or id
+          if not since or s.since < since then since = s.since end
+        end
       end
       table.insert(live, v)
     end
   end
+end
+if ARGV[3] and visible > 0 then
+  redis.call('PUBLISH', ARGV[3], cjson.encode({ kind = 'UPDATED', sessionId = first, userId = ARGV[5], at = ARGV[4],
+    entry = { status = state.status, itemId = state.itemId, field = state.field, sessions = visible, since = since } }))
 end
 return live
 `;
@@ -235,13 +273,15 @@ export function redisPresenceStore({ client, whenUp }: RedisConnection, prefix: 
       )) as string[];
       return live.map((v) => JSON.parse(v) as PresenceSession);
     },
-    async setState(listId, userId, state) {
+    async setState(listId, userId, state, announceAt) {
       const [hash, exp] = keys(listId);
       const json = JSON.stringify({ status: state.status, itemId: state.itemId, field: state.field });
+      const announce = announceAt ? [prefix + presenceChannel(listId), announceAt, userId] : [];
       const changed = (await whenUp((redis) =>
-        script(redis)[SESSIONS_OF_COMMAND](hash, exp, index(listId, userId), Date.now(), json),
+        script(redis)[SESSIONS_OF_COMMAND](hash, exp, index(listId, userId), Date.now(), json, ...announce),
       )) as string[];
-      return changed.map((v) => JSON.parse(v) as PresenceSession);
+      const sessions = changed.map((v) => JSON.parse(v) as PresenceSession);
+      return { sessions, announced: announce.length > 0 && sessions.some((s) => !s.invisible) };
     },
     async close() {
       // The connection is the pub/sub's, which closes it.

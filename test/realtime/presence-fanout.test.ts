@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PresenceSession } from '../../src/realtime/presence.ts';
+import type { CarryingPayload, PresenceSession } from '../../src/realtime/presence.ts';
 import { createRealtime, type Realtime } from '../../src/realtime/pubsub.ts';
 import { TypedDocumentString } from '../generated/graphql.ts';
 import { listHelpers } from '../helpers/lists.ts';
@@ -126,7 +126,8 @@ describe.each(['memory', 'redis'] as const)('the %s presence store', async (kind
       for (const s of [tab1, tab2, hidden, gone, other]) await store.put(listId, s, 60_000);
       await store.remove(listId, gone.sessionId);
       const state = { status: 'EDITING' as const, itemId: 'item-1', field: 'title "quoted" / ünïcode' };
-      const changed = await store.setState(listId, 'u1', state);
+      const { sessions: changed, announced } = await store.setState(listId, 'u1', state);
+      expect(announced).toBe(false);
       expect(changed.map((s) => s.sessionId).sort()).toEqual([tab1, tab2, hidden].map((s) => s.sessionId).sort());
       for (const s of changed)
         expect(s).toEqual({ ...[tab1, tab2, hidden].find((x) => x.sessionId === s.sessionId), ...state });
@@ -137,9 +138,9 @@ describe.each(['memory', 'redis'] as const)('the %s presence store', async (kind
       expect(live.find((s) => s.sessionId === other.sessionId)).toEqual(other);
       expect(live.find((s) => s.sessionId === tab1.sessionId)).toEqual({ ...tab1, ...state });
 
-      const back = await store.setState(listId, 'u1', { status: 'VIEWING', itemId: null, field: null });
+      const { sessions: back } = await store.setState(listId, 'u1', { status: 'VIEWING', itemId: null, field: null });
       expect(back.every((s) => s.status === 'VIEWING' && s.itemId === null && s.field === null)).toBe(true);
-      expect(await store.setState(listId, 'nobody', state)).toEqual([]);
+      expect(await store.setState(listId, 'nobody', state)).toEqual({ sessions: [], announced: false });
     },
   );
 
@@ -151,18 +152,58 @@ describe.each(['memory', 'redis'] as const)('the %s presence store', async (kind
       const anonymous = session(null);
       const expiring = session('u1');
       const tab = session('u1');
-      await store.put(listId, tab, 60_000);
+      // The keys live twice the TTL of the last write: the short one goes first.
       await store.put(listId, expiring, 50);
+      await store.put(listId, tab, 60_000);
       await store.put(listId, anonymous, 60_000);
       await store.put(listId, session('u2'), 60_000);
       await sleep(80);
       expect(await store.sessionsOf(listId, 'u1')).toEqual([tab]);
-      expect(await store.setState(listId, 'u1', { status: 'EDITING', itemId: 'i', field: null })).toHaveLength(1);
+      expect(
+        (await store.setState(listId, 'u1', { status: 'EDITING', itemId: 'i', field: null })).sessions,
+      ).toHaveLength(1);
       expect(await store.sessionsOf(listId, `anonymous:${anonymous.sessionId}`)).toEqual([anonymous]);
       await store.remove(listId, tab.sessionId);
       expect(await store.sessionsOf(listId, 'u1')).toEqual([]);
       // The expired session is still there for the sweep to drop and announce once.
       expect((await store.sessions(listId)).expired.map((s) => s.sessionId)).toEqual([expiring.sessionId]);
+    },
+  );
+  it.skipIf(!available)(
+    'announces a change with its entry in the same step as the write, in Redis, when someone is shown',
+    async () => {
+      const rt = realtime as Realtime;
+      const listId = randomUUID();
+      const heard: CarryingPayload[] = [];
+      const stop = rt.listen('list:presence', listId, (event) => heard.push(event));
+      await rt.ready();
+      const early = session('u1', { since: '2026-01-01T00:00:00.000Z' });
+      for (const s of [early, session('u1'), session('u1', { invisible: true, since: '2025-01-01T00:00:00.000Z' })])
+        await rt.presence.put(listId, s, 60_000);
+      await rt.presence.put(listId, session('u2', { invisible: true }), 60_000);
+      const state = { status: 'EDITING' as const, itemId: 'item-1', field: null };
+      const at = new Date().toISOString();
+      const shown = await rt.presence.setState(listId, 'u1', state, at);
+      const hidden = await rt.presence.setState(listId, 'u2', state, at);
+      await sleep(100);
+      stop();
+      expect(hidden.announced).toBe(false);
+      if (kind === 'memory') {
+        // In process the caller announces (setPresence), so the store publishes nothing.
+        expect(shown.announced).toBe(false);
+        expect(heard).toEqual([]);
+        return;
+      }
+      expect(shown.announced).toBe(true);
+      expect(heard).toEqual([
+        {
+          kind: 'UPDATED',
+          sessionId: expect.any(String),
+          userId: 'u1',
+          at,
+          entry: { ...state, sessions: 2, since: early.since },
+        },
+      ]);
     },
   );
 });

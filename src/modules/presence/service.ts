@@ -2,25 +2,38 @@ import { enforce } from '../../access/enforce.ts';
 import type { Context, Viewer } from '../../context.ts';
 import { ValidationError } from '../../errors.ts';
 import { perEvent } from '../../realtime/per-event.ts';
-import { type PresenceSession, type RosterEntry, roster, rosterKey } from '../../realtime/presence.ts';
+import {
+  type CarriedEntry,
+  type CarryingPayload,
+  type PresenceSession,
+  type RosterEntry,
+  roster,
+  rosterKey,
+} from '../../realtime/presence.ts';
 import type { PresenceEventPayload, Realtime } from '../../realtime/pubsub.ts';
 
 type Ctx = Context & { viewer: Viewer };
 
-/** Tells every watcher of `listId` that `session` joined, left or changed. */
+/**
+ * Tells every watcher of `listId` that `session` joined, left or changed; an UPDATED may carry
+ * the `entry` it stored, which watchers then show without reading it.
+ */
 export function announce(
   realtime: Realtime,
   listId: string,
   kind: PresenceEventPayload['kind'],
   session: Pick<PresenceSession, 'sessionId' | 'userId' | 'invisible'>,
+  entry?: CarriedEntry,
 ): void {
-  realtime.pubsub.publish('list:presence', listId, {
+  const payload: CarryingPayload = {
     kind,
     sessionId: session.sessionId,
     userId: session.userId,
     ...(session.invisible ? { invisible: true } : {}),
     at: new Date().toISOString(),
-  });
+    ...(entry ? { entry } : {}),
+  };
+  realtime.pubsub.publish('list:presence', listId, payload);
 }
 
 /**
@@ -209,18 +222,42 @@ export async function setPresence(
     input.status === 'EDITING'
       ? { status: input.status, itemId: input.itemId, field: input.field }
       : { status: input.status, itemId: null, field: null };
-  const mine = await ctx.realtime.presence.setState(input.listId, ctx.viewer.id, state);
+  const key = `${input.listId}:${ctx.viewer.id}`;
+  // Announced now (the slot taken before the write, so a concurrent call waits its turn) or,
+  // within THROTTLE_MS of the last, once when it ends with whatever is stored then.
+  const announceNow = (lastSent.get(key) ?? 0) + THROTTLE_MS <= Date.now() && !pending.has(key);
+  if (announceNow) lastSent.set(key, Date.now());
+  const { sessions: mine, announced } = await ctx.realtime.presence.setState(
+    input.listId,
+    ctx.viewer.id,
+    state,
+    announceNow ? new Date().toISOString() : undefined,
+  );
   // A visible tab speaks for the user: an invisible one's change is not shown.
   const first = mine.find((s) => !s.invisible) ?? mine[0];
-  if (!first) return 0;
-  const key = `${input.listId}:${ctx.viewer.id}`;
-  const send = () => {
-    pending.delete(key);
-    lastSent.set(key, Date.now());
-    announce(ctx.realtime, input.listId, 'UPDATED', first);
-  };
-  const wait = (lastSent.get(key) ?? 0) + THROTTLE_MS - Date.now();
-  if (wait <= 0) send();
-  else if (!pending.has(key)) pending.set(key, setTimeout(send, wait));
+  if (!first || announced) return mine.length;
+  if (announceNow) {
+    // Stored in this process (the store did not announce): a later write here announces after this.
+    const entry = roster(mine)[0];
+    announce(
+      ctx.realtime,
+      input.listId,
+      'UPDATED',
+      first,
+      entry && { ...state, sessions: entry.sessions, since: entry.since },
+    );
+    return mine.length;
+  }
+  if (!pending.has(key)) {
+    const wait = Math.max(0, (lastSent.get(key) ?? 0) + THROTTLE_MS - Date.now());
+    pending.set(
+      key,
+      setTimeout(() => {
+        pending.delete(key);
+        lastSent.set(key, Date.now());
+        announce(ctx.realtime, input.listId, 'UPDATED', first);
+      }, wait),
+    );
+  }
   return mine.length;
 }
