@@ -213,6 +213,7 @@ export const bench: Bench = {
         for (let change = 0; change < changes; change++) {
           const editing = change % 2 === 0;
           const heard = new Set<Watcher>();
+          const receivedBy = new Map<Watcher, number>();
           let sentAt = 0;
           for (const w of watchers) {
             w.onUpdated = (entry, receivedAt) => {
@@ -220,6 +221,7 @@ export const bench: Bench = {
               if (heard.has(w)) return;
               heard.add(w);
               latencies.push(receivedAt - sentAt);
+              receivedBy.set(w, receivedAt - sentAt);
             };
           }
           sentAt = Date.now();
@@ -238,8 +240,23 @@ export const bench: Bench = {
           ).catch(() => {
             fanoutLost += watchers.length - heard.size;
           });
-          if (process.env.BENCH_DEBUG)
-            console.log('DEBUG change', change, 'heard by', heard.size, 'of', watchers.length);
+          if (process.env.BENCH_DEBUG) {
+            // Viewers alternate between the instances: the first, the median and the last delivery on each.
+            const spread = [0, 1].map((i) => {
+              const own = watchers.filter((_, n) => n % 2 === i).map((w) => receivedBy.get(w) ?? Number.NaN);
+              return [percentile(own, 0), percentile(own, 50), percentile(own, 100)].join('/');
+            });
+            console.log(
+              'DEBUG change',
+              change,
+              'heard by',
+              heard.size,
+              'of',
+              watchers.length,
+              'first/p50/last on A, B',
+              spread,
+            );
+          }
           // setPresence announces one user's changes at most every 100 ms.
           await sleep(150);
         }
