@@ -4,7 +4,7 @@ import type { Context, Viewer } from '../../context.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { type Item, type ItemUpdate, Prisma, type UpdateKind } from '../../generated/prisma/client.ts';
 import { auditInsertSql, newRowId, SQL_NOW } from '../audit/service.ts';
-import { publishListEvent, requireList } from '../list/service.ts';
+import { listAuditEntry, publishListEvent, requireList } from '../list/service.ts';
 
 type Ctx = Context & { viewer: Viewer };
 
@@ -76,14 +76,7 @@ function auditedChange<T>(
   change: Prisma.Sql,
   rowData?: Prisma.Sql,
 ): Promise<T[]> {
-  const entry = {
-    accountId: facts.workspace.account.accountId,
-    actorId: ctx.viewer.id,
-    action,
-    resourceType: resource.type,
-    resourceId: resource.id,
-    data: { listId: facts.listId, ...data },
-  };
+  const entry = listAuditEntry(ctx, facts, action, resource, data);
   return ctx.db.$queryRaw<T[]>`
     WITH "change" AS (${change}), "audit" AS (${auditInsertSql(entry, Prisma.sql`"change"`, rowData)})
     SELECT * FROM "change"`;

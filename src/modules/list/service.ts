@@ -13,7 +13,7 @@ import type { DbTx } from '../../db/client.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { GeneralAccess, List, ListKind, ListRole } from '../../generated/prisma/client.ts';
 import type { ListEventPayload } from '../../realtime/pubsub.ts';
-import { audit } from '../audit/service.ts';
+import { type AuditEntry, audit } from '../audit/service.ts';
 
 type Ctx = Context & { viewer: Viewer };
 
@@ -50,18 +50,29 @@ export async function listChange<T>(
 ): Promise<T> {
   const result = await ctx.db.$transaction(async (tx) => {
     const value = await work(tx);
-    await audit(tx, {
-      accountId: facts.workspace.account.accountId,
-      actorId: ctx.viewer.id,
-      action,
-      resourceType: resource.type,
-      resourceId: resource.id,
-      data: { listId: facts.listId, ...data },
-    });
+    await audit(tx, listAuditEntry(ctx, facts, action, resource, data));
     return value;
   });
   ctx.access.clear();
   return result;
+}
+
+/** The audit row of a change on a list or on something in it (the list's id goes in its data). */
+export function listAuditEntry(
+  ctx: { viewer: Viewer },
+  facts: ListFacts,
+  action: string,
+  resource: { type: string; id: string },
+  data: Record<string, unknown>,
+): AuditEntry {
+  return {
+    accountId: facts.workspace.account.accountId,
+    actorId: ctx.viewer.id,
+    action,
+    resourceType: resource.type,
+    resourceId: resource.id,
+    data: { listId: facts.listId, ...data },
+  };
 }
 
 function newLinkToken(): string {
