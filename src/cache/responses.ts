@@ -46,6 +46,8 @@ export function responseCache(
   const sessions = new WeakMap<object, string | null>();
   // A kept answer's JSON, by its data (the same object at every hit).
   const serialised = new WeakMap<object, string>();
+  // Each operation's key, made once (the hash of its document) when its session is decided.
+  const keys = new WeakMap<object, string>();
   // Requests authenticated before the context was built, so that an answer may be served at once.
   const verified = new WeakSet<object>();
   // Answers being computed, by key, and the keys each request computes.
@@ -96,7 +98,12 @@ export function responseCache(
         return;
       }
       sessions.set(context, session);
-      const key = keyOf(session, { ...params, documentString: params.query ?? '' });
+      const key = keyOf(session, {
+        documentString: params.query ?? '',
+        variableValues: params.variables,
+        operationName: params.operationName,
+      });
+      keys.set(context, key);
       if (generations.current() === null) return;
       if (!answers.has(key)) {
         // One execution per missing answer: the same query arriving meanwhile (a page many tabs
@@ -132,7 +139,9 @@ export function responseCache(
             !!sessions.get(context) &&
             generations.current() !== null &&
             (verified.has(context) || 'access' in context),
-          buildResponseCacheKey: ({ sessionId, ...params }) => keyOf(sessionId, params),
+          // The key made above; a generation that began since must not change it.
+          buildResponseCacheKey: ({ sessionId, context, ...params }) =>
+            keys.get(context as object) ?? keyOf(sessionId, params),
         }),
       );
     },

@@ -115,6 +115,21 @@ describe('response cache, one instance', () => {
     expect(together).toBeLessThanOrEqual(alone);
   });
 
+  it('keeps answers apart per variables: the same document for two lists answers each its own', async () => {
+    const one = await sharedList(t, 'vars-one');
+    const lists = listHelpers(t);
+    const ws = await lists.workspace(await lists.account(one.people.admin), one.people.admin);
+    const other = await lists.list(ws.id, one.people.admin, 'MAIN', 'Other');
+    const token = await t.token(one.people.admin);
+    for (let round = 0; round < 2; round++) {
+      const [a, b] = await Promise.all([
+        t.gql(ListView, { id: one.listId }, token),
+        t.gql(ListView, { id: other }, token),
+      ]);
+      expect([a.data?.list?.name, b.data?.list?.name]).toEqual(['Original', 'Other']);
+    }
+  });
+
   it('keeps answers apart per token: another viewer never gets the first one', async () => {
     const { people, listId } = await sharedList(t, 'apart');
     const viewer = await t.gql(ListView, { id: listId }, await t.token(people.viewer));
