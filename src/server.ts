@@ -11,7 +11,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { type Logger, pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { AuthError, createTokenVerifier, resolveJwtSecret } from './auth/jwt.ts';
-import { authenticate, bearerToken } from './auth/viewer.ts';
+import { authenticate, signIn } from './auth/viewer.ts';
 import type { Config } from './config.ts';
 import type { Context, Services, Viewer } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
@@ -117,9 +117,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         const ip = clientIp(ctx.extra.request, config);
         ctx.extra.ip = ip;
         try {
-          const token = bearerToken(ctx.connectionParams?.authorization);
-          if (token) await services.limits.assertNotLocked({ userId: null, ip });
-          const viewer = token ? await services.authenticate(token) : null;
+          const viewer = await signIn(services.limits, services.authenticate, ctx.connectionParams?.authorization, ip);
           ctx.extra.viewer = viewer;
           scheduleExpiry(ctx.extra.socket, viewer, expiryTimers);
           // Neither is needed once the socket is authenticated; a connection would keep both.
@@ -127,10 +125,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           return true;
         } catch (err) {
           // graphql-ws closes with 4403 Forbidden when onConnect returns false.
-          if (err instanceof RateLimitedError) return false;
-          if (!(err instanceof AuthError)) throw err;
-          await services.limits.failed({ userId: null, ip }).catch(() => {});
-          return false;
+          if (err instanceof RateLimitedError || err instanceof AuthError) return false;
+          throw err;
         }
       },
       onSubscribe: async (ctx, id, payload) => {

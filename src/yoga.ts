@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { AuthError } from './auth/jwt.ts';
-import { bearerToken } from './auth/viewer.ts';
+import { signIn } from './auth/viewer.ts';
 import { watchGenerations } from './cache/generations.ts';
 import { responseCache } from './cache/responses.ts';
 import { rememberViewers } from './cache/viewers.ts';
@@ -52,10 +52,9 @@ export function unauthenticated(message: string): GraphQLError {
   });
 }
 
-/** Who an HTTP request is: its origin, its token and the viewer the token names. */
+/** Who an HTTP request is: its origin and the viewer its token names. */
 interface Identity {
   client: Client;
-  token: string | null;
   viewer: Viewer | null;
 }
 
@@ -68,15 +67,10 @@ function identifier(services: Services, authenticate: Services['authenticate']) 
   const identities = new WeakMap<Request, Promise<Identity>>();
   const identify = async (request: Request, serverContext: ServerContext): Promise<Identity> => {
     const client: Client = { ip: clientIp(serverContext.req, services.config), requestId: requestIdOf(request) };
-    const token = bearerToken(request.headers.get('authorization'));
-    if (!token) return { client, token, viewer: null };
-    await services.limits.assertNotLocked({ userId: null, ip: client.ip });
-    try {
-      return { client, token, viewer: await authenticate(token) };
-    } catch (err) {
-      if (err instanceof AuthError) await services.limits.failed({ userId: null, ip: client.ip });
-      throw err;
-    }
+    return {
+      client,
+      viewer: await signIn(services.limits, authenticate, request.headers.get('authorization'), client.ip),
+    };
   };
   return (request: Request, serverContext: ServerContext): Promise<Identity> => {
     let identity = identities.get(request);

@@ -2,6 +2,7 @@ import type { Viewer } from '../context.ts';
 import type { Db } from '../db/client.ts';
 import { anonymizedEmail } from '../modules/anonymize/service.ts';
 import { ensureUser, normalizeEmail } from '../modules/user/service.ts';
+import type { RateLimits } from '../security/rate-limits.ts';
 import { AuthError, type TokenClaims, type TokenVerifier } from './jwt.ts';
 
 /**
@@ -18,6 +19,29 @@ export async function authenticate(db: Db, verifier: TokenVerifier, token: strin
     throw new AuthError('INVALID', 'The token was revoked');
   }
   return { id: user.id, email: user.email, name: user.name, tokenExpiresAt: claims.exp };
+}
+
+/**
+ * Signs in the bearer token of an Authorization `header` from the address `ip`, over HTTP or
+ * websockets alike: no header is anonymous (null); otherwise refused while the address is locked
+ * out for failed attempts (RateLimitedError), then authenticated, and a failure (a malformed
+ * header included) spends the address's budget before the AuthError goes on.
+ */
+export async function signIn(
+  limits: Pick<RateLimits, 'assertNotLocked' | 'failed'>,
+  authenticate: (token: string) => Promise<Viewer>,
+  header: string | null | undefined,
+  ip: string,
+): Promise<Viewer | null> {
+  if (!header) return null;
+  await limits.assertNotLocked({ userId: null, ip });
+  try {
+    const token = bearerToken(header);
+    return token ? await authenticate(token) : null;
+  } catch (err) {
+    if (err instanceof AuthError) await limits.failed({ userId: null, ip }).catch(() => {});
+    throw err;
+  }
 }
 
 /**
