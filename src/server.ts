@@ -10,7 +10,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { type Logger, pino } from 'pino';
 import { WebSocketServer } from 'ws';
-import { AuthError, createTokenVerifier, resolveJwtSecret } from './auth/jwt.ts';
+import { AuthError, createTokenVerifier, hasExpired, resolveJwtSecret } from './auth/jwt.ts';
 import { authenticate, signIn } from './auth/viewer.ts';
 import type { Config } from './config.ts';
 import type { Context, Services, Viewer } from './context.ts';
@@ -131,7 +131,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       },
       onSubscribe: async (ctx, id, payload) => {
         const viewer = ctx.extra.viewer ?? null;
-        if (viewer?.tokenExpiresAt && viewer.tokenExpiresAt * 1000 <= Date.now()) {
+        if (viewer && hasExpired(viewer.tokenExpiresAt)) {
           ctx.extra.socket.close(CloseCode.Unauthorized, 'Token expired');
           return [];
         }

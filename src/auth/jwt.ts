@@ -70,7 +70,7 @@ export function createTokenVerifier(config: KeyConfig): TokenVerifier {
       const now = Date.now();
       const hit = verified.get(token);
       if (hit && hit.until > now) {
-        if (hit.claims.exp !== undefined && hit.claims.exp <= Math.floor(now / 1000)) {
+        if (hasExpired(hit.claims.exp, now)) {
           verified.delete(token);
           throw new AuthError('EXPIRED', 'The token has expired');
         }
@@ -95,6 +95,11 @@ export function createTokenVerifier(config: KeyConfig): TokenVerifier {
     if (!claims.success) throw new AuthError('INVALID', 'The token lacks a valid sub or email claim');
     return { ...claims.data, name: claims.data.name, iat: claims.data.iat, exp: claims.data.exp };
   }
+}
+
+/** Whether a token expiring at `exp` (seconds since the epoch; none: never) has expired at `now` (ms). */
+export function hasExpired(exp: number | undefined, now = Date.now()): boolean {
+  return exp !== undefined && exp <= Math.floor(now / 1000);
 }
 
 const VERIFIED_TOKENS_KEPT = 10_000;

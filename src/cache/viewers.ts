@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { hasExpired } from '../auth/jwt.ts';
 import type { Viewer } from '../context.ts';
 import type { Generations } from './generations.ts';
 
@@ -17,13 +18,9 @@ export function rememberViewers(
   return async (token) => {
     const generation = generations.current();
     const hit = known.get(token);
-    if (hit && hit.generation === generation && !expired(hit.viewer)) return hit.viewer;
+    if (hit && hit.generation === generation && !hasExpired(hit.viewer.tokenExpiresAt)) return hit.viewer;
     const viewer = await authenticate(token);
     if (generation !== null) known.set(token, { generation, viewer });
     return viewer;
   };
-}
-
-function expired(viewer: Viewer): boolean {
-  return viewer.tokenExpiresAt !== undefined && viewer.tokenExpiresAt * 1000 <= Date.now();
 }
