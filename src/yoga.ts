@@ -111,7 +111,8 @@ export function createApp(
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: config.graphiql ? { title: 'sharegraph', subscriptionsProtocol: 'WS' } : false,
-    maxRequestBodySize: config.limits.bodyBytes,
+    // Bounded by securityPlugins' own check (limitBodySize).
+    maxRequestBodySize: false,
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
     plugins: [...securityPlugins(config, trusted), requestLog(), ...cachePlugins],
     logging: {

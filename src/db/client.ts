@@ -89,7 +89,9 @@ async function postgresDriver() {
 
 async function openPostgres(url: string, onConnectionError?: (err: Error) => void): Promise<Database> {
   const { Client, ResilientPool, PrismaPg } = await postgresDriver();
-  const pool = new ResilientPool({ connectionString: url, max: 10 });
+  // Two connections stay open while idle: a query after a quiet spell (a cached answer expiring)
+  // would otherwise wait for a new connection and a backend with cold catalog caches.
+  const pool = new ResilientPool({ connectionString: url, max: 10, min: 2 });
   // An idle client whose server went away emits 'error' on the pool; unhandled, it kills the process.
   // pg-pool attaches the whole client to the error: log its message and SQLSTATE only.
   const onError = (err: Error & { code?: string }) =>

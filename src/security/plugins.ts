@@ -19,6 +19,7 @@ export const CSRF_HEADER = 'x-graphql-yoga-csrf';
 export function securityPlugins(config: Config, trusted: TrustedDocuments | null): Plugin[] {
   const { limits } = config;
   const plugins: Plugin[] = [
+    limitBodySize(limits.bodyBytes),
     useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
     EnvelopArmorPlugin({
       maxDepth: { n: limits.depth, flattenFragments: true, ...reported },
@@ -52,6 +53,57 @@ export function securityPlugins(config: Config, trusted: TrustedDocuments | null
     );
   }
   return plugins;
+}
+
+const BODY_TOO_LARGE = () =>
+  new GraphQLError('Request body too large', {
+    extensions: { code: 'REQUEST_ENTITY_TOO_LARGE', http: { status: 413 } },
+  });
+
+/**
+ * Bounds the request body at `limit` bytes (413 beyond it), in place of yoga's own
+ * `maxRequestBodySize`, which pipes every body through a web TransformStream (a pipeline, abort
+ * signals, a DOMException at its end): a third of a cached answer's CPU. A body with a
+ * Content-Length is checked on the header alone, since node's HTTP parser delivers exactly that
+ * many bytes as the body; only a body without one (chunked) is counted as it is read.
+ */
+function limitBodySize(limit: number): Plugin {
+  return {
+    onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
+      const declared = request.headers.get('content-length');
+      if (declared !== null) {
+        if (!/^\d+$/.test(declared)) {
+          throw new GraphQLError('Content-Length header is invalid', {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+          });
+        }
+        if (Number(declared) > limit) throw BODY_TOO_LARGE();
+        return;
+      }
+      if (!requestParser || !request.body) return;
+      const parse = requestParser;
+      setRequestParser(async (req) => {
+        const body = await readAtMost(req.body as ReadableStream<Uint8Array>, limit);
+        return parse(new fetchAPI.Request(req.url, { method: req.method, headers: req.headers, body }));
+      });
+    },
+  };
+}
+
+/** The whole of `stream`, refused (413) as soon as it passes `limit` bytes. */
+async function readAtMost(stream: ReadableStream<Uint8Array>, limit: number): Promise<Buffer<ArrayBuffer>> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  const reader = stream.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    length += read.value.byteLength;
+    if (length > limit) {
+      await reader.cancel().catch(() => {});
+      throw BODY_TOO_LARGE();
+    }
+    chunks.push(read.value);
+  }
+  return Buffer.concat(chunks, length);
 }
 
 /**

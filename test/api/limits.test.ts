@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TypedDocumentString } from '../generated/graphql.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -123,6 +124,51 @@ describe('request size and batching', () => {
     const over = await send(t, { body: padded(2001) });
     expect(over.status).toBe(413);
     expect(over.statements).toBe(0);
+  });
+
+  /** A POST over a real socket: with its Content-Length, or `chunked` (written in pieces, no length). */
+  const overSocket = (body: string, chunked: boolean) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(
+        `${t.server.url}/graphql`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(Buffer.byteLength(body)) }),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            text += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', reject);
+      if (chunked) for (let i = 0; i < body.length; i += 500) req.write(body.slice(i, i + 500));
+      req.end(chunked ? undefined : body);
+    });
+
+  it.each([
+    ['with a Content-Length', false],
+    ['chunked, without one', true],
+  ])('over HTTP %s: a body at the limit is read, one byte more is refused with 413', async (_, chunked) => {
+    const before = t.server.database.statements();
+    const at = await overSocket(padded(2000), chunked);
+    expect(at.status).toBe(200);
+    expect(JSON.parse(at.text).data).toEqual({ __typename: 'Query' });
+    const over = await overSocket(padded(2001), chunked);
+    expect(over.status).toBe(413);
+    expect(JSON.parse(over.text).errors[0].extensions.code).toBe('REQUEST_ENTITY_TOO_LARGE');
+    expect(t.server.database.statements() - before).toBe(0);
+  });
+
+  it('refuses a malformed Content-Length with 400', async () => {
+    const res = await send(t, { body: padded(100), headers: { 'content-length': '1e2' } });
+    expect(res.status).toBe(400);
   });
 
   it('refuses a batched request when batching is off (the default)', async () => {
