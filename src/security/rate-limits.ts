@@ -65,7 +65,14 @@ export function createRateLimits({ config, onError }: RateLimitsOptions): RateLi
   const userFailures = limiter('failure-user', authFailuresPerIp);
   const ipFailures = limiter('failure-ip', authFailuresPerIp);
   const failureKeys = (caller: Caller) =>
-    [[ipFailures, caller.ip] as const, ...(caller.userId ? [[userFailures, caller.userId] as const] : [])] as const;
+    [
+      [ipFailures, 'failure-ip', caller.ip] as const,
+      ...(caller.userId ? [[userFailures, 'failure-user', caller.userId] as const] : []),
+    ] as const;
+  const locks = lockOuts(
+    redis ? { url: config.redisUrl as string, prefix: config.redisKeyPrefix, onError } : null,
+    authFailuresPerIp,
+  );
 
   return {
     async mutation(caller) {
@@ -73,16 +80,33 @@ export function createRateLimits({ config, onError }: RateLimitsOptions): RateLi
       if (caller.userId) await spend(userMutations, caller.userId, 'Too many changes');
     },
     async assertNotLocked(caller) {
-      for (const [budget, key] of failureKeys(caller)) {
+      for (const [budget, name, key] of failureKeys(caller)) {
+        const ms = locks.remaining(name, key);
+        if (ms > 0) throw tooMany('Too many failed attempts', { msBeforeNext: ms });
+        // Every lock-out is announced to every instance: none known means none, unless
+        // announcements may have gone unheard (then the store is asked, as each request did).
+        if (locks.complete()) continue;
         const res = await budget.get(key).catch(() => null);
         if (res && res.remainingPoints <= 0 && res.msBeforeNext > 0) throw tooMany('Too many failed attempts', res);
       }
     },
     async failed(caller) {
-      for (const [budget, key] of failureKeys(caller)) await spend(budget, key, 'Too many failed attempts');
+      for (const [budget, name, key] of failureKeys(caller)) {
+        let res: RateLimiterRes;
+        try {
+          res = await budget.consume(key);
+        } catch (rejection) {
+          if (!(rejection instanceof RateLimiterRes)) continue; // the store failed, and its insurance too
+          locks.lock(name, key, rejection.msBeforeNext);
+          throw tooMany('Too many failed attempts', rejection);
+        }
+        // The last point spent: the caller is locked out from now on, here and on every instance.
+        if (res.remainingPoints <= 0) locks.lock(name, key, res.msBeforeNext);
+      }
     },
     async close() {
       redis?.disconnect();
+      locks.close();
     },
   };
 }
@@ -96,7 +120,104 @@ async function spend(budget: RateLimiterMemory | RateLimiterRedis, key: string, 
   }
 }
 
-function tooMany(message: string, res: RateLimiterRes): RateLimitedError {
+/**
+ * The failed-attempt lock-outs in force, mirrored in every instance's memory so that checking a
+ * request costs no Redis round trip (it was a quarter of a cached answer's CPU): the instance whose
+ * failure spends a budget's last point announces the lock-out on Redis, every instance keeps it
+ * until it ends, and one that (re)subscribes first reads the lock-outs already in the store.
+ * `complete()` is false until then and while the subscription is down: the caller asks the store.
+ * In memory (no Redis) every failure happens here, so the mirror is complete from the start.
+ */
+function lockOuts(redis: { url: string; prefix: string; onError?: (err: Error) => void } | null, points: number) {
+  const until = new Map<string, number>();
+  const lock = (name: string, key: string, ms: number) => {
+    const id = `${name}:${key}`;
+    const end = Date.now() + ms;
+    if (end > (until.get(id) ?? 0)) until.set(id, end);
+  };
+  const remaining = (name: string, key: string) => {
+    const id = `${name}:${key}`;
+    const end = until.get(id);
+    if (end === undefined) return 0;
+    const ms = end - Date.now();
+    if (ms <= 0) until.delete(id);
+    return ms;
+  };
+  if (!redis) return { lock, remaining, complete: () => true, close() {} };
+
+  const onError = (err: Error) => redis.onError?.(err);
+  const channel = `${redis.prefix}ratelimit:lock-outs`;
+  const publisher = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const subscriber = new Redis(redis.url, { maxRetriesPerRequest: null });
+  publisher.on('error', onError);
+  subscriber.on('error', onError);
+  let complete = false;
+  subscriber.on('message', (_channel: string, message: string) => {
+    const { name, key, ms } = JSON.parse(message) as { name: string; key: string; ms: number };
+    lock(name, key, ms);
+  });
+  subscriber.on('close', () => {
+    complete = false;
+  });
+  subscriber.on('ready', () => {
+    subscriber
+      .subscribe(channel)
+      .then(() => readyOf(publisher))
+      .then(() => readStore(publisher, `${redis.prefix}ratelimit:failure-`, points, lock))
+      .then(() => {
+        complete = subscriber.status === 'ready';
+      })
+      .catch(onError);
+  });
+  return {
+    lock(name: string, key: string, ms: number) {
+      lock(name, key, ms);
+      publisher.publish(channel, JSON.stringify({ name, key, ms })).catch(onError);
+    },
+    remaining,
+    complete: () => complete,
+    close() {
+      complete = false;
+      subscriber.disconnect();
+      publisher.disconnect();
+    },
+  };
+}
+
+/** Resolves once `redis` is connected (it queues no commands before). */
+function readyOf(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => redis.once('ready', () => resolve()));
+}
+
+/** Reads the lock-outs in force from the store: the failure budgets whose points are all spent. */
+async function readStore(
+  redis: Redis,
+  prefix: string,
+  points: number,
+  lock: (name: string, key: string, ms: number) => void,
+): Promise<void> {
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (!keys.length) continue;
+    const pipeline = redis.pipeline();
+    for (const k of keys) pipeline.get(k).pttl(k);
+    const replies = (await pipeline.exec()) ?? [];
+    keys.forEach((k, i) => {
+      const spent = Number(replies[2 * i]?.[1]);
+      const ms = Number(replies[2 * i + 1]?.[1]);
+      // `<prefix>failure-ip:<key>`: the budget's name, then the key (which may hold colons).
+      const rest = k.slice(prefix.length - 'failure-'.length);
+      const colon = rest.indexOf(':');
+      if (spent >= points && ms > 0 && colon > 0) lock(rest.slice(0, colon), rest.slice(colon + 1), ms);
+    });
+  } while (cursor !== '0');
+}
+
+function tooMany(message: string, res: Pick<RateLimiterRes, 'msBeforeNext'>): RateLimitedError {
   const retryAfterSeconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
   return new RateLimitedError(`${message}; try again in ${retryAfterSeconds} s`, retryAfterSeconds);
 }
