@@ -42,9 +42,10 @@ const MINUTE = 60;
 /** Budgets in Redis (with an in-memory fallback) when `redisUrl` is set, in memory otherwise. */
 export function createRateLimits({ config, onError }: RateLimitsOptions): RateLimits {
   // Its own client: the limiter wants commands to fail at once while Redis is down (no offline
-  // queue), so a request falls back to the in-memory budget instead of waiting.
+  // queue), so a request falls back to the in-memory budget instead of waiting. Commands sent in
+  // the same turn of the event loop (concurrent requests' budgets) share one write.
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 })
+    ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true })
     : null;
   redis?.on('error', (err) => onError?.(err));
   const limiter = (name: string, points: number) => {
@@ -76,8 +77,13 @@ export function createRateLimits({ config, onError }: RateLimitsOptions): RateLi
 
   return {
     async mutation(caller) {
-      await spend(ipMutations, caller.ip, 'Too many changes from this address');
-      if (caller.userId) await spend(userMutations, caller.userId, 'Too many changes');
+      // Both budgets at once: one Redis write for the two (auto-pipelining), one round trip.
+      const [ip, user] = await Promise.allSettled([
+        spend(ipMutations, caller.ip, 'Too many changes from this address'),
+        caller.userId ? spend(userMutations, caller.userId, 'Too many changes') : undefined,
+      ]);
+      if (ip.status === 'rejected') throw ip.reason;
+      if (user.status === 'rejected') throw user.reason;
     },
     async assertNotLocked(caller) {
       for (const [budget, name, key] of failureKeys(caller)) {
