@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config.ts';
 import { RateLimitedError } from '../errors.ts';
@@ -71,7 +72,7 @@ export function createRateLimits({ config, onError }: RateLimitsOptions): RateLi
       ...(caller.userId ? [[userFailures, 'failure-user', caller.userId] as const] : []),
     ] as const;
   const locks = lockOuts(
-    redis ? { url: config.redisUrl as string, prefix: config.redisKeyPrefix, onError } : null,
+    redis ? { client: redis, url: config.redisUrl as string, prefix: config.redisKeyPrefix, onError } : null,
     authFailuresPerIp,
   );
 
@@ -97,17 +98,9 @@ export function createRateLimits({ config, onError }: RateLimitsOptions): RateLi
       }
     },
     async failed(caller) {
+      // The last point spent: the caller is locked out from now on, here and on every instance.
       for (const [budget, name, key] of failureKeys(caller)) {
-        let res: RateLimiterRes;
-        try {
-          res = await budget.consume(key);
-        } catch (rejection) {
-          if (!(rejection instanceof RateLimiterRes)) continue; // the store failed, and its insurance too
-          locks.lock(name, key, rejection.msBeforeNext);
-          throw tooMany('Too many failed attempts', rejection);
-        }
-        // The last point spent: the caller is locked out from now on, here and on every instance.
-        if (res.remainingPoints <= 0) locks.lock(name, key, res.msBeforeNext);
+        await spend(budget, key, 'Too many failed attempts', (ms) => locks.lock(name, key, ms));
       }
     },
     async close() {
@@ -117,13 +110,23 @@ export function createRateLimits({ config, onError }: RateLimitsOptions): RateLi
   };
 }
 
-async function spend(budget: RateLimiterMemory | RateLimiterRedis, key: string, message: string): Promise<void> {
+/** Spends a point of `key`'s budget; `spent` hears when none is left (for how long), before a refusal. */
+async function spend(
+  budget: RateLimiterMemory | RateLimiterRedis,
+  key: string,
+  message: string,
+  spent?: (ms: number) => void,
+): Promise<void> {
+  let res: RateLimiterRes;
   try {
-    await budget.consume(key);
+    res = await budget.consume(key);
   } catch (rejection) {
-    if (rejection instanceof RateLimiterRes) throw tooMany(message, rejection);
-    // The store failed and its in-memory insurance did too: let the request through.
+    // Otherwise the store failed and its in-memory insurance did too: let the request through.
+    if (!(rejection instanceof RateLimiterRes)) return;
+    spent?.(rejection.msBeforeNext);
+    throw tooMany(message, rejection);
   }
+  if (res.remainingPoints <= 0) spent?.(res.msBeforeNext);
 }
 
 /**
@@ -134,28 +137,28 @@ async function spend(budget: RateLimiterMemory | RateLimiterRedis, key: string, 
  * `complete()` is false until then and while the subscription is down: the caller asks the store.
  * In memory (no Redis) every failure happens here, so the mirror is complete from the start.
  */
-function lockOuts(redis: { url: string; prefix: string; onError?: (err: Error) => void } | null, points: number) {
-  const until = new Map<string, number>();
+function lockOuts(
+  redis: { client: Redis; url: string; prefix: string; onError?: (err: Error) => void } | null,
+  points: number,
+) {
+  // Each lock-out is dropped when it ends, looked at again or not (many addresses may be locked).
+  const until = new LRUCache<string, number>({ max: 100_000 });
   const lock = (name: string, key: string, ms: number) => {
     const id = `${name}:${key}`;
     const end = Date.now() + ms;
-    if (end > (until.get(id) ?? 0)) until.set(id, end);
+    if (ms > 0 && end > (until.get(id) ?? 0)) until.set(id, end, { ttl: Math.ceil(ms) });
   };
   const remaining = (name: string, key: string) => {
-    const id = `${name}:${key}`;
-    const end = until.get(id);
-    if (end === undefined) return 0;
-    const ms = end - Date.now();
-    if (ms <= 0) until.delete(id);
-    return ms;
+    const end = until.get(`${name}:${key}`);
+    return end === undefined ? 0 : end - Date.now();
   };
   if (!redis) return { lock, remaining, complete: () => true, close() {} };
 
   const onError = (err: Error) => redis.onError?.(err);
   const channel = `${redis.prefix}ratelimit:lock-outs`;
-  const publisher = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  // The limiter's own client announces and reads the store; a subscriber needs a connection of its own.
+  const publisher = redis.client;
   const subscriber = new Redis(redis.url, { maxRetriesPerRequest: null });
-  publisher.on('error', onError);
   subscriber.on('error', onError);
   let complete = false;
   subscriber.on('message', (_channel: string, message: string) => {
@@ -185,7 +188,6 @@ function lockOuts(redis: { url: string; prefix: string; onError?: (err: Error) =
     close() {
       complete = false;
       subscriber.disconnect();
-      publisher.disconnect();
     },
   };
 }
