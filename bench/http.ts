@@ -46,10 +46,10 @@ async function load(target: Target, seconds: number): Promise<Load> {
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
 }
 
-/** The bare graphql-yoga hello world (bench/baseline-server.ts) in its own process. */
+/** The bare graphql-yoga hello world (bench/baseline-server.mjs) in its own process. */
 async function startBaseline() {
   const port = await sparePort();
-  const child = spawnServer({ NODE_ENV: 'production', PORT: String(port) }, profileArgs(), 'bench/baseline-server.ts');
+  const child = spawnServer({ NODE_ENV: 'production', PORT: String(port) }, profileArgs(), 'bench/baseline-server.mjs');
   const url = `http://127.0.0.1:${port}`;
   await waitReady(`${url}/graphql?query=%7Bhello%7D`, child);
   const body = JSON.stringify({ query: '{ hello }' });

@@ -89,12 +89,19 @@ export function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
 }
 
 /**
- * Spawns `node --import tsx <entry>` (the server by default) with `env`, passes its stderr on
- * (prefixed with its pid), and returns the child. stdout is ignored: at LOG_LEVEL=warn only the
- * embedded token hint goes there.
+ * Spawns `node <entry>` with `env`: by default `scripts/start.mjs`, what `npm start` runs (the
+ * esbuild bundle of src/main.ts, built by `npm ci`). Not tsx: its transform keeps every
+ * function's name with an `Object.defineProperty` on each closure it creates, which costs CPU on
+ * every request and 256 bytes per closure kept (a tenth of a websocket's heap). Passes the
+ * child's stderr on (prefixed with its pid), and returns the child. stdout is ignored: at
+ * LOG_LEVEL=warn only the embedded token hint goes there.
  */
-export function spawnServer(env: Record<string, string>, nodeArgs: string[] = [], entry = 'src/main.ts'): ChildProcess {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', entry], {
+export function spawnServer(
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  entry = 'scripts/start.mjs',
+): ChildProcess {
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
