@@ -150,6 +150,27 @@ describe('subscribing again', () => {
 });
 
 describe('setPresence', () => {
+  // The viewer's read grant on the list (held while a stream on it is open here) spares the
+  // decision of an editor's next changes; a revocation forgets it at once.
+  it('is refused right after the viewer lost access, though a read grant served their changes before', async () => {
+    const { listId, viewerShare } = await sharedList();
+    const kept = (await connect(OWNER)).subscribe(ListView, { listId });
+    expect((await kept.next()).listEvents.__typename).toBe('ListEventsSubscribed');
+    const mine = (await connect(VIEWER)).subscribe(Presence, { listId });
+    expect((await mine.next()).presence.kind).toBe('SNAPSHOT');
+    const input = { listId, status: 'VIEWING' as const };
+    for (let i = 0; i < 2; i++) {
+      expect((await t.ok(SetPresence, { input }, VIEWER)).setPresence).toEqual({
+        __typename: 'SetPresencePayload',
+        sessions: 1,
+      });
+    }
+    const removed = await t.ok(RemoveShare, { input: { shareId: viewerShare } }, OWNER);
+    expect(removed.removeShare.__typename).toBe('RemoveSharePayload');
+    expect((await kept.next()).listEvents.__typename).toBe('AccessChanged');
+    expect((await t.ok(SetPresence, { input }, VIEWER)).setPresence).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   // A state set again after another (EDITING, VIEWING, EDITING the same item) is a new change:
   // its mutation runs and every watcher hears it, however alike the requests are.
   it('announces a state set again with the same input as an earlier one', async () => {

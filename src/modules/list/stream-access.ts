@@ -21,21 +21,34 @@ export async function canReadList(
  * guessing link tokens over WS gains nothing. A grant decided for the same viewer, list and link
  * token within READ_GRANT_TTL_MS on this instance is reused (see `holdReadGrants`).
  */
-export async function canOpenList(
+export function canOpenList(ctx: Context, listId: string, linkToken: string | null | undefined): Promise<boolean> {
+  return withReadGrant(ctx, listId, linkToken, async () =>
+    linkToken
+      ? (await lookUpSecret(ctx.limits, callerOf(ctx), async () =>
+          (await canReadList(ctx, listId, linkToken)) ? true : null,
+        )) === true
+      : canReadList(ctx, listId, linkToken),
+  );
+}
+
+/**
+ * True when a read grant of the viewer (and link token) on the list is held on this instance;
+ * otherwise `decide()`, whose `true` is kept as a grant for READ_GRANT_TTL_MS while a stream on
+ * the list holds its grants here (`holdReadGrants`). For a stream's subscribe, and for what a
+ * viewer on the list does again and again with only `list:read` (their presence).
+ */
+export async function withReadGrant(
   ctx: Context,
   listId: string,
   linkToken: string | null | undefined,
+  decide: () => Promise<boolean>,
 ): Promise<boolean> {
   const grants = heldGrants(ctx.realtime, listId);
   const key = `${ctx.viewer?.id ?? ''}\u0000${linkToken ?? ''}`;
   const now = Date.now();
   if (grants && (grants.until.get(key) ?? 0) > now) return true;
   const generation = grants?.generation;
-  const allowed = linkToken
-    ? (await lookUpSecret(ctx.limits, callerOf(ctx), async () =>
-        (await canReadList(ctx, listId, linkToken)) ? true : null,
-      )) === true
-    : await canReadList(ctx, listId, linkToken);
+  const allowed = await decide();
   // Kept only when nothing that may change access arrived while it was decided.
   if (allowed && grants && heldGrants(ctx.realtime, listId) === grants && grants.generation === generation) {
     if (grants.until.size >= 10_000) for (const [k, until] of grants.until) if (until <= now) grants.until.delete(k);

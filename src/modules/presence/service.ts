@@ -11,6 +11,7 @@ import {
   rosterKey,
 } from '../../realtime/presence.ts';
 import type { PresenceEventPayload, Realtime } from '../../realtime/pubsub.ts';
+import { withReadGrant } from '../list/stream-access.ts';
 
 type Ctx = Context & { viewer: Viewer };
 
@@ -205,14 +206,18 @@ export async function setPresence(
   ctx: Ctx,
   input: { listId: string; status: 'VIEWING' | 'EDITING'; itemId: string | null; field: string | null },
 ): Promise<number> {
-  // The decision and the item are read at once; nothing read is used before the decision allows it.
-  const [decision, item] = await Promise.all([
-    ctx.access.decideList(input.listId, 'list:read'),
+  // The decision and the item are read at once; nothing read is used before the decision allows
+  // it. The viewer's read grant on the list, held here while a stream on it is open, spares the
+  // decision for the next changes of an editor moving from field to field.
+  const [, item] = await Promise.all([
+    withReadGrant(ctx, input.listId, null, async () => {
+      enforce(await ctx.access.decideList(input.listId, 'list:read'), 'The list');
+      return true;
+    }),
     input.itemId
       ? ctx.db.item.findFirst({ where: { id: input.itemId, listId: input.listId }, select: { id: true } })
       : null,
   ]);
-  enforce(decision, 'The list');
   if (input.status === 'EDITING' && !input.itemId)
     throw new ValidationError('EDITING needs an itemId', ['input', 'itemId']);
   if (input.field && input.field.length > 200)
