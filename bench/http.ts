@@ -3,7 +3,7 @@ import { openDatabase } from '../src/db/client.ts';
 import { gql } from './lib/client.ts';
 import { profileArgs, sparePort, spawnServer, startCluster, stopChild, waitReady } from './lib/cluster.ts';
 import { type Bench, type Figure, median } from './lib/figure.ts';
-import { type PacedLoad, type PacedTarget, pacedLoad } from './lib/paced.ts';
+import { PacedGenerator, type PacedLoad, type PacedTarget } from './lib/paced.ts';
 import { BenchList, type FixtureActor, seedCountFixture } from './lib/round-trips.ts';
 import { sleep } from './lib/ws-fixtures.ts';
 
@@ -101,8 +101,8 @@ const DRAIN_MS = 2_000;
  * before it may leave work behind, and the generator opens its connections: without it the first
  * paced run after them measured that, not the server.
  */
-async function pacedWarmUp(target: PacedTarget, rate: number) {
-  await pacedLoad(target, 3, rate, CONNECTIONS);
+async function pacedWarmUp(paced: PacedGenerator, target: PacedTarget, rate: number) {
+  await paced.run(target, 3, rate, CONNECTIONS);
 }
 
 const figure = (metric: string, runs: number[], unit: string, extra: Partial<Figure> = {}): Figure => ({
@@ -178,6 +178,7 @@ export const bench: Bench = {
     const seconds = quick ? 3 : 10;
     const baseline = await startBaseline();
     const servers: { close(): Promise<void> }[] = [baseline];
+    const generator = PacedGenerator.start();
     try {
       const cached = await startSharegraph();
       servers.push(cached);
@@ -205,16 +206,16 @@ export const bench: Bench = {
       for (const [server, s] of series) {
         s.halfRate = Math.max(1, Math.round(median(s.full.map((r) => r.rps)) / 2));
         const paced = { ...server.target, url: `${server.target.url}/graphql` };
-        await pacedWarmUp(paced, s.halfRate);
-        for (let i = 0; i < runs; i++) s.half.push(await pacedLoad(paced, seconds, s.halfRate, CONNECTIONS));
+        await pacedWarmUp(generator, paced, s.halfRate);
+        for (let i = 0; i < runs; i++) s.half.push(await generator.run(paced, seconds, s.halfRate, CONNECTIONS));
       }
       // The bare yoga at half its own saturating rate, like the list query: what the generator,
       // the loopback and the machine's own stalls add to a p99 at that load.
       const floorRate = Math.max(1, Math.round(median(base.map((r) => r.rps)) / 2));
       const bareTarget = { ...baseline.target, url: `${baseline.target.url}/graphql` };
       const floor: PacedLoad[] = [];
-      await pacedWarmUp(bareTarget, floorRate);
-      for (let i = 0; i < runs; i++) floor.push(await pacedLoad(bareTarget, seconds, floorRate, CONNECTIONS));
+      await pacedWarmUp(generator, bareTarget, floorRate);
+      for (let i = 0; i < runs; i++) floor.push(await generator.run(bareTarget, seconds, floorRate, CONNECTIONS));
       const setup = `${CONNECTIONS} connections, ${seconds} s per run, server and autocannon on the same 2 cores`;
       return [
         figure(
@@ -250,6 +251,7 @@ export const bench: Bench = {
         ),
       ];
     } finally {
+      generator.close();
       for (const s of servers.reverse()) await s.close();
     }
   },
