@@ -298,7 +298,7 @@ export const COUNTED_OPERATIONS: CountedOperation[] = [
     kind: 'query',
     run: async (t, f) => {
       const { workspace } = await t.ok(WorkspaceLists, { id: f.workspaceId }, f.owner);
-      if (workspace?.lists.edges.length !== f.size) throw new Error(`workspace: ${JSON.stringify(workspace)}`);
+      if (workspace?.lists?.edges.length !== f.size) throw new Error(`workspace: ${JSON.stringify(workspace)}`);
     },
   },
   {

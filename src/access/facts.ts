@@ -3,6 +3,7 @@ import type {
   GeneralAccess,
   ListKind,
   ListRole,
+  MemberInviters,
   WorkspaceAction,
   WorkspaceAudience,
   WorkspaceCreators,
@@ -15,6 +16,7 @@ export type {
   GeneralAccess,
   ListKind,
   ListRole,
+  MemberInviters,
   WorkspaceAction,
   WorkspaceAudience,
   WorkspaceCreators,
@@ -28,6 +30,10 @@ export type {
 export interface AccountPolicyFacts {
   workspaceCreators: WorkspaceCreators;
   externalSharing: boolean;
+  /** Who may bring a person from outside the account in as MEMBER (admins always may). */
+  memberInviters: MemberInviters;
+  /** Email domains whose people any member may bring in as MEMBER. */
+  memberDomains: readonly string[];
   /** Explicit caps; a missing (action, role) falls back to `DEFAULT_CAPS`. */
   caps: ReadonlyArray<{ action: WorkspaceAction; role: AccountRole; allowed: boolean }>;
 }

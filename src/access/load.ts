@@ -33,7 +33,13 @@ export function readableListsWhere(viewerId: string): Prisma.ListWhereInput {
   return {
     OR: [
       { creatorId: viewerId },
-      inAccountAs(['ADMIN']),
+      // Admins reach every list of the workspaces whose content they read (`adminReachesContent`).
+      {
+        workspace: {
+          account: { members: { some: { userId: viewerId, role: 'ADMIN' } } },
+          OR: [{ type: 'OPEN' }, { members: { some: { userId: viewerId } } }],
+        },
+      },
       {
         shares: {
           some: {
@@ -58,16 +64,18 @@ export function readableListsWhere(viewerId: string): Prisma.ListWhereInput {
 }
 
 /**
- * Workspaces whose name the viewer may know, as a Prisma filter: the SQL mirror of
- * `workspaceStanding` (member; account admin; account member of an open one; or reaching one of
- * its lists).
+ * Workspaces listed to the viewer (`workspaces`, `workspace(id)`), as a Prisma filter: the SQL
+ * mirror of `decideWorkspace(…, 'workspace:list')` (member; account admin or member of an open
+ * or closed one; or reaching one of its lists).
  */
 export function visibleWorkspacesWhere(viewerId: string): Prisma.WorkspaceWhereInput {
   return {
     OR: [
       { members: { some: { userId: viewerId } } },
-      { account: { members: { some: { userId: viewerId, role: 'ADMIN' } } } },
-      { type: 'OPEN', account: { members: { some: { userId: viewerId, role: 'MEMBER' } } } },
+      {
+        type: { in: ['OPEN', 'CLOSED'] },
+        account: { members: { some: { userId: viewerId, role: { in: ['ADMIN', 'MEMBER'] } } } },
+      },
       { lists: { some: readableListsWhere(viewerId) } },
     ],
   };
@@ -75,14 +83,13 @@ export function visibleWorkspacesWhere(viewerId: string): Prisma.WorkspaceWhereI
 
 /**
  * Workspaces whose content the viewer may read, as a Prisma filter: the SQL mirror of
- * `decideWorkspace(…, 'workspace:read')` (member; account admin; account member of an open one).
+ * `decideWorkspace(…, 'workspace:read')` (member; account admin or member of an open one).
  */
 export function readableWorkspacesWhere(viewerId: string): Prisma.WorkspaceWhereInput {
   return {
     OR: [
       { members: { some: { userId: viewerId } } },
-      { account: { members: { some: { userId: viewerId, role: 'ADMIN' } } } },
-      { type: 'OPEN', account: { members: { some: { userId: viewerId, role: 'MEMBER' } } } },
+      { type: 'OPEN', account: { members: { some: { userId: viewerId, role: { in: ['ADMIN', 'MEMBER'] } } } } },
     ],
   };
 }
@@ -150,6 +157,8 @@ const policySelect = {
   id: true,
   workspaceCreators: true,
   externalSharing: true,
+  memberInviters: true,
+  memberDomains: true,
   caps: { select: { action: true, role: true, allowed: true } },
 } as const;
 
@@ -201,7 +210,7 @@ function toWorkspaceFacts(row: WorkspaceRow): WorkspaceFacts {
 /** Whether `workspaceStanding` can be decided without knowing if the viewer reaches a list of it. */
 function standingIgnoresReach(ws: WorkspaceFacts): boolean {
   const role = ws.account.role;
-  return ws.memberRole !== null || role === 'ADMIN' || (role === 'MEMBER' && ws.type === 'OPEN');
+  return ws.memberRole !== null || ((role === 'ADMIN' || role === 'MEMBER') && ws.type === 'OPEN');
 }
 
 /**
@@ -397,12 +406,14 @@ function toGrant(share: {
   return [];
 }
 
-function toPolicy(row: {
-  workspaceCreators: AccountPolicyFacts['workspaceCreators'];
-  externalSharing: boolean;
-  caps: AccountPolicyFacts['caps'];
-}): AccountPolicyFacts {
-  return { workspaceCreators: row.workspaceCreators, externalSharing: row.externalSharing, caps: row.caps };
+function toPolicy(row: AccountPolicyFacts): AccountPolicyFacts {
+  return {
+    workspaceCreators: row.workspaceCreators,
+    externalSharing: row.externalSharing,
+    memberInviters: row.memberInviters,
+    memberDomains: row.memberDomains,
+    caps: row.caps,
+  };
 }
 
 /** People the viewer may see: themselves, and anyone sharing an account or a workspace with them. */

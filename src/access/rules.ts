@@ -118,6 +118,52 @@ export function decideAccount(facts: AccountFacts, question: AccountQuestion): D
   }
 }
 
+/** The domain of an email address, lower case. */
+export function emailDomain(email: string): string {
+  return email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/** What deciding whether a person may be brought into an account needs. */
+export interface BringInFacts {
+  /** The account, with the inviter's role in it (`role`) and its policy. */
+  account: AccountFacts;
+  /** The invitee's address. */
+  email: string;
+  /** The invitee's role in the account today (null: not in it). */
+  current: AccountRole | null;
+  /** The role the invitation or addition would give them. */
+  as: AccountRole;
+}
+
+/**
+ * Whether the viewer may bring a person into the account with a role (a workspace invitation, or
+ * `addAccountMember`). Who is already a MEMBER or ADMIN is not brought in. Becoming MEMBER from
+ * outside (or from GUEST) is for admins, for anyone when `memberInviters` is ALL_MEMBERS, or for
+ * an address of a domain in `memberDomains`; becoming ADMIN or GUEST by this path is for admins
+ * (guests come in by a list share, under `externalSharing`).
+ */
+export function decideBringIn(facts: BringInFacts): Decision<AccountRole> {
+  const inviter = facts.account.role;
+  const policy = facts.account.policy;
+  const yes = (rule: string, detail: string) => grant<AccountRole>(inviter ?? 'GUEST', rule, detail);
+  if (!inviter) return deny<AccountRole>(null, 'account.member', 'not a member of the account');
+  if (facts.current === 'ADMIN' || (facts.current === 'MEMBER' && facts.as !== 'ADMIN'))
+    return yes('account.member', 'already in the account');
+  if (inviter === 'ADMIN') return yes('account.admin', 'admins bring people into the account');
+  if (inviter === 'GUEST') return deny(inviter, 'account.guest', 'guests bring nobody into the account');
+  if (facts.as !== 'MEMBER') return deny(inviter, 'account.admin', `only admins bring people in as ${facts.as}`);
+  if (policy.memberInviters === 'ALL_MEMBERS')
+    return yes('account.policy.memberInviters', 'the account lets every member bring in new members');
+  const domain = emailDomain(facts.email);
+  if (policy.memberDomains.includes(domain))
+    return yes('account.policy.memberDomains', `${domain} is a member domain of the account`);
+  return deny(
+    inviter,
+    'account.policy.memberInviters',
+    `the account policy memberInviters (ADMINS_ONLY) lets only admins bring new members in, and ${domain} is not in memberDomains`,
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Workspaces
 
@@ -125,9 +171,19 @@ export function decideAccount(facts: AccountFacts, question: AccountQuestion): D
 export type WorkspaceViewerRole = WorkspaceAudience;
 
 export type WorkspaceQuestion =
-  /** Know it exists and read its name. */
+  /** Know it exists and read its name (the content directory's admins included). */
   | 'workspace:see'
-  /** Read its members, lists (each still filtered by list access) and permissions. */
+  /** Find it in `workspaces` and `workspace(id)`. */
+  | 'workspace:list'
+  /** Read its overview: type, creation date, owners, member count (a locked one's too). */
+  | 'workspace:overview'
+  /** Read its subscribers (who reach its lists without membership): owners and account admins. */
+  | 'workspace:subscribers'
+  /** Browse its lists: its readers, and whoever reaches one of its lists (they see those only). */
+  | 'workspace:lists'
+  /** Read who is in it: members and subscribers (its readers; account admins of a locked one). */
+  | 'workspace:people'
+  /** Read its content: lists (each still filtered by list access), contacts, emails, permissions, requests. */
   | 'workspace:read'
   /** Rename, change type, set permissions, approve requests, remove members, crown owners, delete, audit. */
   | 'workspace:manage'
@@ -138,47 +194,58 @@ export type WorkspaceQuestion =
   | 'workspace:invite'
   | WorkspaceAction;
 
+/**
+ * How much of a workspace the viewer reaches: `FULL` (its content), `LOCKED` (its name and
+ * overview: type, creation date, owners, member count; the lock of a CLOSED workspace, or any
+ * workspace an admin has not joined), `LIST` (only its name, beside the lists shared with them).
+ */
+export type WorkspaceReach = 'FULL' | 'LOCKED' | 'LIST';
+
 /** How the viewer stands in the workspace, with the reason. */
 export function workspaceStanding(facts: WorkspaceFacts): {
   role: WorkspaceViewerRole | null;
+  /** Whether the viewer reads its content (lists, contacts, emails, permissions, requests). */
   full: boolean;
+  reach: WorkspaceReach | null;
+  /** Whether it is listed to the viewer (`workspaces`, `workspace(id)`); a PRIVATE one an admin has not joined is in the content directory only. */
+  listed: boolean;
   reasons: Reason[];
 } {
   const accountRole = facts.account.role;
-  if (facts.memberRole) {
-    return {
-      role: facts.memberRole,
-      full: true,
-      reasons: [grantR('workspace.member', `workspace ${facts.memberRole}`)],
-    };
-  }
-  if (!accountRole) {
-    if (facts.reachesAList)
-      return { role: 'NON_MEMBER', full: false, reasons: [grantR('workspace.non-member', 'reaches a list of it')] };
-    return { role: null, full: false, reasons: [denyR('account.member', 'not in the account')] };
-  }
-  if (accountRole === 'ADMIN') {
-    return { role: 'NON_MEMBER', full: true, reasons: [grantR('account.admin', 'account admins see every workspace')] };
-  }
-  if (accountRole === 'MEMBER' && facts.type === 'OPEN') {
-    return {
-      role: 'NON_MEMBER',
-      full: true,
-      reasons: [grantR('workspace.open', 'open workspaces are visible to the account')],
-    };
-  }
-  if (facts.reachesAList) {
-    return {
-      role: 'NON_MEMBER',
-      full: false,
-      reasons: [grantR('workspace.non-member', 'reaches a list of it through a share')],
-    };
-  }
-  return {
-    role: null,
-    full: false,
-    reasons: [denyR(facts.type === 'CLOSED' ? 'workspace.closed' : 'account.guest', 'not visible to the viewer')],
-  };
+  const at = (reach: WorkspaceReach | null, listed: boolean, reason: Reason) => ({
+    role: reach ? (facts.memberRole ?? ('NON_MEMBER' as const)) : null,
+    full: reach === 'FULL',
+    reach,
+    listed: reach !== null && listed,
+    reasons: [reason],
+  });
+  if (facts.memberRole) return at('FULL', true, grantR('workspace.member', `workspace ${facts.memberRole}`));
+  const inAccount = accountRole === 'ADMIN' || accountRole === 'MEMBER';
+  if (inAccount && facts.type === 'OPEN')
+    return at(
+      'FULL',
+      true,
+      grantR(
+        accountRole === 'ADMIN' ? 'account.admin' : 'workspace.open',
+        'open workspaces are visible to the account',
+      ),
+    );
+  if (inAccount && facts.type === 'CLOSED')
+    return at('LOCKED', true, grantR('workspace.closed', 'closed workspaces are listed to the account, locked'));
+  if (accountRole === 'ADMIN')
+    return at(
+      'LOCKED',
+      facts.reachesAList,
+      grantR('account.admin', 'admins see private workspaces in the content directory, locked until they join'),
+    );
+  if (facts.reachesAList)
+    return at('LIST', true, grantR('workspace.non-member', 'reaches a list of it through a share'));
+  const why = !accountRole
+    ? denyR('account.member', 'not in the account')
+    : accountRole === 'GUEST'
+      ? denyR('account.guest', 'guests see only what was shared with them')
+      : denyR('workspace.private', 'private workspaces are visible to their members only');
+  return at(null, false, why);
 }
 
 /** Decides a workspace-level question, including the workspace actions of §3. */
@@ -196,6 +263,28 @@ export function decideWorkspace(facts: WorkspaceFacts, question: WorkspaceQuesti
   switch (question) {
     case 'workspace:see':
       return result(true, allow('workspace.see', 'may read its name'));
+    case 'workspace:list':
+      return standing.listed
+        ? result(true, allow('workspace.list', 'listed to the viewer'))
+        : result(false, deny_('workspace.private', 'a private workspace is listed to its members only'));
+    case 'workspace:overview':
+      return standing.reach !== 'LIST'
+        ? result(true, allow('workspace.overview', 'may read its overview'))
+        : result(false, deny_('workspace.overview', 'sees only the lists shared with them and its name'));
+    case 'workspace:subscribers':
+      if (facts.memberRole === 'OWNER') return result(true, allow('workspace.owner', 'owners see its subscribers'));
+      return accountRole === 'ADMIN'
+        ? result(true, allow('account.admin', 'admins see the subscribers of every workspace'))
+        : result(false, deny_('workspace.owner', 'its subscribers are shown to owners and account admins'));
+    case 'workspace:lists':
+      return standing.full || facts.reachesAList
+        ? result(true, allow('workspace.lists', 'may browse the lists they reach'))
+        : result(false, deny_('workspace.locked', 'join the workspace to see its lists'));
+    case 'workspace:people':
+      if (standing.full) return result(true, allow('workspace.read', 'readers see its people'));
+      return accountRole === 'ADMIN'
+        ? result(true, allow('account.admin', 'admins see the people of every workspace'))
+        : result(false, deny_('workspace.locked', 'its people are shown to members and account admins'));
     case 'workspace:read':
       return standing.full
         ? result(true, allow('workspace.read', 'may read its content'))
@@ -206,14 +295,19 @@ export function decideWorkspace(facts: WorkspaceFacts, question: WorkspaceQuesti
       return result(false, deny_('workspace.owner', 'only owners and account admins'));
     case 'workspace:join':
       if (facts.memberRole) return result(false, deny_('workspace.member', 'already a member'));
-      if (facts.type !== 'OPEN')
-        return result(false, deny_('workspace.closed', 'closed workspaces are joined by invitation or request'));
       if (accountRole !== 'ADMIN' && accountRole !== 'MEMBER')
         return result(false, deny_('account.role', 'only account members join'));
-      return result(true, allow('workspace.open', 'open workspaces are joined instantly'));
+      if (facts.type === 'OPEN') return result(true, allow('workspace.open', 'open workspaces are joined instantly'));
+      if (accountRole === 'ADMIN')
+        return result(true, allow('account.admin', 'admins join any workspace without approval (audited)'));
+      return facts.type === 'CLOSED'
+        ? result(false, deny_('workspace.closed', 'closed workspaces are joined by invitation or request'))
+        : result(false, deny_('workspace.private', 'private workspaces are joined by invitation only'));
     case 'workspace:request-join':
       if (facts.memberRole) return result(false, deny_('workspace.member', 'already a member'));
-      if (facts.type !== 'CLOSED') return result(false, deny_('workspace.open', 'open workspaces are joined directly'));
+      if (facts.type === 'OPEN') return result(false, deny_('workspace.open', 'open workspaces are joined directly'));
+      if (facts.type === 'PRIVATE')
+        return result(false, deny_('workspace.private', 'private workspaces are joined by invitation only'));
       if (accountRole !== 'ADMIN' && accountRole !== 'MEMBER')
         return result(false, deny_('account.role', 'only account members ask to join'));
       return result(true, allow('workspace.closed', 'closed workspaces take requests'));
@@ -226,6 +320,9 @@ export function decideWorkspace(facts: WorkspaceFacts, question: WorkspaceQuesti
         ? result(true, allow('workspace.member', 'members may leave'))
         : result(false, deny_('workspace.member', 'not a member'));
     default:
+      // Behind the lock nothing is done, but on a list shared with the viewer.
+      if (standing.reach === 'LOCKED' && !facts.reachesAList)
+        return result(false, deny_('workspace.locked', 'join the workspace first'));
       return decideWorkspaceAction(facts, role, reasons, question);
   }
 }
@@ -262,16 +359,17 @@ export function leavesNoOwner(ownerIds: readonly string[], member: { userId: str
 }
 
 /**
- * Whether giving an account member the role `next` (they had `before`, or were not a member)
- * would leave the account without an admin, given how many admins it has.
+ * Whether giving an account member the role `next` (they had `before`, or were not a member;
+ * `next: null` removes them from the account) would leave the account without an admin, given
+ * how many admins it has.
  */
-export function leavesNoAdmin(admins: number, before: AccountRole | undefined, next: AccountRole): boolean {
+export function leavesNoAdmin(admins: number, before: AccountRole | undefined, next: AccountRole | null): boolean {
   return before === 'ADMIN' && next !== 'ADMIN' && admins <= 1;
 }
 
 /**
  * Whether the viewer could see a workspace that is now deleted, from what it was: its members,
- * and whether it was open to the account.
+ * and whether it was listed to the account's members (`open`: an open or closed workspace).
  */
 export function couldSeeDeletedWorkspace(
   account: AccountFacts | null,
@@ -303,6 +401,14 @@ export function inWorkspaceAudience(ws: WorkspaceFacts): boolean {
   return ws.type === 'OPEN' && (accountRole === 'MEMBER' || accountRole === 'ADMIN');
 }
 
+/**
+ * Whether the viewer is an account admin who reaches the workspace's content: of an open one, or
+ * of a closed or private one once joined. There they are at least co-owner of every list.
+ */
+export function adminReachesContent(ws: WorkspaceFacts): boolean {
+  return ws.account.role === 'ADMIN' && (ws.memberRole !== null || ws.type === 'OPEN');
+}
+
 /** The viewer's effective role on a list (the highest of every grant) and every grant that produced it. */
 export function listRole(facts: ListFacts): Decision<ListRole> {
   let role: ListRole | null = null;
@@ -313,7 +419,8 @@ export function listRole(facts: ListFacts): Decision<ListRole> {
   };
   const accountRole = facts.workspace.account.role;
   if (facts.isCreator) give('CREATOR', 'list.creator', 'made the list');
-  if (accountRole === 'ADMIN') give('CO_OWNER', 'account.admin', 'account admins are always at least co-owner');
+  if (adminReachesContent(facts.workspace))
+    give('CO_OWNER', 'account.admin', 'account admins are at least co-owner of the lists they reach');
   for (const g of facts.grants) {
     give(g.role, `list.share.${g.via.toLowerCase()}`, `shared with the ${g.via.toLowerCase()} ${g.principalId}`);
   }
@@ -412,7 +519,8 @@ export type SharePrincipal =
  * Whether the viewer may give `role` to `principal` on the list (`role: null` removes the share):
  * co-owners and above share; non-admins only inside the account, only rights they hold, and
  * outside only on SHAREABLE lists when the account allows it. The creator's role never changes,
- * nobody is made creator, private lists stay private, and groups and rights are the account's own.
+ * nobody is made creator, private lists are shared by invitation inside the account only (users,
+ * groups, rights; never by email or with a guest), and groups and rights are the account's own.
  */
 export function decideShare(facts: ListFacts, principal: SharePrincipal, role: ListRole | null): Decision<ListRole> {
   const base = decideList(facts, 'list:manage-access');
@@ -431,19 +539,22 @@ export function decideShare(facts: ListFacts, principal: SharePrincipal, role: L
     return no('list.creator', "the creator's role cannot be changed");
   if (role === null) return yes('list.share.remove', 'co-owners remove shares');
   if (role === 'CREATOR') return no('list.creator', 'the creator role is never given');
-  if (facts.kind === 'PRIVATE') return no('list.private', 'private lists are not shared');
   if ((principal.kind === 'GROUP' || principal.kind === 'RIGHT') && !principal.sameAccount)
     return no('account.member', `the ${principal.kind.toLowerCase()} belongs to another account`);
+  const external =
+    principal.kind === 'EMAIL' ||
+    (principal.kind === 'USER' && (principal.accountRole === 'GUEST' || principal.accountRole === null));
+  if (facts.kind === 'PRIVATE' && external)
+    return no('list.private', 'private lists are shared inside the account only, never with outside people');
   if (facts.workspace.account.role === 'ADMIN') return yes('account.admin', 'admins share without limits');
-  const external = principal.kind === 'EMAIL' || (principal.kind === 'USER' && principal.accountRole === 'GUEST');
+  if (principal.kind === 'USER' && principal.accountRole === null)
+    return no('account.member', 'non-admins share only inside their account');
   if (external) {
     if (facts.kind !== 'SHAREABLE') return no('list.kind', 'only SHAREABLE lists are shared outside the account');
     if (!facts.workspace.account.policy.externalSharing)
       return no('account.policy.externalSharing', 'the account does not allow external sharing');
     return yes('account.policy.externalSharing', 'external sharing allowed');
   }
-  if (principal.kind === 'USER' && principal.accountRole === null)
-    return no('account.member', 'non-admins share only inside their account');
   if (principal.kind === 'RIGHT' && !principal.viewerHoldsIt)
     return no('right.holder', 'non-admins share only rights they hold');
   return yes('list.share', 'may share inside the account');
@@ -520,7 +631,8 @@ export function decideContact(
         : result(false, deny_('contact.activity', 'activity and email metadata are for the workspace only'));
     case 'contact:write':
       if (ws.memberRole) return result(true, allow('contact.write', 'workspace members keep its contacts'));
-      if (ws.account.role === 'ADMIN') return result(true, allow('account.admin', 'account admins keep every contact'));
+      if (adminReachesContent(ws))
+        return result(true, allow('account.admin', 'account admins keep the contacts of the workspaces they reach'));
       return result(false, deny_('contact.write', 'only workspace members and account admins change contacts'));
   }
 }

@@ -72,7 +72,8 @@ afterAll(async () => t?.close());
 async function world() {
   const h = listHelpers(t);
   const accountId = await h.account(ADMIN, [OWNER, MEMBER], [GUEST]);
-  const ws = await h.workspace(accountId, OWNER, 'CLOSED', [MEMBER]);
+  // The admin reads a private workspace's metadata once joined.
+  const ws = await h.workspace(accountId, OWNER, 'PRIVATE', [MEMBER, ADMIN]);
   const other = await h.workspace(accountId, OWNER, 'OPEN');
   const contact = async (workspaceId: string, name: string) => {
     const res = (await t.ok(CreateContact, { input: { workspaceId, name } }, OWNER)).createContact;

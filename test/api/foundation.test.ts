@@ -194,8 +194,8 @@ describe('accounts and workspaces (the thin slice)', () => {
 
     const open = await t.ok(CreateWorkspace, { input: { accountId, name: 'Sales' } }, MEMBER);
     expect(open.createWorkspace).toMatchObject({ workspace: { name: 'Sales', type: 'OPEN', viewerRole: 'OWNER' } });
-    const closed = await t.ok(CreateWorkspace, { input: { accountId, name: 'Board', type: 'CLOSED' } }, ADMIN);
-    expect(closed.createWorkspace).toMatchObject({ workspace: { type: 'CLOSED', viewerRole: 'OWNER' } });
+    const hidden = await t.ok(CreateWorkspace, { input: { accountId, name: 'Board', type: 'PRIVATE' } }, ADMIN);
+    expect(hidden.createWorkspace).toMatchObject({ workspace: { type: 'PRIVATE', viewerRole: 'OWNER' } });
 
     const asMember = await t.ok(Workspaces, { accountId }, MEMBER);
     expect(asMember.workspaces.edges.map((e) => e.node.name)).toEqual(['Sales']);
@@ -232,7 +232,7 @@ describe('accounts and workspaces (the thin slice)', () => {
 
   it('resolves node(id) for what the viewer may see and null for the rest', async () => {
     const accountId = await newAccount();
-    const ws = await t.ok(CreateWorkspace, { input: { accountId, name: 'Secret', type: 'CLOSED' } }, ADMIN);
+    const ws = await t.ok(CreateWorkspace, { input: { accountId, name: 'Secret', type: 'PRIVATE' } }, ADMIN);
     if (ws.createWorkspace.__typename !== 'CreateWorkspacePayload') throw new Error('no workspace');
     const id = ws.createWorkspace.workspace.id;
     expect((await t.ok(Node, { id }, ADMIN)).node).toMatchObject({ __typename: 'Workspace', name: 'Secret' });

@@ -184,7 +184,7 @@ describe('createList', () => {
   });
 
   it('answers NOT_FOUND for a workspace the viewer cannot see', async () => {
-    const ws = await h.workspace(accountId, OWNER, 'CLOSED');
+    const ws = await h.workspace(accountId, OWNER, 'PRIVATE');
     const res = await t.ok(CreateList, { input: { workspaceId: ws.id, name: 'X' } }, MEMBER);
     expect(res.createList).toMatchObject({ __typename: 'NotFoundError' });
   });
@@ -193,7 +193,7 @@ describe('createList', () => {
 describe('roles on a list', () => {
   let listId: string;
   beforeAll(async () => {
-    const ws = await h.workspace(accountId, OWNER, 'CLOSED');
+    const ws = await h.workspace(accountId, OWNER, 'PRIVATE', [ADMIN]);
     listId = await h.list(ws.id, OWNER, 'SHAREABLE');
     await h.share(OWNER, { listId, role: 'VIEWER', userId: await h.userId(MEMBER) });
     await h.share(OWNER, { listId, role: 'EDITOR', userId: await h.userId(OTHER) });
@@ -246,7 +246,7 @@ describe('roles on a list', () => {
 
   it('a non-member with a share sees that list and the workspace name, nothing else', async () => {
     const read = await t.ok(GetList, { id: listId }, MEMBER);
-    expect(read.list?.workspace.name).toBe('WS CLOSED');
+    expect(read.list?.workspace.name).toBe('WS PRIVATE');
     expect(read.list?.workspace.members).toBeNull();
     expect(read.list?.linkToken).toBeNull();
     const ws = await t.server.services.db.list.findUniqueOrThrow({ where: { id: decodeGlobalID(listId).id } });
@@ -295,7 +295,7 @@ describe('roles on a list', () => {
 
 describe('general access', () => {
   it('GLOBAL is refused for non-admins and reaches the whole account when an admin sets it', async () => {
-    const ws = await h.workspace(accountId, OWNER, 'CLOSED');
+    const ws = await h.workspace(accountId, OWNER, 'PRIVATE', [ADMIN]);
     const listId = await h.list(ws.id, OWNER, 'SHAREABLE');
     const before = await h.rows();
     const refused = await t.ok(SetGeneralAccess, { input: { listId, access: 'GLOBAL' } }, OWNER);
@@ -309,7 +309,7 @@ describe('general access', () => {
   });
 
   it('WORKSPACE reaches members of a closed workspace only', async () => {
-    const ws = await h.workspace(accountId, OWNER, 'CLOSED', [OTHER]);
+    const ws = await h.workspace(accountId, OWNER, 'PRIVATE', [OTHER]);
     const listId = await h.list(ws.id, OWNER, 'SHAREABLE');
     await h.generalAccess(OWNER, listId, 'WORKSPACE', 'VIEWER');
     expect((await t.ok(GetList, { id: listId }, OTHER)).list?.viewerRole).toBe('VIEWER');
@@ -320,7 +320,7 @@ describe('general access', () => {
   });
 
   it('a link opens the list anonymously for reading only, until it is rotated', async () => {
-    const ws = await h.workspace(accountId, OWNER, 'CLOSED');
+    const ws = await h.workspace(accountId, OWNER, 'PRIVATE');
     const listId = await h.list(ws.id, OWNER, 'SHAREABLE');
     await t.ok(CreateItem, { input: { listId, title: 'Visible by link' } }, OWNER);
     const { linkToken } = await h.generalAccess(OWNER, listId, 'ANYONE_WITH_LINK');
@@ -355,7 +355,7 @@ describe('general access', () => {
 
 describe('pagination', () => {
   it('pages are full: 50 lists, 20 visible, first: 10 twice gives 10 and 10', async () => {
-    const ws = await h.workspace(accountId, OWNER, 'CLOSED');
+    const ws = await h.workspace(accountId, OWNER, 'PRIVATE');
     const db = t.server.services.db;
     const viewer = await db.user.findUniqueOrThrow({ where: { email: MEMBER } });
     const visible: string[] = [];
@@ -375,21 +375,21 @@ describe('pagination', () => {
     }
     expect(visible).toHaveLength(20);
     const page1 = await t.ok(WorkspaceLists, { id: ws.id, first: 10 }, MEMBER);
-    expect(page1.workspace?.lists.edges).toHaveLength(10);
-    expect(page1.workspace?.lists.pageInfo.hasNextPage).toBe(true);
+    expect(page1.workspace?.lists?.edges).toHaveLength(10);
+    expect(page1.workspace?.lists?.pageInfo.hasNextPage).toBe(true);
     const page2 = await t.ok(
       WorkspaceLists,
-      { id: ws.id, first: 10, after: page1.workspace?.lists.pageInfo.endCursor },
+      { id: ws.id, first: 10, after: page1.workspace?.lists?.pageInfo.endCursor },
       MEMBER,
     );
-    expect(page2.workspace?.lists.edges).toHaveLength(10);
-    expect(page2.workspace?.lists.pageInfo.hasNextPage).toBe(false);
-    const names = [...(page1.workspace?.lists.edges ?? []), ...(page2.workspace?.lists.edges ?? [])].map(
+    expect(page2.workspace?.lists?.edges).toHaveLength(10);
+    expect(page2.workspace?.lists?.pageInfo.hasNextPage).toBe(false);
+    const names = [...(page1.workspace?.lists?.edges ?? []), ...(page2.workspace?.lists?.edges ?? [])].map(
       (e) => e.node.name,
     );
     expect(names).toEqual(visible);
     // The owner (creator of none of them, but a member of a CLOSED workspace with RESTRICTED lists) sees none.
     const asOwner = await t.ok(WorkspaceLists, { id: ws.id, first: 10 }, OWNER);
-    expect(asOwner.workspace?.lists.edges).toHaveLength(0);
+    expect(asOwner.workspace?.lists?.edges).toHaveLength(0);
   });
 });

@@ -100,7 +100,7 @@ beforeAll(async () => {
   h = listHelpers(t);
   accountId = await h.account(ADMIN, [LEAD, ALICE, BOB, CAROL]);
   await h.account(STRANGER);
-  wsId = (await h.workspace(accountId, LEAD, 'CLOSED')).id;
+  wsId = (await h.workspace(accountId, LEAD, 'PRIVATE', [ADMIN])).id;
 });
 afterAll(async () => {
   await t?.close();
@@ -251,7 +251,7 @@ describe('external people', () => {
 
     const shared = await t.ok(SharedWithMe, {}, PARTNER);
     expect(shared.sharedWithMe.edges.map((e) => [e.node.name, e.node.viewerRole, e.node.workspace.name])).toEqual([
-      ['Partner deals', 'EDITOR', 'WS CLOSED'],
+      ['Partner deals', 'EDITOR', 'WS PRIVATE'],
     ]);
     // A guest: the list, nothing else of the account.
     expect((await t.ok(Account, { id: accountId }, PARTNER)).account).toBeNull();

@@ -189,7 +189,10 @@ async function userId(email: string) {
   return (await t.ok(Me, {}, email)).me?.id ?? '';
 }
 
-/** An account with an admin, an owner, two members; an open and a closed workspace made by the owner. */
+/**
+ * An account with an admin, an owner, two members; an open, a closed and a private workspace made
+ * by the owner. The invitees' domains are member domains, so members may invite them.
+ */
 async function world() {
   const created = payload(
     (await t.ok(CreateAccount, { input: { name: 'Acme' } }, ADMIN)).createAccount,
@@ -199,7 +202,8 @@ async function world() {
   for (const email of [OWNER, MEMBER, OTHER]) {
     await t.ok(AddMember, { input: { accountId, email, role: 'MEMBER' } }, ADMIN);
   }
-  const ws = async (name: string, type: 'OPEN' | 'CLOSED') => {
+  await t.ok(SetPolicy, { input: { accountId, memberDomains: ['example.test', 'x.test'] } }, ADMIN);
+  const ws = async (name: string, type: 'OPEN' | 'CLOSED' | 'PRIVATE') => {
     const r = (await t.ok(CreateWorkspace, { input: { accountId, name, type } }, OWNER)).createWorkspace;
     return r.__typename === 'CreateWorkspacePayload' ? r.workspace.id : '';
   };
@@ -209,7 +213,8 @@ async function world() {
   }
   const open = await ws('Open', 'OPEN');
   const closed = await ws('Closed', 'CLOSED');
-  return { accountId, open, closed };
+  const hidden = await ws('Private', 'PRIVATE');
+  return { accountId, open, closed, hidden };
 }
 
 async function lastInvitationToken(email: string): Promise<string> {
@@ -262,30 +267,34 @@ describe('workspaces', () => {
     expect(renamed.updateWorkspace).toMatchObject({ workspace: { name: 'Sales', type: 'OPEN' } });
     const retyped = await t.ok(UpdateWorkspace, { input: { workspaceId: open, type: 'CLOSED' } }, ADMIN);
     expect(retyped.updateWorkspace).toMatchObject({ workspace: { name: 'Sales', type: 'CLOSED' } });
+    const locked = await t.ok(UpdateWorkspace, { input: { workspaceId: open, name: 'Mine' } }, MEMBER);
+    // Closed: listed to MEMBER with a lock, so they see it but may not change it.
+    expect(locked.updateWorkspace).toMatchObject({ __typename: 'ForbiddenError' });
+    await t.ok(UpdateWorkspace, { input: { workspaceId: open, type: 'PRIVATE' } }, ADMIN);
 
     const before = await snapshot(t);
     const byMember = await t.ok(UpdateWorkspace, { input: { workspaceId: open, name: 'Mine' } }, MEMBER);
-    // Now closed and MEMBER is not in it: it is invisible to them.
+    // Now private and MEMBER is not in it: it is invisible to them.
     expect(byMember.updateWorkspace).toMatchObject({ __typename: 'NotFoundError' });
     const empty = await t.ok(UpdateWorkspace, { input: { workspaceId: open, name: '  ' } }, OWNER);
     expect(empty.updateWorkspace).toMatchObject({ __typename: 'ValidationError' });
     expect(await snapshot(t)).toEqual(before);
   });
 
-  it('keeps closed workspaces invisible to non-members, exactly like ones that do not exist', async () => {
-    const { accountId, closed } = await world();
+  it('keeps private workspaces invisible to non-members, exactly like ones that do not exist', async () => {
+    const { accountId, hidden } = await world();
     const fake = Buffer.from('Workspace:00000000-0000-7000-8000-000000000000').toString('base64');
-    const asMember = await t.gql(Workspace, { id: closed }, MEMBER);
+    const asMember = await t.gql(Workspace, { id: hidden }, MEMBER);
     const missing = await t.gql(Workspace, { id: fake }, MEMBER);
     expect(asMember).toEqual(missing);
     expect(asMember.data?.workspace).toBeNull();
     const list = await t.ok(Workspaces, { accountId }, MEMBER);
-    expect(list.workspaces.edges.map((e) => e.node.name)).toEqual(['Open']);
-    expect((await t.ok(Workspace, { id: closed }, OWNER)).workspace?.name).toBe('Closed');
+    expect(list.workspaces.edges.map((e) => e.node.name)).toEqual(['Open', 'Closed']);
+    expect((await t.ok(Workspace, { id: hidden }, OWNER)).workspace?.name).toBe('Private');
   });
 
   it('are deleted by owners; then gone for everyone', async () => {
-    const { closed } = await world();
+    const { hidden: closed } = await world();
     const before = await snapshot(t);
     expect((await t.ok(DeleteWorkspace, { input: { workspaceId: closed } }, MEMBER)).deleteWorkspace.__typename).toBe(
       'NotFoundError',
@@ -303,6 +312,7 @@ describe('workspaces', () => {
     expect(dir.contentDirectory?.map((w) => [w.name, w.type])).toEqual([
       ['Open', 'OPEN'],
       ['Closed', 'CLOSED'],
+      ['Private', 'PRIVATE'],
     ]);
     expect(dir.contentDirectory?.[1]?.members?.edges.map((e) => e.node.user.email)).toEqual([OWNER]);
     expect((await t.gql(ContentDirectory, { accountId }, MEMBER)).data?.contentDirectory).toBeNull();
@@ -311,7 +321,7 @@ describe('workspaces', () => {
 
 describe('membership', () => {
   it('open workspaces are joined instantly; closed ones are not', async () => {
-    const { open, closed } = await world();
+    const { open, closed, hidden } = await world();
     expect((await t.ok(Join, { input: { workspaceId: open } }, MEMBER)).joinWorkspace).toMatchObject({
       member: { role: 'MEMBER' },
     });
@@ -321,6 +331,9 @@ describe('membership', () => {
       'ForbiddenError',
     );
     expect((await t.ok(Join, { input: { workspaceId: closed } }, OTHER)).joinWorkspace.__typename).toBe(
+      'ForbiddenError',
+    );
+    expect((await t.ok(Join, { input: { workspaceId: hidden } }, OTHER)).joinWorkspace.__typename).toBe(
       'NotFoundError',
     );
     expect(await snapshot(t)).toEqual(before);

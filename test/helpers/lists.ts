@@ -63,7 +63,12 @@ export function listHelpers(t: TestServer) {
       return accountId;
     },
     /** A workspace owned by `owner`; `members` are added straight to the database (joining is issue 3's). */
-    async workspace(accountId: string, owner: string, type: 'OPEN' | 'CLOSED' = 'OPEN', members: string[] = []) {
+    async workspace(
+      accountId: string,
+      owner: string,
+      type: 'OPEN' | 'CLOSED' | 'PRIVATE' = 'OPEN',
+      members: string[] = [],
+    ) {
       const res = await t.ok(CreateWorkspace, { input: { accountId, name: `WS ${type}`, type } }, owner);
       if (res.createWorkspace.__typename !== 'CreateWorkspacePayload') return fail('createWorkspace', res);
       const id = res.createWorkspace.workspace.id;

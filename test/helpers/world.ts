@@ -359,7 +359,8 @@ export async function buildAccount(t: TestServer, tag: 'a' | 'b'): Promise<Accou
       await t.ok(
         Invite,
         { input: { workspaceId: closed.id, email: mark('invitation', `INVITEE@invite-${tag}.test`) } },
-        p.owner,
+        // Only admins bring people from outside into the account (memberInviters ADMINS_ONLY).
+        p.admin,
       )
     ).inviteToWorkspace,
   );

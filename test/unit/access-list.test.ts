@@ -57,6 +57,8 @@ function facts(o: Opts = {}): ListFacts {
         policy: {
           workspaceCreators: 'ALL_MEMBERS',
           externalSharing: o.externalSharing ?? true,
+          memberInviters: 'ADMINS_ONLY',
+          memberDomains: [],
           caps: (o.cap ?? []).map((action) => ({ action, role: accountRole ?? 'GUEST', allowed: false })),
         },
       },
@@ -79,6 +81,7 @@ const OWNER: Who = ['workspace owner', 'MEMBER', 'OWNER'];
 const WS_MEMBER: Who = ['workspace member', 'MEMBER', 'MEMBER'];
 const ACCOUNT_MEMBER: Who = ['account member, not in workspace', 'MEMBER', null];
 const ADMIN: Who = ['account admin, not in workspace', 'ADMIN', null];
+const ADMIN_JOINED: Who = ['account admin, workspace member', 'ADMIN', 'MEMBER'];
 const GUEST: Who = ['account guest', 'GUEST', null];
 const OUTSIDER: Who = ['outside the account', null, null];
 
@@ -94,18 +97,22 @@ describe('general access × workspace type × workspace role × account role', (
     link = false,
   ) => table.push([who, type, access, role, link, expected]);
 
-  for (const type of ['OPEN', 'CLOSED'] as const) {
-    // RESTRICTED: only explicit grants; admins are co-owners anyway.
+  for (const type of ['OPEN', 'CLOSED', 'PRIVATE'] as const) {
+    // Admins are co-owners of every list of the workspaces whose content they reach: open ones,
+    // and closed or private ones once joined. Behind the lock they get only what others get.
+    const admin = (otherwise: ListRole | null) => (type === 'OPEN' ? 'CO_OWNER' : otherwise);
+    // RESTRICTED: only explicit grants; admins are co-owners where they reach the content.
     row(OWNER, type, 'RESTRICTED', 'VIEWER', null);
     row(WS_MEMBER, type, 'RESTRICTED', 'VIEWER', null);
     row(ACCOUNT_MEMBER, type, 'RESTRICTED', 'VIEWER', null);
-    row(ADMIN, type, 'RESTRICTED', 'VIEWER', 'CO_OWNER');
+    row(ADMIN, type, 'RESTRICTED', 'VIEWER', admin(null));
+    row(ADMIN_JOINED, type, 'RESTRICTED', 'VIEWER', 'CO_OWNER');
     row(GUEST, type, 'RESTRICTED', 'VIEWER', null);
     row(OUTSIDER, type, 'RESTRICTED', 'VIEWER', null);
     // GLOBAL: every account admin/member is a viewer; guests and outsiders are not.
     row(OWNER, type, 'GLOBAL', 'VIEWER', 'VIEWER');
     row(ACCOUNT_MEMBER, type, 'GLOBAL', 'VIEWER', 'VIEWER');
-    row(ADMIN, type, 'GLOBAL', 'VIEWER', 'CO_OWNER');
+    row(ADMIN, type, 'GLOBAL', 'VIEWER', admin('VIEWER'));
     row(GUEST, type, 'GLOBAL', 'VIEWER', null);
     row(OUTSIDER, type, 'GLOBAL', 'VIEWER', null);
     // ANYONE_WITH_LINK: the link makes a viewer, whoever presents it.
@@ -114,12 +121,14 @@ describe('general access × workspace type × workspace role × account role', (
     row(OUTSIDER, type, 'ANYONE_WITH_LINK', 'VIEWER', 'VIEWER', true);
     row(OUTSIDER, type, 'ANYONE_WITH_LINK', 'VIEWER', null);
     row(GUEST, type, 'ANYONE_WITH_LINK', 'VIEWER', 'VIEWER', true);
-    row(ADMIN, type, 'ANYONE_WITH_LINK', 'VIEWER', 'CO_OWNER', true);
+    row(ADMIN, type, 'ANYONE_WITH_LINK', 'VIEWER', admin('VIEWER'), true);
+    row(ADMIN, type, 'ANYONE_WITH_LINK', 'VIEWER', admin(null));
     // WORKSPACE: members always; OWNER too.
     for (const role of ['VIEWER', 'EDITOR'] as const) {
       row(OWNER, type, 'WORKSPACE', role, role);
       row(WS_MEMBER, type, 'WORKSPACE', role, role);
-      row(ADMIN, type, 'WORKSPACE', role, 'CO_OWNER');
+      row(ADMIN, type, 'WORKSPACE', role, admin(null));
+      row(ADMIN_JOINED, type, 'WORKSPACE', role, 'CO_OWNER');
       row(GUEST, type, 'WORKSPACE', role, null);
       row(OUTSIDER, type, 'WORKSPACE', role, null);
       // A link does not open a WORKSPACE list.
@@ -131,6 +140,7 @@ describe('general access × workspace type × workspace role × account role', (
   row(ACCOUNT_MEMBER, 'OPEN', 'WORKSPACE', 'EDITOR', 'EDITOR');
   row(ACCOUNT_MEMBER, 'CLOSED', 'WORKSPACE', 'VIEWER', null);
   row(ACCOUNT_MEMBER, 'CLOSED', 'WORKSPACE', 'EDITOR', null);
+  row(ACCOUNT_MEMBER, 'PRIVATE', 'WORKSPACE', 'VIEWER', null);
 
   it.each(table)('%s in a %s workspace, %s as %s, link %s → %s', (who, type, access, generalRole, link, expected) => {
     const d = listRole(facts({ accountRole: who[1], memberRole: who[2], type, access, generalRole, link }));
@@ -293,6 +303,12 @@ describe('sharing', () => {
     accountRole,
     isCreator,
   });
+  const group = (sameAccount: boolean): SharePrincipal => ({ kind: 'GROUP', sameAccount });
+  const right = (sameAccount: boolean, viewerHoldsIt: boolean): SharePrincipal => ({
+    kind: 'RIGHT',
+    sameAccount,
+    viewerHoldsIt,
+  });
   const coOwner = (o: Opts = {}) => facts({ memberRole: 'MEMBER', grants: [grant('USER', 'CO_OWNER')], ...o });
   // [label, facts, principal, role (null: remove), expected]
   const table: [string, ListFacts, SharePrincipal, ListRole | null, boolean][] = [
@@ -355,10 +371,69 @@ describe('sharing', () => {
       'VIEWER',
       true,
     ],
+    // Private lists: invite-only inside the account (users, groups, rights), never outside.
     [
-      'private lists are not shared, even by their creator',
+      'the creator shares a private list with a member',
       facts({ isCreator: true, kind: 'PRIVATE' }),
       user('MEMBER'),
+      'EDITOR',
+      true,
+    ],
+    ['a co-owner shares a private list with an admin', coOwner({ kind: 'PRIVATE' }), user('ADMIN'), 'VIEWER', true],
+    ['a co-owner shares a private list with a group', coOwner({ kind: 'PRIVATE' }), group(true), 'VIEWER', true],
+    [
+      'a co-owner shares a private list with a right they hold',
+      coOwner({ kind: 'PRIVATE' }),
+      right(true, true),
+      'VIEWER',
+      true,
+    ],
+    [
+      'an editor does not share a private list',
+      facts({ kind: 'PRIVATE', grants: [grant('USER', 'EDITOR')] }),
+      user('MEMBER'),
+      'VIEWER',
+      false,
+    ],
+    [
+      'a private list is never shared with a guest',
+      facts({ isCreator: true, kind: 'PRIVATE' }),
+      user('GUEST'),
+      'VIEWER',
+      false,
+    ],
+    [
+      'a private list is never shared by email',
+      facts({ isCreator: true, kind: 'PRIVATE' }),
+      { kind: 'EMAIL' },
+      'VIEWER',
+      false,
+    ],
+    [
+      'an admin does not share a private list by email',
+      facts({ accountRole: 'ADMIN', kind: 'PRIVATE' }),
+      { kind: 'EMAIL' },
+      'VIEWER',
+      false,
+    ],
+    [
+      'an admin does not share a private list with a guest',
+      facts({ accountRole: 'ADMIN', kind: 'PRIVATE' }),
+      user('GUEST'),
+      'VIEWER',
+      false,
+    ],
+    [
+      'an admin does not share a private list outside the account',
+      facts({ accountRole: 'ADMIN', kind: 'PRIVATE' }),
+      user(null),
+      'VIEWER',
+      false,
+    ],
+    [
+      'a private list is not shared with another account’s group',
+      facts({ isCreator: true, kind: 'PRIVATE' }),
+      group(false),
       'VIEWER',
       false,
     ],

@@ -1,11 +1,20 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import { readableAccountsWhere } from '../../access/load.ts';
 import { ACCOUNT_ROLES, capFor, WORKSPACE_ACTIONS } from '../../access/rules.ts';
 import { builder } from '../../builder.ts';
 import { ForbiddenError, LastOwnerError, NotFoundError, ValidationError } from '../../errors.ts';
-import { AccountRole, WorkspaceAction, WorkspaceCreators } from '../../generated/prisma/enums.ts';
+import { AccountRole, MemberInviters, WorkspaceAction, WorkspaceCreators } from '../../generated/prisma/enums.ts';
+import { AnonymizationStepObject } from '../anonymize/schema.ts';
 import { name } from '../inputs.ts';
-import { addAccountMember, createAccount, setAccountPolicy } from './service.ts';
+import { UserType } from '../user/schema.ts';
+import {
+  addAccountMember,
+  createAccount,
+  removeAccountMember,
+  setAccountMemberRole,
+  setAccountPolicy,
+} from './service.ts';
 
 export const AccountRoleEnum = builder.enumType(AccountRole, {
   name: 'AccountRole',
@@ -15,6 +24,12 @@ export const AccountRoleEnum = builder.enumType(AccountRole, {
 export const WorkspaceCreatorsEnum = builder.enumType(WorkspaceCreators, {
   name: 'WorkspaceCreators',
   description: 'Who may create workspaces in an account.',
+});
+
+export const MemberInvitersEnum = builder.enumType(MemberInviters, {
+  name: 'MemberInviters',
+  description:
+    'Who may bring a person from outside the account in as MEMBER: ADMINS_ONLY (the default; members may still for an address of a member domain) or ALL_MEMBERS.',
 });
 
 export const AccountType = builder.prismaNode('Account', {
@@ -32,6 +47,13 @@ export const AccountType = builder.prismaNode('Account', {
     }),
     externalSharing: t.exposeBoolean('externalSharing', {
       description: 'Whether lists may be shared with people outside the account.',
+    }),
+    memberInviters: t.expose('memberInviters', {
+      type: MemberInvitersEnum,
+      description: 'Who may bring a person from outside the account in as MEMBER.',
+    }),
+    memberDomains: t.exposeStringList('memberDomains', {
+      description: 'Email domains whose people any member may bring in as MEMBER (lower case).',
     }),
     viewerRole: t.field({
       type: AccountRoleEnum,
@@ -53,6 +75,11 @@ export const AccountType = builder.prismaNode('Account', {
 export const AccountMemberType = builder.prismaObject('AccountMember', {
   description: "A person's role in an account.",
   fields: (t) => ({
+    id: t.id({
+      description: 'Global id of the membership (the account and the person).',
+      resolve: (m) => encodeGlobalID('AccountMember', `${m.accountId}:${m.userId}`),
+    }),
+    account: t.relation('account', { description: 'The account.' }),
     role: t.expose('role', { type: AccountRoleEnum, description: 'Their role.' }),
     user: t.relation('user', { description: 'The person.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When they joined.' }),
@@ -169,6 +196,25 @@ const SetAccountPolicyInput = builder.inputType('SetAccountPolicyInput', {
     accountId: t.globalID({ required: true, for: AccountType, description: 'The account.' }),
     workspaceCreators: t.field({ type: WorkspaceCreatorsEnum, description: 'Who may create workspaces.' }),
     externalSharing: t.boolean({ description: 'Whether lists may be shared outside the account.' }),
+    memberInviters: t.field({
+      type: MemberInvitersEnum,
+      description: 'Who may bring a person from outside the account in as MEMBER.',
+    }),
+    memberDomains: t.stringList({
+      description: 'Email domains (e.g. `acme.com`) whose people any member may bring in as MEMBER; replaces the list.',
+      validate: z
+        .array(
+          z
+            .string()
+            .trim()
+            .toLowerCase()
+            .regex(
+              /^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$/,
+              'Must be a domain name such as acme.com',
+            ),
+        )
+        .max(100),
+    }),
     caps: t.field({ type: [AccountCapInput], description: 'Caps to set, one per action.' }),
   }),
 });
@@ -181,7 +227,8 @@ const SetAccountPolicyPayload = builder.simpleObject('SetAccountPolicyPayload', 
 builder.mutationField('setAccountPolicy', (t) =>
   t.withAuth({ loggedIn: true }).field({
     type: SetAccountPolicyPayload,
-    description: 'Sets who may create workspaces, the cap of each workspace action and external sharing (admins only).',
+    description:
+      'Sets who may create workspaces, the cap of each workspace action, external sharing and who may bring in new members (admins only).',
     args: { input: t.arg({ type: SetAccountPolicyInput, required: true }) },
     errors: {
       types: [ValidationError, ForbiddenError, NotFoundError],
@@ -191,5 +238,93 @@ builder.mutationField('setAccountPolicy', (t) =>
     resolve: async (_root, { input }, ctx) => ({
       account: await setAccountPolicy(ctx, { ...input, accountId: input.accountId.id }),
     }),
+  }),
+);
+
+const SetAccountMemberRoleInput = builder.inputType('SetAccountMemberRoleInput', {
+  description: 'A new account role for someone in the account; the last admin stays.',
+  fields: (t) => ({
+    accountId: t.globalID({ required: true, for: AccountType, description: 'The account.' }),
+    userId: t.globalID({ required: true, for: UserType, description: 'The person.' }),
+    role: t.field({ type: AccountRoleEnum, required: true, description: 'ADMIN, MEMBER or GUEST.' }),
+  }),
+});
+
+const SetAccountMemberRolePayload = builder.simpleObject('SetAccountMemberRolePayload', {
+  description: 'The membership with its new role.',
+  fields: (t) => ({ member: t.field({ type: AccountMemberType, description: 'The membership.' }) }),
+});
+
+builder.mutationField('setAccountMemberRole', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: SetAccountMemberRolePayload,
+    description:
+      "Changes someone's account role (admins only); the last admin stays. Their open streams re-decide at once.",
+    args: { input: t.arg({ type: SetAccountMemberRoleInput, required: true }) },
+    errors: {
+      types: [ValidationError, ForbiddenError, NotFoundError, LastOwnerError],
+      directResult: true,
+      union: { name: 'SetAccountMemberRoleResult' },
+    },
+    resolve: async (_root, { input }, ctx) => {
+      const key = await setAccountMemberRole(ctx, {
+        accountId: input.accountId.id,
+        userId: input.userId.id,
+        role: input.role,
+      });
+      return { member: await ctx.db.accountMember.findUniqueOrThrow({ where: { accountId_userId: key } }) };
+    },
+  }),
+);
+
+const RemoveAccountMemberInput = builder.inputType('RemoveAccountMemberInput', {
+  description: 'Whom to take out of an account; `dryRun: true` returns the plan and changes nothing.',
+  fields: (t) => ({
+    accountId: t.globalID({ required: true, for: AccountType, description: 'The account.' }),
+    userId: t.globalID({ required: true, for: UserType, description: 'The person.' }),
+    transferTo: t.globalID({
+      for: UserType,
+      description: 'Who receives the lists they created and the workspaces they alone own (default: the viewer).',
+    }),
+    dryRun: t.boolean({ defaultValue: false, description: 'Only return the plan.' }),
+  }),
+});
+
+const RemoveAccountMemberPayload = builder.simpleObject('RemoveAccountMemberPayload', {
+  description: 'What removal did, or would do in a dry run; empty once the person is out.',
+  fields: (t) => ({
+    userId: t.id({ description: 'Global id of the person.' }),
+    accountId: t.id({ description: 'Global id of the account.' }),
+    dryRun: t.boolean({ description: 'Whether nothing was changed.' }),
+    steps: t.field({ type: [AnonymizationStepObject], description: 'Every change, in the order made.' }),
+  }),
+});
+
+builder.mutationField('removeAccountMember', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: RemoveAccountMemberPayload,
+    description:
+      'Takes a person out of an account (admins only): their memberships, shares, groups and rights there end; what they created or alone own passes to `transferTo`; their open streams end. The last admin stays. Idempotent; every step audited.',
+    args: { input: t.arg({ type: RemoveAccountMemberInput, required: true }) },
+    errors: {
+      types: [ValidationError, ForbiddenError, NotFoundError, LastOwnerError],
+      directResult: true,
+      union: { name: 'RemoveAccountMemberResult' },
+    },
+    resolve: async (_root, { input }, ctx) => {
+      const dryRun = input.dryRun ?? false;
+      const result = await removeAccountMember(ctx, {
+        accountId: input.accountId.id,
+        userId: input.userId.id,
+        transferTo: input.transferTo?.id ?? null,
+        dryRun,
+      });
+      return {
+        userId: encodeGlobalID('User', result.userId),
+        accountId: encodeGlobalID('Account', input.accountId.id),
+        dryRun,
+        steps: result.steps,
+      };
+    },
   }),
 );

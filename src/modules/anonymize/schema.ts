@@ -10,8 +10,8 @@ const AnonymizationStepKindEnum = builder.enumType('AnonymizationStepKind', {
   values: ANONYMIZATION_STEP_KINDS,
 });
 
-const AnonymizationStepObject = builder.objectRef<AnonymizationStep>('AnonymizationStep').implement({
-  description: 'One change anonymisation makes (or, in a dry run, would make).',
+export const AnonymizationStepObject = builder.objectRef<AnonymizationStep>('AnonymizationStep').implement({
+  description: 'One change anonymisation or removal from an account makes (or, in a dry run, would make).',
   fields: (t) => ({
     kind: t.field({ type: AnonymizationStepKindEnum, description: 'What the step does.', resolve: (s) => s.kind }),
     resourceType: t.exposeString('resourceType', {

@@ -51,51 +51,85 @@ export function anonymizedEmail(email: string): string {
   return `anonymized-${hash}@anonymized.invalid`;
 }
 
+/**
+ * Whom a departure concerns and how far it goes: anonymisation takes a person out of every account
+ * and erases them; removal from an account ends only what they hold in that account.
+ */
+export interface DepartureScope {
+  /** Only what belongs to this account; null: everything, in every account (anonymisation). */
+  accountId: string | null;
+  /** Who receives the lists they created and the workspaces they own. */
+  heirId: string;
+  /** Anonymisation: every workspace they own passes on, the audit trail is redacted, personal data scrubbed. */
+  erase: boolean;
+}
+
 /** Everything anonymising `user` changes, in execution order; empty once it is done (idempotence). */
-export async function planAnonymization(db: DbTx, user: User, adminId: string): Promise<AnonymizationStep[]> {
+export function planAnonymization(db: DbTx, user: User, adminId: string): Promise<AnonymizationStep[]> {
+  return planDeparture(db, user, { accountId: null, heirId: adminId, erase: true });
+}
+
+/**
+ * Everything a departure changes, in execution order; empty once it is done (idempotence). A
+ * removal passes on only the workspaces the person alone owns; anonymisation every one they own.
+ */
+export async function planDeparture(db: DbTx, user: User, scope: DepartureScope): Promise<AnonymizationStep[]> {
   const userId = user.id;
+  const { accountId, heirId } = scope;
   // Once anonymised, the address is the hashed one: nothing else is keyed on it, and matching
   // the redacted audit rows again would make a second run do something.
   const email = user.anonymizedAt ? null : user.email;
+  const inAccount = accountId ? { accountId } : {};
+  const inWorkspaceOf = accountId ? { workspace: { accountId } } : {};
   const accountOfList = { workspace: { select: { accountId: true } } } as const;
   const [shares, lists, workspaces, groups, rights, joinRequests, invitations, audits, accounts] = await Promise.all([
     db.share.findMany({
-      where: email ? { OR: [{ userId }, { email }] } : { userId },
+      where: { ...(email ? { OR: [{ userId }, { email }] } : { userId }), list: inWorkspaceOf },
       select: { id: true, role: true, list: { select: accountOfList } },
       orderBy: { id: 'asc' },
     }),
     db.list.findMany({
-      where: { creatorId: userId },
-      select: { id: true, workspace: { select: { accountId: true } }, shares: { where: { userId: adminId } } },
+      where: { creatorId: userId, ...inWorkspaceOf },
+      select: { id: true, workspace: { select: { accountId: true } }, shares: { where: { userId: heirId } } },
       orderBy: { id: 'asc' },
     }),
     db.workspaceMember.findMany({
-      where: { userId },
+      where: { userId, ...inWorkspaceOf },
       select: {
         role: true,
-        workspace: { select: { id: true, accountId: true, members: { where: { userId: adminId } } } },
+        workspace: {
+          select: {
+            id: true,
+            accountId: true,
+            members: { where: { role: 'OWNER' }, select: { userId: true } },
+          },
+        },
       },
       orderBy: { workspaceId: 'asc' },
     }),
     db.groupMember.findMany({
-      where: { userId },
+      where: { userId, group: inAccount },
       select: { group: { select: { id: true, accountId: true } } },
       orderBy: { groupId: 'asc' },
     }),
     db.rightGrant.findMany({
-      where: { userId },
+      where: { userId, right: inAccount },
       select: { right: { select: { id: true, accountId: true } } },
       orderBy: { rightId: 'asc' },
     }),
     db.joinRequest.findMany({
-      where: { userId },
+      where: { userId, ...inWorkspaceOf },
       select: { id: true, workspace: { select: { accountId: true } } },
       orderBy: { id: 'asc' },
     }),
     email
-      ? db.invitation.findMany({ where: { email }, select: { id: true, accountId: true }, orderBy: { id: 'asc' } })
+      ? db.invitation.findMany({
+          where: { email, ...inAccount, ...(scope.erase ? {} : { status: 'PENDING' }) },
+          select: { id: true, accountId: true },
+          orderBy: { id: 'asc' },
+        })
       : [],
-    email
+    email && scope.erase
       ? db.auditEvent.findMany({
           where: { data: { path: ['email'], equals: email } },
           select: { id: true, accountId: true },
@@ -103,7 +137,7 @@ export async function planAnonymization(db: DbTx, user: User, adminId: string): 
         })
       : [],
     db.accountMember.findMany({
-      where: { userId },
+      where: { userId, ...inAccount },
       select: { accountId: true, role: true },
       orderBy: { accountId: 'asc' },
     }),
@@ -122,7 +156,9 @@ export async function planAnonymization(db: DbTx, user: User, adminId: string): 
     for (const s of l.shares) step('REMOVE_DUPLICATE_SHARE', 'Share', s.id, l.workspace.accountId, s.role);
   }
   for (const m of workspaces) {
-    if (m.role === 'OWNER' && m.workspace.members[0]?.role !== 'OWNER') {
+    const owners = m.workspace.members.map((o) => o.userId);
+    const passes = scope.erase || owners.every((id) => id === userId);
+    if (m.role === 'OWNER' && passes && !owners.includes(heirId)) {
       step('TRANSFER_WORKSPACE', 'Workspace', m.workspace.id, m.workspace.accountId, 'OWNER');
     }
     step('REMOVE_WORKSPACE_MEMBERSHIP', 'Workspace', m.workspace.id, m.workspace.accountId, m.role);
@@ -133,12 +169,12 @@ export async function planAnonymization(db: DbTx, user: User, adminId: string): 
   for (const i of invitations) step('REMOVE_INVITATION', 'Invitation', i.id, i.accountId);
   for (const a of audits) step('REDACT_AUDIT_EVENT', 'AuditEvent', a.id, a.accountId);
   for (const a of accounts) step('REMOVE_ACCOUNT_MEMBERSHIP', 'Account', a.accountId, a.accountId, a.role);
-  if (!user.anonymizedAt) step('SCRUB_PERSONAL_DATA', 'User', userId, accounts[0]?.accountId ?? null);
+  if (scope.erase && !user.anonymizedAt) step('SCRUB_PERSONAL_DATA', 'User', userId, accounts[0]?.accountId ?? null);
   return steps;
 }
 
 /** Carries out one step of the plan inside the caller's transaction. */
-async function apply(tx: DbTx, user: User, adminId: string, s: AnonymizationStep, now: Date): Promise<void> {
+async function apply(tx: DbTx, user: User, heirId: string, s: AnonymizationStep, now: Date): Promise<void> {
   const userId = user.id;
   switch (s.kind) {
     case 'REMOVE_SHARE':
@@ -146,12 +182,12 @@ async function apply(tx: DbTx, user: User, adminId: string, s: AnonymizationStep
       await tx.share.delete({ where: { id: s.resourceId } });
       return;
     case 'TRANSFER_LIST':
-      await tx.list.update({ where: { id: s.resourceId }, data: { creatorId: adminId } });
+      await tx.list.update({ where: { id: s.resourceId }, data: { creatorId: heirId } });
       return;
     case 'TRANSFER_WORKSPACE':
       await tx.workspaceMember.upsert({
-        where: { workspaceId_userId: { workspaceId: s.resourceId, userId: adminId } },
-        create: { workspaceId: s.resourceId, userId: adminId, role: 'OWNER' },
+        where: { workspaceId_userId: { workspaceId: s.resourceId, userId: heirId } },
+        create: { workspaceId: s.resourceId, userId: heirId, role: 'OWNER' },
         update: { role: 'OWNER' },
       });
       return;
@@ -195,6 +231,37 @@ async function apply(tx: DbTx, user: User, adminId: string, s: AnonymizationStep
 }
 
 /**
+ * Plans a departure and carries out every step inside the caller's transaction, each audited as
+ * `<action>.<step kind>` (with `transferredTo` on a transfer) by `actorId`. Returns the plan.
+ */
+export async function carryOutDeparture(
+  tx: DbTx,
+  user: User,
+  scope: DepartureScope,
+  by: { actorId: string; action: string },
+): Promise<AnonymizationStep[]> {
+  const plan = await planDeparture(tx, user, scope);
+  const now = new Date();
+  for (const s of plan) {
+    await apply(tx, user, scope.heirId, s, now);
+    const transfer = s.kind === 'TRANSFER_LIST' || s.kind === 'TRANSFER_WORKSPACE';
+    await audit(tx, {
+      accountId: s.accountId,
+      actorId: by.actorId,
+      action: `${by.action}.${s.kind.toLowerCase().replaceAll('_', '-')}`,
+      resourceType: s.resourceType,
+      resourceId: s.resourceId,
+      data: {
+        userId: user.id,
+        ...(s.role ? { role: s.role } : {}),
+        ...(transfer ? { transferredTo: scope.heirId } : {}),
+      },
+    });
+  }
+  return plan;
+}
+
+/**
  * Anonymises a person (account admins of every account they are in): personal data replaced,
  * shares and memberships removed, created lists and owned workspaces passed to the admin (whose
  * own share on such a list goes), every step audited. `dryRun` returns the plan and writes
@@ -219,19 +286,15 @@ export async function anonymizeUser(
     const user = await tx.user.findUniqueOrThrow({ where: { id: target.id } });
     const facts = await loadAnonymizeFacts(tx, adminId, user.id);
     enforce(decideAnonymize(facts), 'The user');
-    const plan = await planAnonymization(tx, user, adminId);
-    const now = new Date();
-    for (const s of plan) {
-      await apply(tx, user, adminId, s, now);
-      await audit(tx, {
-        accountId: s.accountId,
+    const plan = await carryOutDeparture(
+      tx,
+      user,
+      { accountId: null, heirId: adminId, erase: true },
+      {
         actorId: adminId,
-        action: `anonymize.${s.kind.toLowerCase().replaceAll('_', '-')}`,
-        resourceType: s.resourceType,
-        resourceId: s.resourceId,
-        data: { userId: user.id, ...(s.role ? { role: s.role } : {}) },
-      });
-    }
+        action: 'anonymize',
+      },
+    );
     if (plan.length) {
       for (const { accountId } of facts.accounts) {
         await audit(tx, {

@@ -113,8 +113,12 @@ builder.prismaObject('Activity', {
 
 builder.prismaObjectField('Workspace', 'contacts', (t) =>
   t.relatedConnection('contacts', {
-    description: "The workspace's contacts the viewer may see, by name; `search` matches name or email.",
+    nullable: true,
+    description:
+      "The workspace's contacts the viewer may see, by name; `search` matches name or email. Null behind the lock of a workspace the viewer has not joined and reaches no list of.",
     cursor: 'id',
+    authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:lists' } }),
+    unauthorizedResolver: () => null,
     args: { search: t.arg.string({ description: 'Part of a name or email, any case.' }) },
     query: (args, ctx) => {
       const search = args.search?.trim();

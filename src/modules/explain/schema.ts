@@ -80,6 +80,11 @@ const AccessExplanationObject = builder.objectRef<Explanation>('AccessExplanatio
 
 const WORKSPACE_QUESTIONS: WorkspaceQuestion[] = [
   'workspace:see',
+  'workspace:list',
+  'workspace:overview',
+  'workspace:lists',
+  'workspace:people',
+  'workspace:subscribers',
   'workspace:read',
   'workspace:manage',
   'workspace:join',

@@ -20,10 +20,17 @@ import {
   revokeInvitation,
 } from './service.ts';
 
-const InvitationStatusEnum = builder.enumType(InvitationStatus, {
-  name: 'InvitationStatus',
-  description: 'PENDING until accepted, declined or revoked.',
+const InvitationStatusEnum = builder.enumType('InvitationStatus', {
+  description: 'PENDING until accepted, declined or revoked; EXPIRED once its expiry passed while pending.',
+  values: [...Object.values(InvitationStatus), 'EXPIRED'] as const,
 });
+
+/** What an invitation's status reads as now: a pending one past its expiry is EXPIRED. */
+export function invitationStatus(invitation: { status: InvitationStatus; expiresAt: Date }) {
+  return invitation.status === 'PENDING' && invitation.expiresAt.getTime() <= Date.now()
+    ? 'EXPIRED'
+    : invitation.status;
+}
 const InvitationKindEnum = builder.enumType(InvitationKind, {
   name: 'InvitationKind',
   description: 'WORKSPACE joins a workspace; LIST_SHARE opens one shared list to an outside person.',
@@ -43,7 +50,7 @@ export const InvitationObject = builder.prismaNode('Invitation', {
       nullable: true,
       description: 'The workspace role it gives.',
     }),
-    status: t.expose('status', { type: InvitationStatusEnum, description: 'Where it stands.' }),
+    status: t.field({ type: InvitationStatusEnum, description: 'Where it stands.', resolve: invitationStatus }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'When the link stops working.' }),
     sentCount: t.exposeInt('sentCount', { description: 'How many times it was sent.' }),
     invitedBy: t.relation('invitedBy', { nullable: true, description: 'Who sent it.' }),

@@ -1,5 +1,6 @@
 import { enforce } from '../../access/enforce.ts';
-import { atLeast, inviteQuestion } from '../../access/rules.ts';
+import { Access } from '../../access/load.ts';
+import { atLeast, decideBringIn, inviteQuestion } from '../../access/rules.ts';
 import type { Context, Viewer } from '../../context.ts';
 import type { DbTx } from '../../db/client.ts';
 import { ConflictError, InvitationError, NotFoundError, RateLimitedError } from '../../errors.ts';
@@ -65,6 +66,7 @@ export async function inviteToWorkspace(
   enforce(await ctx.access.decideWorkspace(input.workspaceId, inviteQuestion(input.role)), 'The workspace');
   const email = normalizeEmail(input.email);
   const ws = await ctx.db.workspace.findUniqueOrThrow({ where: { id: input.workspaceId } });
+  enforce(await bringIn(ctx, ctx.access, ws.accountId, email), 'The workspace');
   const member = await ctx.db.workspaceMember.findFirst({ where: { workspaceId: ws.id, user: { email } } });
   if (member) throw new ConflictError(`${email} is already a member`);
   const pending = await ctx.db.invitation.findFirst({
@@ -191,6 +193,20 @@ async function openFor(ctx: Ctx, token: string): Promise<Invitation> {
 }
 
 /**
+ * Whether the inviter (`access`'s viewer) may bring the holder of `email` into the account as a
+ * MEMBER, as a workspace invitation does: the account's `memberInviters` and `memberDomains`.
+ */
+async function bringIn(ctx: Pick<Context, 'db'>, access: Access, accountId: string, email: string) {
+  const account = await access.account(accountId);
+  if (!account) return null;
+  const invitee = await ctx.db.accountMember.findFirst({
+    where: { accountId, user: { email } },
+    select: { role: true },
+  });
+  return decideBringIn({ account, email, current: invitee?.role ?? null, as: 'MEMBER' });
+}
+
+/**
  * Accepts an invitation sent to the viewer's email. A workspace invitation adds them to the
  * account (as MEMBER if new) and the workspace; a list invitation makes them an account GUEST
  * (if new) holding that share. Single use.
@@ -198,6 +214,19 @@ async function openFor(ctx: Ctx, token: string): Promise<Invitation> {
 export async function acceptInvitation(ctx: Ctx, input: { token: string }): Promise<Invitation> {
   const invitation = await openFor(ctx, input.token);
   const userId = ctx.viewer.id;
+  if (invitation.kind === 'WORKSPACE') {
+    // Decided again as things stand now: an inviter who left the account, or a stricter policy
+    // since the invitation was sent, brings nobody in.
+    const inviter = invitation.invitedById
+      ? await ctx.db.user.findUnique({ where: { id: invitation.invitedById }, select: { id: true, email: true } })
+      : null;
+    const decision =
+      inviter && (await bringIn(ctx, new Access(ctx.db, inviter), invitation.accountId, invitation.email));
+    if (!decision?.allowed) {
+      const why = decision?.reasons.findLast((r) => r.effect === 'DENY')?.detail ?? 'the inviter left the account';
+      throw new InvitationError(`The invitation no longer brings anyone in: ${why}`);
+    }
+  }
   const accepted = await ctx.db.$transaction(async (tx) => {
     const claimed = await tx.invitation.updateMany({
       where: { id: invitation.id, status: 'PENDING' },

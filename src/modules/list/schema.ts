@@ -77,8 +77,12 @@ export const ListObject = builder.prismaNode('List', {
 
 builder.prismaObjectField(WorkspaceObject, 'lists', (t) =>
   t.relatedConnection('lists', {
-    description: 'Its lists the viewer can read, oldest first (filtered in SQL, so pages are full).',
+    nullable: true,
+    description:
+      'Its lists the viewer can read, oldest first (filtered in SQL, so pages are full); null behind the lock of a workspace the viewer has not joined and reaches no list of.',
     cursor: 'id',
+    authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:lists' } }),
+    unauthorizedResolver: () => null,
     query: (_args, ctx) => ({ where: readableListsWhere(ctx.viewer?.id ?? ''), orderBy: { id: 'asc' } }),
   }),
 );

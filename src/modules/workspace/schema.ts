@@ -39,7 +39,8 @@ import {
 
 export const WorkspaceTypeEnum = builder.enumType(WorkspaceType, {
   name: 'WorkspaceType',
-  description: 'OPEN: the whole account sees it and may join. CLOSED: members only.',
+  description:
+    'OPEN: the whole account sees it and may join. CLOSED: listed to the account with a lock (name, owners, member count), content for members; join by invitation or request. PRIVATE: invisible but to its members; join by invitation.',
 });
 
 export const WorkspaceRoleEnum = builder.enumType(WorkspaceRole, {
@@ -53,14 +54,19 @@ export const WorkspaceViewerRoleEnum = builder.enumType(WorkspaceAudience, {
 });
 
 export const WorkspaceObject = builder.prismaNode('Workspace', {
-  description: 'A team space holding lists; OPEN or CLOSED.',
+  description: 'A team space holding lists; OPEN, CLOSED or PRIVATE.',
   id: { field: 'id' },
   nullable: true,
   // node(id:) answers only for workspaces the viewer may know of; others look absent.
   findUnique: (id, ctx) => ({ id, AND: [visibleWorkspacesWhere(ctx.viewer?.id ?? '')] }),
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Display name.' }),
-    type: t.expose('type', { type: WorkspaceTypeEnum, description: 'OPEN or CLOSED.' }),
+    type: t.expose('type', { type: WorkspaceTypeEnum, description: 'OPEN, CLOSED or PRIVATE.' }),
+    locked: t.boolean({
+      description:
+        'Whether its content is hidden from the viewer: true until they join a closed or private workspace (account admins included), or when they only reach single lists of it; false for members and for the account in an open one.',
+      resolve: async (ws, _args, ctx) => !(await ctx.access.decideWorkspace(ws.id, 'workspace:read'))?.allowed,
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
     account: t.relation('account', { description: 'The account it belongs to.' }),
     viewerRole: t.field({
@@ -71,11 +77,33 @@ export const WorkspaceObject = builder.prismaNode('Workspace', {
     }),
     members: t.relatedConnection('members', {
       nullable: true,
-      description: 'Owners and members; null for those who only reach single lists of it.',
+      description:
+        'Owners and members: for those who read it, and for account admins; null behind the lock and for those who only reach single lists of it.',
       cursor: 'workspaceId_userId',
       query: { orderBy: [{ createdAt: 'asc' }, { userId: 'asc' }] },
-      authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:read' } }),
+      authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:people' } }),
       unauthorizedResolver: () => null,
+    }),
+    memberCount: t.int({
+      nullable: true,
+      resolve: (ws, _args, ctx) => ctx.db.workspaceMember.count({ where: { workspaceId: ws.id } }),
+      description:
+        'How many owners and members it has (shown with the lock too); null for those who only reach single lists of it.',
+      authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:overview' } }),
+      unauthorizedResolver: () => null,
+    }),
+    owners: t.prismaField({
+      type: ['User'],
+      nullable: true,
+      description: 'Its owners (shown with the lock too); null for those who only reach single lists of it.',
+      authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:overview' } }),
+      unauthorizedResolver: () => null,
+      resolve: (query, ws, _args, ctx) =>
+        ctx.db.user.findMany({
+          ...query,
+          where: { workspaces: { some: { workspaceId: ws.id, role: 'OWNER' } } },
+          orderBy: { id: 'asc' },
+        }),
     }),
   }),
 });
@@ -125,7 +153,11 @@ const CreateWorkspaceInput = builder.inputType('CreateWorkspaceInput', {
   fields: (t) => ({
     accountId: t.globalID({ required: true, for: AccountType, description: 'The account.' }),
     name: t.string({ required: true, description: 'Display name.', validate: name(200) }),
-    type: t.field({ type: WorkspaceTypeEnum, defaultValue: 'OPEN', description: 'OPEN (default) or CLOSED.' }),
+    type: t.field({
+      type: WorkspaceTypeEnum,
+      defaultValue: 'OPEN',
+      description: 'OPEN (default), CLOSED or PRIVATE.',
+    }),
   }),
 });
 
@@ -289,12 +321,49 @@ export const JoinRequestObject = builder.prismaNode('JoinRequest', {
   }),
 });
 
+/**
+ * People who reach a list of the workspace by a share (to them, a group they are in or a right
+ * they hold) without being its members.
+ */
+function subscribersWhere(workspaceId: string) {
+  const shareHere = { shares: { some: { list: { workspaceId } } } };
+  return {
+    workspaces: { none: { workspaceId } },
+    OR: [
+      { shares: { some: { list: { workspaceId } } } },
+      { groups: { some: { group: shareHere } } },
+      { rights: { some: { right: shareHere } } },
+    ],
+  };
+}
+
+builder.prismaObjectFields('Workspace', (t) => ({
+  subscribers: t.prismaConnection({
+    type: 'User',
+    cursor: 'id',
+    nullable: true,
+    description:
+      'People who reach one of its lists by a share without being members (Micro and monday call them subscribers); for its owners and account admins, null for others.',
+    authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:subscribers' } }),
+    unauthorizedResolver: () => null,
+    resolve: (query, ws, _args, ctx) =>
+      ctx.db.user.findMany({ ...query, where: subscribersWhere(ws.id), orderBy: { id: 'asc' } }),
+  }),
+  subscriberCount: t.int({
+    nullable: true,
+    description: 'How many subscribers it has; for its owners and account admins, null for others.',
+    authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:subscribers' } }),
+    unauthorizedResolver: () => null,
+    resolve: (ws, _args, ctx) => ctx.db.user.count({ where: subscribersWhere(ws.id) }),
+  }),
+}));
+
 builder.queryField('contentDirectory', (t) =>
   t.prismaField({
     type: ['Workspace'],
     nullable: true,
     description:
-      "For account admins: every workspace's name, members and creation date, closed ones included. Null for others. Content (lists) stays behind list access.",
+      'For account admins: every workspace of the account (closed and private ones included) with its name, type, creation date, members, subscribers and their counts. Null for others. It gives no content: a workspace the admin has not joined stays locked to them (`locked: true`, content fields null) until they `joinWorkspace` it (audited, visible to its owners).',
     args: { accountId: t.arg.globalID({ required: true, for: AccountType, description: 'The account.' }) },
     authScopes: (_root, args) => ({ accountAdmin: args.accountId.id }),
     unauthorizedResolver: () => null,
@@ -318,7 +387,7 @@ const UpdateWorkspaceInput = builder.inputType('UpdateWorkspaceInput', {
   fields: (t) => ({
     workspaceId: t.globalID({ required: true, for: WorkspaceObject, description: 'The workspace.' }),
     name: t.string({ description: 'New name.', validate: name(200) }),
-    type: t.field({ type: WorkspaceTypeEnum, description: 'OPEN or CLOSED.' }),
+    type: t.field({ type: WorkspaceTypeEnum, description: 'OPEN, CLOSED or PRIVATE.' }),
   }),
 });
 
@@ -406,9 +475,10 @@ const MembershipPayload = (name: string, description: string) =>
 builder.mutationField('joinWorkspace', (t) =>
   t.withAuth({ loggedIn: true }).field({
     type: MembershipPayload('JoinWorkspacePayload', 'The viewer is now a member.'),
-    description: 'Joins an open workspace at once.',
+    description:
+      'Joins an open workspace at once. Account admins join closed and private ones too, without approval (audited, visible to its owners).',
     args: {
-      input: t.arg({ type: WorkspaceIdInput('JoinWorkspaceInput', 'The open workspace to join.'), required: true }),
+      input: t.arg({ type: WorkspaceIdInput('JoinWorkspaceInput', 'The workspace to join.'), required: true }),
     },
     errors: { types: [...workspaceErrors], directResult: true, union: { name: 'JoinWorkspaceResult' } },
     resolve: async (_root, { input }, ctx) => {

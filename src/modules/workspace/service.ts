@@ -154,7 +154,8 @@ export async function deleteWorkspace(ctx: Ctx, input: { workspaceId: string }):
   publish(ctx, ws.accountId, {
     kind: 'DELETED',
     workspaceId: ws.id,
-    audience: { open: ws.type === 'OPEN', memberIds: members.map((m) => m.userId) },
+    // `open`: listed to the account's members (open and closed workspaces), who saw it in `workspaces`.
+    audience: { open: ws.type !== 'PRIVATE', memberIds: members.map((m) => m.userId) },
   });
   await publishAccessChanged(ctx, listIds, [], 'LIST_DELETED');
   return ws.id;
@@ -190,9 +191,14 @@ export async function setWorkspacePermission(
 export async function joinWorkspace(ctx: Ctx, input: { workspaceId: string }): Promise<WorkspaceMember> {
   enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:join'), 'The workspace');
   const ws = await load(ctx, input.workspaceId);
-  return change(ctx, ws, 'member.join', { userId: ctx.viewer.id }, (tx) =>
+  // An admin entering a closed or private workspace without approval leaves a mark its owners see.
+  const asAdmin = ws.type !== 'OPEN';
+  const member = await change(ctx, ws, asAdmin ? 'member.admin-join' : 'member.join', { userId: ctx.viewer.id }, (tx) =>
     tx.workspaceMember.create({ data: { workspaceId: ws.id, userId: ctx.viewer.id, role: 'MEMBER' } }),
   );
+  if (asAdmin) publish(ctx, ws.accountId, { kind: 'UPDATED', workspaceId: ws.id });
+  await publishAccessChanged(ctx, await listIdsOf(ctx, ws.id), [ctx.viewer.id]);
+  return member;
 }
 
 /** Asks the owners of a closed workspace to let the viewer in; one pending request at a time. */
@@ -218,7 +224,12 @@ export async function decideJoinRequest(
 ): Promise<JoinRequest> {
   const request = await ctx.db.joinRequest.findUnique({ where: { id: input.requestId } });
   if (!request) throw new NotFoundError('The join request');
-  enforce(await ctx.access.decideWorkspace(request.workspaceId, 'workspace:manage'), 'The join request');
+  // A request is seen by its requester and by who manages the workspace; others get NOT_FOUND.
+  enforce(
+    await ctx.access.decideWorkspace(request.workspaceId, 'workspace:manage'),
+    'The join request',
+    request.userId === ctx.viewer.id,
+  );
   if (request.status !== 'PENDING') throw new ConflictError(`The request was already ${request.status.toLowerCase()}`);
   const ws = await load(ctx, request.workspaceId);
   const status = input.approve ? 'APPROVED' : 'DECLINED';
