@@ -143,7 +143,12 @@ describe.each(PERSONAS)('as $name', (p) => {
             .filter((f) => f.name !== target.name && f.required)
             .map((f) => [f.name, seen.get(f.type)?.[0] ?? missingId(f.type, 7)]),
         );
-        const none = await raw(t, doc(m), { input: { ...base, ...others, [target.name]: missingId(target.type) } }, who);
+        const none = await raw(
+          t,
+          doc(m),
+          { input: { ...base, ...others, [target.name]: missingId(target.type) } },
+          who,
+        );
         expect(none.errors, `${m.name} ${JSON.stringify(none.errors)}`).toBeUndefined();
         for (const id of targets) {
           const real = await raw(t, doc(m), { input: { ...base, ...others, [target.name]: id } }, who);
