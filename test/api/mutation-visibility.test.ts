@@ -86,6 +86,8 @@ const PERSONAS: Persona[] = [
   { name: 'account GUEST with a VIEWER share', as: (w) => w.a.people.guest, knows: ['Account'] },
   { name: 'account member with nothing', as: (w) => w.a.people.plain },
   { name: 'NON_MEMBER of the CLOSED workspace', as: (w) => w.a.people.nonMember },
+  { name: 'member of the CLOSED workspace', as: (w) => w.a.people.member },
+  { name: 'account member in a group and holding a right', as: (w) => w.a.people.grouped },
 ];
 
 let t: TestServer;
