@@ -144,11 +144,7 @@ describe('emails: the workspace sees them, only the owner changes or deletes one
 });
 
 describe('groups and rights: members see them, admins manage them, to anyone else they do not exist', () => {
-  const account = (role: AccountRole | null) => ({
-    accountId: 'a1',
-    role,
-    policy: { workspaceCreators: 'ALL_MEMBERS' as const, externalSharing: true, caps: [] },
-  });
+  const account = (role: AccountRole | null) => ws(role, null, 'OPEN').account;
   const rows: [AccountRole | null, Record<GroupQuestion, boolean>][] = [
     ['ADMIN', { 'group:see': true, 'group:manage': true }],
     ['MEMBER', { 'group:see': true, 'group:manage': false }],

@@ -442,11 +442,7 @@ describe('updates, replies and comments: the author edits and deletes, co-owners
 });
 
 describe('naming a principal in a new share: who cannot see it is told it does not exist', () => {
-  const account = (role: AccountRole | null) => ({
-    accountId: 'a1',
-    role,
-    policy: { workspaceCreators: 'ALL_MEMBERS' as const, externalSharing: true, caps: [] },
-  });
+  const account = (accountRole: AccountRole | null) => facts({ accountRole }).workspace.account;
   const rows: [string, Opts, Parameters<typeof seesSharePrincipal>[1], boolean][] = [
     ['co-owner, a person they see', {}, { kind: 'USER', seenByViewer: true }, true],
     ['co-owner, a person they do not see', {}, { kind: 'USER', seenByViewer: false }, false],
