@@ -149,7 +149,8 @@ beforeAll(async () => {
   t = await startTestServer();
   h = listHelpers(t);
   accountId = await h.account(ADMIN, [OWNER, MEMBER, PLAIN], [GUEST]);
-  closedWs = (await h.workspace(accountId, OWNER, 'CLOSED', [MEMBER])).id;
+  // The admin is a member: an admin reaches a closed workspace's content by joining it.
+  closedWs = (await h.workspace(accountId, OWNER, 'CLOSED', [MEMBER, ADMIN])).id;
   openWs = (await h.workspace(accountId, OWNER, 'OPEN')).id;
   // Provisioned now, so that their first refused attempt writes nothing.
   await h.userId(STRANGER);

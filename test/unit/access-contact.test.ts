@@ -124,7 +124,7 @@ describe('emails: the workspace sees them, only the owner changes or deletes one
     ['owner, workspace member', 'MEMBER', 'MEMBER', 'CLOSED', true, OWNS],
     ['another workspace member', 'MEMBER', 'MEMBER', 'CLOSED', false, SEES],
     ['workspace owner, not the email owner', 'MEMBER', 'OWNER', 'CLOSED', false, SEES],
-    ['account admin, not the owner', 'ADMIN', null, 'CLOSED', false, SEES],
+    ['account admin, not the owner', 'ADMIN', null, 'OPEN', false, SEES],
     ['account member of an open workspace', 'MEMBER', null, 'OPEN', false, SEES],
     ['owner who left the closed workspace', 'MEMBER', null, 'CLOSED', true, NEITHER],
     ['account member of a closed workspace', 'MEMBER', null, 'CLOSED', false, NEITHER],
