@@ -429,6 +429,15 @@ export function visibleUsersWhere(viewerId: string): Prisma.UserWhereInput {
   };
 }
 
+/** Whether the viewer sees the person (`visibleUsersWhere`). */
+export async function seesUser(db: DbTx, viewerId: string, userId: string): Promise<boolean> {
+  const user = await db.user.findFirst({
+    where: { id: userId, AND: [visibleUsersWhere(viewerId)] },
+    select: { id: true },
+  });
+  return user !== null;
+}
+
 /** Invitations the viewer may see: sent by them, sent to them, or in what they manage. */
 export function visibleInvitationsWhere(viewer: ViewerRef | null): Prisma.InvitationWhereInput {
   const id = viewer?.id ?? '';

@@ -683,6 +683,106 @@ export function decideAnonymize(facts: AnonymizeFacts): Decision<AccountRole> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Taking back and changing what exists: group memberships, rights, contacts, emails, updates
+
+export type GroupQuestion =
+  /** Know that a group or right exists: the account's admins and members (not guests, not outsiders). */
+  | 'group:see'
+  /** Add and remove members, grant and revoke, delete: the account's admins. */
+  | 'group:manage';
+
+/**
+ * Decides a question about a group or right of an account. To whoever may not see it, it does not
+ * exist: pass `group:see` as `enforce`'s `visible`, so they get NOT_FOUND, never FORBIDDEN.
+ */
+export function decideGroup(account: AccountFacts, question: GroupQuestion): Decision<AccountRole> {
+  const see = decideAccount(account, 'account:read');
+  if (question === 'group:see' || !see.allowed) return see;
+  return decideAccount(account, 'account:manage');
+}
+
+export type EmailQuestion =
+  /** Know the email exists and read its metadata: whoever reads the workspace's activity. */
+  | 'email:see'
+  /** Set its properties, delete it: its owner only. */
+  | 'email:write';
+
+/**
+ * Decides a question about one email: the workspace sees its metadata, only its owner changes or
+ * deletes it (as only the owner reads its body, `decideEmailContent`).
+ */
+export function decideEmail(
+  ws: WorkspaceFacts,
+  viewerId: string,
+  email: { ownerId: string | null },
+  question: EmailQuestion,
+): Decision<WorkspaceViewerRole> {
+  const see = decideContact(ws, 'contact:read-activity');
+  if (question === 'email:see' || !see.allowed) return see;
+  const owner = decideEmailContent(viewerId, email).allowed;
+  return {
+    allowed: owner,
+    role: see.role,
+    reasons: [
+      ...see.reasons,
+      owner
+        ? allow('email.owner', 'the owner changes and deletes it')
+        : deny_('email.owner', 'only its owner changes or deletes it'),
+    ],
+  };
+}
+
+export type UpdateQuestion =
+  /** Change the text of an update, reply or comment. */
+  | 'update:edit'
+  /** Delete it (with its replies). */
+  | 'update:delete';
+
+/**
+ * Decides a question about an update, reply or comment on an item of a list the viewer stands on
+ * as `list` says: whoever reads the list sees it; its author edits and deletes it; the list's
+ * co-owners (and above) delete any, to moderate. `isAuthor`: the viewer posted it.
+ */
+export function decideUpdate(list: ListFacts, isAuthor: boolean, question: UpdateQuestion): Decision<ListRole> {
+  const read = listRole(list);
+  if (!read.allowed) return read;
+  const result = (allowed: boolean, reason: Reason): Decision<ListRole> => ({
+    allowed,
+    role: read.role,
+    reasons: [...read.reasons, reason],
+  });
+  if (isAuthor) return result(true, allow('update.author', 'its author edits and deletes it'));
+  if (question === 'update:delete' && atLeast(read.role, 'CO_OWNER'))
+    return result(true, allow('update.moderate', 'co-owners delete any update of their list'));
+  return result(
+    false,
+    deny_(
+      'update.author',
+      question === 'update:edit' ? 'only its author edits it' : 'only its author and the list co-owners delete it',
+    ),
+  );
+}
+
+/**
+ * Whether the viewer may name a principal in a new share of `list`: to whoever cannot see a
+ * person, group or right it does not exist (NOT_FOUND, as for a random id). The list's account
+ * admins name any person (they share without limits); anyone else the people they see; a group or
+ * right is seen by its account's admins and members (`decideGroup`).
+ */
+export function seesSharePrincipal(
+  list: ListFacts,
+  principal: { kind: 'USER'; seenByViewer: boolean } | { kind: 'GROUP' | 'RIGHT'; account: AccountFacts },
+): boolean {
+  if (principal.kind !== 'USER') return decideGroup(principal.account, 'group:see').allowed;
+  return principal.seenByViewer || list.workspace.account.role === 'ADMIN';
+}
+
+/** Whether the viewer sees a join request: whoever asked, and whoever may decide it. */
+export function seesJoinRequest(viewerId: string, request: { userId: string }, decide: Decision): boolean {
+  return request.userId === viewerId || decide.allowed;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 function allow(rule: string, detail: string): Reason {
   return { rule, effect: 'ALLOW', detail };

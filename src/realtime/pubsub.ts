@@ -22,6 +22,8 @@ export interface ListEventPayload {
     | 'ITEM_DELETED'
     | 'ITEM_MOVED'
     | 'UPDATE_POSTED'
+    | 'UPDATE_EDITED'
+    | 'UPDATE_DELETED'
     | 'LIST_RENAMED'
     | 'LIST_DELETED'
     | 'ACCESS_CHANGED';
@@ -31,7 +33,7 @@ export interface ListEventPayload {
   changedFields?: string[];
   /** The item version after the change. */
   version?: number;
-  /** On UPDATE_POSTED: the ItemUpdate id. */
+  /** On UPDATE_POSTED, UPDATE_EDITED and UPDATE_DELETED: the ItemUpdate id. */
   updateId?: string;
   /** On ACCESS_CHANGED: the users whose access may have changed (empty: re-decide for everyone). */
   userIds?: string[];

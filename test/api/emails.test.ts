@@ -110,10 +110,16 @@ async function world() {
 describe('emails', () => {
   it('show members the metadata and null for the body; the owner gets the body; a guest gets nothing', async () => {
     const { h, ws, ada, first } = await world();
+    // Only its owner changes it; a teammate who sees it is told so.
+    const byMember = await t.ok(SetProperties, { input: { emailId: first, properties: { stage: 'x' } } }, MEMBER);
+    expect(byMember.setEmailProperties).toMatchObject({
+      __typename: 'ForbiddenError',
+      message: 'Not allowed: only its owner changes or deletes it',
+    });
     const set = await t.ok(
       SetProperties,
       { input: { emailId: first, properties: { stage: 'won', amount: 42 } } },
-      MEMBER,
+      OWNER,
     );
     expect(set.setEmailProperties).toMatchObject({ email: { properties: { stage: 'won', amount: 42 } } });
 

@@ -160,7 +160,8 @@ describe('shares to users', () => {
     const stranger = await h.userId(STRANGER);
     const before = await h.rows();
     const res = await t.ok(ShareList, { input: { listId, role: 'VIEWER', userId: stranger } }, LEAD);
-    expect(res.shareList).toMatchObject({ __typename: 'ForbiddenError' });
+    // Someone the co-owner cannot see is, to them, no one: the answer of a random id.
+    expect(res.shareList).toMatchObject({ __typename: 'NotFoundError', message: 'The user was not found' });
     expect(await h.rows()).toEqual(before);
     expect((await t.ok(ListRole, { id: listId }, ADMIN)).list?.viewerRole).toBe('CO_OWNER');
     const byAdmin = await t.ok(ShareList, { input: { listId, role: 'VIEWER', userId: stranger } }, ADMIN);

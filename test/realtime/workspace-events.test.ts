@@ -57,20 +57,25 @@ describe('workspaceEvents on one instance', () => {
     expect(await adminEvents.next()).toMatchObject({ workspaceEvents: { kind: 'SUBSCRIBED' } });
     expect(await memberEvents.next()).toMatchObject({ workspaceEvents: { kind: 'SUBSCRIBED' } });
 
-    await t.ok(CreateWorkspace, { input: { accountId, name: 'Closed', type: 'CLOSED' } }, ADMIN);
+    await t.ok(CreateWorkspace, { input: { accountId, name: 'Private', type: 'PRIVATE' } }, ADMIN);
     await t.ok(CreateWorkspace, { input: { accountId, name: 'Open' } }, ADMIN);
 
     expect(await adminEvents.next()).toMatchObject({
-      workspaceEvents: { kind: 'CREATED', workspace: { name: 'Closed' } },
+      workspaceEvents: { kind: 'CREATED', workspace: { name: 'Private' } },
     });
     expect(await adminEvents.next()).toMatchObject({
       workspaceEvents: { kind: 'CREATED', workspace: { name: 'Open' } },
     });
-    // The member never hears of the closed workspace: the first event they get is the open one.
+    // The member never hears of the private workspace: the first event they get is the open one.
     expect(await memberEvents.next()).toMatchObject({
       workspaceEvents: { kind: 'CREATED', workspace: { name: 'Open' } },
     });
     await memberEvents.nothingFor(200);
+    // A closed workspace is listed to the account with a lock: the member hears of it.
+    await t.ok(CreateWorkspace, { input: { accountId, name: 'Closed', type: 'CLOSED' } }, ADMIN);
+    expect(await memberEvents.next()).toMatchObject({
+      workspaceEvents: { kind: 'CREATED', workspace: { name: 'Closed' } },
+    });
   });
 
   it('refuses the subscription of an outsider', async () => {

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { AccountRole, WorkspaceFacts, WorkspaceRole, WorkspaceType } from '../../src/access/facts.ts';
-import { type ContactQuestion, decideAnonymize, decideContact, decideEmailContent } from '../../src/access/rules.ts';
+import {
+  type ContactQuestion,
+  decideAnonymize,
+  decideContact,
+  decideEmail,
+  decideEmailContent,
+  decideGroup,
+  type EmailQuestion,
+  type GroupQuestion,
+  seesJoinRequest,
+} from '../../src/access/rules.ts';
 
 function ws(accountRole: AccountRole | null, memberRole: WorkspaceRole | null, type: WorkspaceType): WorkspaceFacts {
   return {
@@ -108,4 +118,67 @@ describe('anonymisation rules', () => {
       expect(decision.reasons.at(-1)?.rule).toBe(rule);
     });
   }
+});
+
+describe('emails: the workspace sees them, only the owner changes or deletes one', () => {
+  type EmailRow = [
+    who: string,
+    accountRole: AccountRole | null,
+    memberRole: WorkspaceRole | null,
+    type: WorkspaceType,
+    owner: boolean,
+    expected: Record<EmailQuestion, boolean>,
+  ];
+  const OWNS = { 'email:see': true, 'email:write': true };
+  const SEES = { 'email:see': true, 'email:write': false };
+  const NEITHER = { 'email:see': false, 'email:write': false };
+  const rows: EmailRow[] = [
+    ['owner, workspace member', 'MEMBER', 'MEMBER', 'CLOSED', true, OWNS],
+    ['another workspace member', 'MEMBER', 'MEMBER', 'CLOSED', false, SEES],
+    ['workspace owner, not the email owner', 'MEMBER', 'OWNER', 'CLOSED', false, SEES],
+    ['account admin, not the owner', 'ADMIN', null, 'OPEN', false, SEES],
+    ['account member of an open workspace', 'MEMBER', null, 'OPEN', false, SEES],
+    ['owner who left the closed workspace', 'MEMBER', null, 'CLOSED', true, NEITHER],
+    ['account member of a closed workspace', 'MEMBER', null, 'CLOSED', false, NEITHER],
+    ['guest', 'GUEST', null, 'OPEN', false, NEITHER],
+    ['outsider', null, null, 'OPEN', false, NEITHER],
+  ];
+  for (const [who, accountRole, memberRole, type, owner, expected] of rows) {
+    for (const question of Object.keys(expected) as EmailQuestion[]) {
+      it(`${who}: ${question} → ${expected[question]}`, () => {
+        const email = { ownerId: owner ? 'viewer' : 'someone' };
+        const decision = decideEmail(ws(accountRole, memberRole, type), 'viewer', email, question);
+        expect(decision.allowed).toBe(expected[question]);
+        expect(decision.reasons.length).toBeGreaterThan(0);
+      });
+    }
+  }
+});
+
+describe('groups and rights: members see them, admins manage them, to anyone else they do not exist', () => {
+  const account = (role: AccountRole | null) => ws(role, null, 'OPEN').account;
+  const rows: [AccountRole | null, Record<GroupQuestion, boolean>][] = [
+    ['ADMIN', { 'group:see': true, 'group:manage': true }],
+    ['MEMBER', { 'group:see': true, 'group:manage': false }],
+    ['GUEST', { 'group:see': false, 'group:manage': false }],
+    [null, { 'group:see': false, 'group:manage': false }],
+  ];
+  for (const [role, expected] of rows) {
+    for (const question of Object.keys(expected) as GroupQuestion[]) {
+      it(`account ${role ?? 'outsider'}: ${question} → ${expected[question]}`, () => {
+        expect(decideGroup(account(role), question).allowed).toBe(expected[question]);
+      });
+    }
+  }
+});
+
+describe('join requests', () => {
+  const decide = (allowed: boolean) => ({ allowed, role: null, reasons: [] });
+  it.each([
+    ['who asked', 'u1', false, true],
+    ['who may decide it', 'u2', true, true],
+    ['anyone else', 'u2', false, false],
+  ] as const)('are seen by %s', (_who, viewer, mayDecide, expected) => {
+    expect(seesJoinRequest(viewer, { userId: 'u1' }, decide(mayDecide))).toBe(expected);
+  });
 });

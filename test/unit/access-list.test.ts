@@ -14,9 +14,12 @@ import {
   decideGeneralAccess,
   decideList,
   decideShare,
+  decideUpdate,
   type ListQuestion,
   listRole,
   type SharePrincipal,
+  seesSharePrincipal,
+  type UpdateQuestion,
 } from '../../src/access/rules.ts';
 
 interface Opts {
@@ -472,4 +475,67 @@ describe('general access changes', () => {
     expect(createListAction('SHAREABLE')).toBe('CREATE_SHAREABLE_LIST');
     expect(createListAction('PRIVATE')).toBe('CREATE_PRIVATE_LIST');
   });
+});
+
+describe('updates, replies and comments: the author edits and deletes, co-owners delete any', () => {
+  type UpdateRow = [who: string, o: Opts, isAuthor: boolean, expected: Record<UpdateQuestion, boolean | 'NOT_FOUND'>];
+  const NONE = { 'update:edit': false, 'update:delete': false };
+  const OWN = { 'update:edit': true, 'update:delete': true };
+  const MODERATE = { 'update:edit': false, 'update:delete': true };
+  const UNSEEN = { 'update:edit': 'NOT_FOUND', 'update:delete': 'NOT_FOUND' } as const;
+  const rows: UpdateRow[] = [
+    ['author, list EDITOR', { grants: [grant('USER', 'EDITOR')] }, true, OWN],
+    ['author, demoted to VIEWER', { grants: [grant('USER', 'VIEWER')] }, true, OWN],
+    ['author who lost the list', {}, true, UNSEEN],
+    ['another VIEWER', { grants: [grant('USER', 'VIEWER')] }, false, NONE],
+    ['another EDITOR', { grants: [grant('GROUP', 'EDITOR')] }, false, NONE],
+    [
+      'workspace member through WORKSPACE access (EDITOR)',
+      { access: 'WORKSPACE', generalRole: 'EDITOR', memberRole: 'MEMBER' },
+      false,
+      NONE,
+    ],
+    ['a CO_OWNER', { grants: [grant('RIGHT', 'CO_OWNER')] }, false, MODERATE],
+    ['the list creator', { isCreator: true }, false, MODERATE],
+    ['account admin (at least co-owner)', { accountRole: 'ADMIN' }, false, MODERATE],
+    ['link viewer', { access: 'ANYONE_WITH_LINK', link: true, accountRole: null }, false, NONE],
+    ['outsider', { accountRole: null }, false, UNSEEN],
+    ['account member, restricted list', {}, false, UNSEEN],
+  ];
+  for (const [who, o, isAuthor, expected] of rows) {
+    for (const question of Object.keys(expected) as UpdateQuestion[]) {
+      it(`${who}: ${question} → ${expected[question]}`, () => {
+        const decision = decideUpdate(facts(o), isAuthor, question);
+        const want = expected[question];
+        expect(decision.allowed).toBe(want === true);
+        // NOT_FOUND: the list is unreadable, so the update does not exist to them (role null).
+        expect(decision.role === null).toBe(want === 'NOT_FOUND');
+        expect(decision.reasons.length).toBeGreaterThan(0);
+      });
+    }
+  }
+});
+
+describe('naming a principal in a new share: who cannot see it is told it does not exist', () => {
+  const account = (accountRole: AccountRole | null) => facts({ accountRole }).workspace.account;
+  const rows: [string, Opts, Parameters<typeof seesSharePrincipal>[1], boolean][] = [
+    ['co-owner, a person they see', {}, { kind: 'USER', seenByViewer: true }, true],
+    ['co-owner, a person they do not see', {}, { kind: 'USER', seenByViewer: false }, false],
+    ['account admin, a person they do not see', { accountRole: 'ADMIN' }, { kind: 'USER', seenByViewer: false }, true],
+    ['a group of their account (member)', {}, { kind: 'GROUP', account: account('MEMBER') }, true],
+    ['a group of their account (admin)', {}, { kind: 'GROUP', account: account('ADMIN') }, true],
+    [
+      'a group, as a guest of its account',
+      { accountRole: 'GUEST' },
+      { kind: 'GROUP', account: account('GUEST') },
+      false,
+    ],
+    ['a right of another account', {}, { kind: 'RIGHT', account: account(null) }, false],
+    ['admin, a right of another account', { accountRole: 'ADMIN' }, { kind: 'RIGHT', account: account(null) }, false],
+  ];
+  for (const [who, o, principal, expected] of rows) {
+    it(`${who} → ${expected}`, () => {
+      expect(seesSharePrincipal(facts({ grants: [grant('USER', 'CO_OWNER')], ...o }), principal)).toBe(expected);
+    });
+  }
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { enforce } from '../../access/enforce.ts';
-import { loadAnonymizeFacts, readableListsWhere } from '../../access/load.ts';
+import { loadAnonymizeFacts, readableListsWhere, seesUser } from '../../access/load.ts';
 import { decideAnonymize } from '../../access/rules.ts';
 import type { Context, Viewer } from '../../context.ts';
 import type { DbTx } from '../../db/client.ts';
@@ -274,8 +274,10 @@ export async function anonymizeUser(
   const adminId = ctx.viewer.id;
   const target = await ctx.db.user.findUnique({ where: { id: input.userId } });
   if (!target) throw new NotFoundError('The user');
+  // Whoever does not see the person is told what a random id gets.
+  const seen = await seesUser(ctx.db, adminId, target.id);
   if (input.dryRun) {
-    enforce(decideAnonymize(await loadAnonymizeFacts(ctx.db, adminId, target.id)), 'The user');
+    enforce(decideAnonymize(await loadAnonymizeFacts(ctx.db, adminId, target.id)), 'The user', seen);
     return { userId: target.id, steps: await planAnonymization(ctx.db, target, adminId) };
   }
   // Their open streams must end: every list they could read hears that their access changed.
@@ -285,7 +287,7 @@ export async function anonymizeUser(
     await tx.$queryRaw`SELECT id FROM "User" WHERE id = ${target.id} FOR UPDATE`;
     const user = await tx.user.findUniqueOrThrow({ where: { id: target.id } });
     const facts = await loadAnonymizeFacts(tx, adminId, user.id);
-    enforce(decideAnonymize(facts), 'The user');
+    enforce(decideAnonymize(facts), 'The user', seen);
     const plan = await carryOutDeparture(
       tx,
       user,

@@ -1,3 +1,4 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import { visibleContactsWhere } from '../../access/load.ts';
 import { decideContact } from '../../access/rules.ts';
@@ -7,7 +8,7 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts'
 import { ActivityKind, ContactKind } from '../../generated/prisma/enums.ts';
 import { isStorableText, jsonObject, name } from '../inputs.ts';
 import { WorkspaceObject } from '../workspace/schema.ts';
-import { createContact, recordActivity, updateContact } from './service.ts';
+import { createContact, deleteContact, recordActivity, updateContact } from './service.ts';
 
 export const ContactKindEnum = builder.enumType(ContactKind, {
   name: 'ContactKind',
@@ -252,5 +253,28 @@ builder.mutationField('recordActivity', (t) =>
       await recordActivity(ctx, { contactId: input.contactId.id, kind: input.kind, occurredAt: input.occurredAt });
       return { contact: await ctx.db.contact.findUniqueOrThrow({ where: { id: input.contactId.id } }) };
     },
+  }),
+);
+
+const DeleteContactInput = builder.inputType('DeleteContactInput', {
+  description: 'The contact to delete.',
+  fields: (t) => ({ contactId: t.globalID({ required: true, for: ContactObject, description: 'The contact.' }) }),
+});
+
+const DeleteContactPayload = builder.simpleObject('DeleteContactPayload', {
+  description: 'The contact deleted.',
+  fields: (t) => ({ contactId: t.id({ description: 'Global id of the deleted contact.' }) }),
+});
+
+builder.mutationField('deleteContact', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: DeleteContactPayload,
+    description:
+      'Deletes a contact with its activity feed (workspace members and account admins); emails about it and items linking to it stay, unlinked.',
+    args: { input: t.arg({ type: DeleteContactInput, required: true }) },
+    errors: { types: [...contactErrors], directResult: true, union: { name: 'DeleteContactResult' } },
+    resolve: async (_root, { input }, ctx) => ({
+      contactId: encodeGlobalID('Contact', await deleteContact(ctx, { contactId: input.contactId.id })),
+    }),
   }),
 );

@@ -193,3 +193,19 @@ export async function touchContact(tx: DbTx, contactId: string, at: Date): Promi
     data: { lastContactAt: at },
   });
 }
+
+/**
+ * Deletes a contact (workspace members and account admins) with its activity feed; emails about
+ * it and items linking to it stay, without the link.
+ */
+export async function deleteContact(ctx: Ctx, input: { contactId: string }): Promise<string> {
+  const { contact, facts } = await requireContact(ctx, input.contactId, 'contact:write');
+  await contactChange(
+    ctx,
+    facts,
+    'contact.delete',
+    () => ({ type: 'Contact', id: contact.id, data: { kind: contact.kind, name: contact.name } }),
+    (tx) => tx.contact.delete({ where: { id: contact.id } }),
+  );
+  return contact.id;
+}

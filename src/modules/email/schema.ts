@@ -1,3 +1,4 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import { visibleContactsWhere, visibleEmailsWhere } from '../../access/load.ts';
 import { decideEmailContent } from '../../access/rules.ts';
@@ -7,7 +8,7 @@ import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts'
 import { ContactObject, readsWorkspaceActivity } from '../contact/schema.ts';
 import { jsonObject, text } from '../inputs.ts';
 import { WorkspaceObject } from '../workspace/schema.ts';
-import { recordEmail, setEmailProperties } from './service.ts';
+import { deleteEmail, recordEmail, setEmailProperties } from './service.ts';
 
 const viewerId = (ctx: Context) => ctx.viewer?.id ?? '';
 const ownerOnly = (email: { ownerId: string | null }, ctx: Context) =>
@@ -149,7 +150,7 @@ const SetEmailPropertiesInput = builder.inputType('SetEmailPropertiesInput', {
 builder.mutationField('setEmailProperties', (t) =>
   t.withAuth({ loggedIn: true }).field({
     type: EmailPayload('SetEmailPropertiesPayload', 'The email with its new properties.'),
-    description: "Sets an email's custom properties (workspace members and account admins).",
+    description: "Sets an email's custom properties (its owner only).",
     args: { input: t.arg({ type: SetEmailPropertiesInput, required: true }) },
     errors: { types: [...emailErrors], directResult: true, union: { name: 'SetEmailPropertiesResult' } },
     resolve: async (_root, { input }, ctx) => ({
@@ -157,6 +158,29 @@ builder.mutationField('setEmailProperties', (t) =>
         emailId: input.emailId.id,
         properties: input.properties as Record<string, unknown>,
       }),
+    }),
+  }),
+);
+
+const DeleteEmailInput = builder.inputType('DeleteEmailInput', {
+  description: 'The email to delete.',
+  fields: (t) => ({ emailId: t.globalID({ required: true, for: EmailObject, description: 'The email.' }) }),
+});
+
+const DeleteEmailPayload = builder.simpleObject('DeleteEmailPayload', {
+  description: 'The email deleted.',
+  fields: (t) => ({ emailId: t.id({ description: 'Global id of the deleted email.' }) }),
+});
+
+builder.mutationField('deleteEmail', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: DeleteEmailPayload,
+    description:
+      "Deletes an email (its owner only), with the sent/received activity it put in its contact's feed; the rest of its thread stays.",
+    args: { input: t.arg({ type: DeleteEmailInput, required: true }) },
+    errors: { types: [...emailErrors], directResult: true, union: { name: 'DeleteEmailResult' } },
+    resolve: async (_root, { input }, ctx) => ({
+      emailId: encodeGlobalID('Email', await deleteEmail(ctx, { emailId: input.emailId.id })),
     }),
   }),
 );

@@ -1,5 +1,6 @@
 import { enforce } from '../../access/enforce.ts';
-import { decideContact } from '../../access/rules.ts';
+import type { WorkspaceFacts } from '../../access/facts.ts';
+import { decideEmail } from '../../access/rules.ts';
 import type { Context, Viewer } from '../../context.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
 import type { Email } from '../../generated/prisma/client.ts';
@@ -79,16 +80,25 @@ export async function recordEmail(ctx: Ctx, input: RecordEmailInput): Promise<Em
   );
 }
 
-/** Sets an email's custom properties, key by key (a null value removes the key). */
+/**
+ * Loads an email the viewer may change: NOT_FOUND when it does not exist or they cannot see it
+ * (as for a random id), FORBIDDEN when they see it but do not own it.
+ */
+async function ownEmail(ctx: Ctx, emailId: string): Promise<{ email: Email; facts: WorkspaceFacts }> {
+  const email = await ctx.db.email.findUnique({ where: { id: emailId } });
+  if (!email) throw new NotFoundError('The email');
+  const facts = await workspaceFacts(ctx, email.workspaceId);
+  const visible = decideEmail(facts, ctx.viewer.id, email, 'email:see').allowed;
+  enforce(decideEmail(facts, ctx.viewer.id, email, 'email:write'), 'The email', visible);
+  return { email, facts };
+}
+
+/** Sets an email's custom properties, key by key (a null value removes the key): its owner only. */
 export async function setEmailProperties(
   ctx: Ctx,
   input: { emailId: string; properties: Record<string, unknown> },
 ): Promise<Email> {
-  const email = await ctx.db.email.findUnique({ where: { id: input.emailId } });
-  if (!email) throw new NotFoundError('The email');
-  const facts = await workspaceFacts(ctx, email.workspaceId);
-  const visible = decideContact(facts, 'contact:read-activity').allowed;
-  enforce(decideContact(facts, 'contact:write'), 'The email', visible);
+  const { email, facts } = await ownEmail(ctx, input.emailId);
   return contactChange(
     ctx,
     facts,
@@ -100,4 +110,23 @@ export async function setEmailProperties(
         data: { properties: mergeObject(email.properties, input.properties) },
       }),
   );
+}
+
+/**
+ * Deletes an email: its owner only. Its contact's feed forgets it was sent or received (that
+ * activity was the email's own), and the rest of its thread stays.
+ */
+export async function deleteEmail(ctx: Ctx, input: { emailId: string }): Promise<string> {
+  const { email, facts } = await ownEmail(ctx, input.emailId);
+  await contactChange(
+    ctx,
+    facts,
+    'email.delete',
+    () => ({ type: 'Email', id: email.id, data: { contactId: email.contactId, subject: email.subject } }),
+    async (tx) => {
+      await tx.activity.deleteMany({ where: { emailId: email.id } });
+      return tx.email.delete({ where: { id: email.id } });
+    },
+  );
+  return email.id;
 }

@@ -1,9 +1,19 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { builder } from '../../builder.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { AccountType } from '../account/schema.ts';
 import { name } from '../inputs.ts';
 import { UserType } from '../user/schema.ts';
-import { addGroupMember, createGroup, createRight, grantRight } from './service.ts';
+import {
+  addGroupMember,
+  createGroup,
+  createRight,
+  deleteGroup,
+  deleteRight,
+  grantRight,
+  removeGroupMember,
+  revokeRight,
+} from './service.ts';
 
 /** Groups and rights are visible to the account's admins and members (not to guests). */
 const inAccount = (viewerId: string) => ({
@@ -170,6 +180,119 @@ builder.mutationField('grantRight', (t) =>
     },
     resolve: async (_root, { input }, ctx) => ({
       right: await grantRight(ctx, { rightId: input.rightId.id, userId: input.userId.id }),
+    }),
+  }),
+);
+
+const RemoveGroupMemberInput = builder.inputType('RemoveGroupMemberInput', {
+  description: 'A person to take out of a group.',
+  fields: (t) => ({
+    groupId: t.globalID({ required: true, for: GroupObject, description: 'The group.' }),
+    userId: t.globalID({ required: true, for: UserType, description: 'The person (of the account).' }),
+  }),
+});
+
+const RemoveGroupMemberPayload = builder.simpleObject('RemoveGroupMemberPayload', {
+  description: 'The group, without the person.',
+  fields: (t) => ({ group: t.field({ type: GroupObject, description: 'The group.' }) }),
+});
+
+builder.mutationField('removeGroupMember', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: RemoveGroupMemberPayload,
+    description:
+      "Takes a person out of a group (account admins only): the group's shares stop reaching them, and their open streams on those lists end at once. Removing someone who is not in the group changes nothing.",
+    args: { input: t.arg({ type: RemoveGroupMemberInput, required: true }) },
+    errors: {
+      types: [ValidationError, ForbiddenError, NotFoundError],
+      directResult: true,
+      union: { name: 'RemoveGroupMemberResult' },
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      group: await removeGroupMember(ctx, { groupId: input.groupId.id, userId: input.userId.id }),
+    }),
+  }),
+);
+
+const DeleteGroupInput = builder.inputType('DeleteGroupInput', {
+  description: 'The group to delete.',
+  fields: (t) => ({ groupId: t.globalID({ required: true, for: GroupObject, description: 'The group.' }) }),
+});
+
+const DeleteGroupPayload = builder.simpleObject('DeleteGroupPayload', {
+  description: 'The group deleted.',
+  fields: (t) => ({ groupId: t.id({ description: 'Global id of the deleted group.' }) }),
+});
+
+builder.mutationField('deleteGroup', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: DeleteGroupPayload,
+    description:
+      'Deletes a group with its memberships and every share it carries (account admins only); its subgroups stay, at the top level.',
+    args: { input: t.arg({ type: DeleteGroupInput, required: true }) },
+    errors: {
+      types: [ValidationError, ForbiddenError, NotFoundError],
+      directResult: true,
+      union: { name: 'DeleteGroupResult' },
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      groupId: encodeGlobalID('Group', await deleteGroup(ctx, { groupId: input.groupId.id })),
+    }),
+  }),
+);
+
+const RevokeRightInput = builder.inputType('RevokeRightInput', {
+  description: 'A right to take back from a person.',
+  fields: (t) => ({
+    rightId: t.globalID({ required: true, for: RightObject, description: 'The right.' }),
+    userId: t.globalID({ required: true, for: UserType, description: 'The person (of the account).' }),
+  }),
+});
+
+const RevokeRightPayload = builder.simpleObject('RevokeRightPayload', {
+  description: 'The right, without the holder.',
+  fields: (t) => ({ right: t.field({ type: RightObject, description: 'The right.' }) }),
+});
+
+builder.mutationField('revokeRight', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: RevokeRightPayload,
+    description:
+      "Takes a right back from a person (account admins only): the right's shares stop reaching them, and their open streams on those lists end at once. Revoking from someone who does not hold it changes nothing.",
+    args: { input: t.arg({ type: RevokeRightInput, required: true }) },
+    errors: {
+      types: [ValidationError, ForbiddenError, NotFoundError],
+      directResult: true,
+      union: { name: 'RevokeRightResult' },
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      right: await revokeRight(ctx, { rightId: input.rightId.id, userId: input.userId.id }),
+    }),
+  }),
+);
+
+const DeleteRightInput = builder.inputType('DeleteRightInput', {
+  description: 'The right to delete.',
+  fields: (t) => ({ rightId: t.globalID({ required: true, for: RightObject, description: 'The right.' }) }),
+});
+
+const DeleteRightPayload = builder.simpleObject('DeleteRightPayload', {
+  description: 'The right deleted.',
+  fields: (t) => ({ rightId: t.id({ description: 'Global id of the deleted right.' }) }),
+});
+
+builder.mutationField('deleteRight', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: DeleteRightPayload,
+    description: 'Deletes a right with its grants and every share made to it (account admins only).',
+    args: { input: t.arg({ type: DeleteRightInput, required: true }) },
+    errors: {
+      types: [ValidationError, ForbiddenError, NotFoundError],
+      directResult: true,
+      union: { name: 'DeleteRightResult' },
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      rightId: encodeGlobalID('Right', await deleteRight(ctx, { rightId: input.rightId.id })),
     }),
   }),
 );

@@ -5,7 +5,16 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { UpdateKind } from '../../generated/prisma/enums.ts';
 import { jsonObject, name } from '../inputs.ts';
 import { ListObject } from '../list/schema.ts';
-import { asFields, createItem, deleteItem, moveItem, postUpdate, updateItem } from './service.ts';
+import {
+  asFields,
+  createItem,
+  deleteItem,
+  deleteUpdate,
+  moveItem,
+  postUpdate,
+  updateItem,
+  updateUpdate,
+} from './service.ts';
 
 export const ItemObject = builder.prismaNode('Item', {
   description: 'An item of a list: a title and custom fields, versioned per field.',
@@ -223,6 +232,56 @@ builder.mutationField('postUpdate', (t) =>
         kind: input.kind ?? 'UPDATE',
         parentId: input.parentId?.id ?? null,
       }),
+    }),
+  }),
+);
+
+const UpdateUpdateInput = builder.inputType('UpdateUpdateInput', {
+  description: 'New text for an update, reply or comment.',
+  fields: (t) => ({
+    updateId: t.globalID({ required: true, for: ItemUpdateObject, description: 'The update.' }),
+    body: t.string({ required: true, description: 'The new text.', validate: name(10_000) }),
+  }),
+});
+
+const UpdateUpdatePayload = builder.simpleObject('UpdateUpdatePayload', {
+  description: 'The update with its new text.',
+  fields: (t) => ({ update: t.field({ type: ItemUpdateObject, description: 'The update.' }) }),
+});
+
+builder.mutationField('updateUpdate', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: UpdateUpdatePayload,
+    description: 'Changes the text of an update, reply or comment (its author only).',
+    args: { input: t.arg({ type: UpdateUpdateInput, required: true }) },
+    errors: { types: [...itemErrors], directResult: true, union: { name: 'UpdateUpdateResult' } },
+    resolve: async (_root, { input }, ctx) => ({
+      update: await updateUpdate(ctx, { id: input.updateId.id, body: input.body.trim() }),
+    }),
+  }),
+);
+
+const DeleteUpdateInput = builder.inputType('DeleteUpdateInput', {
+  description: 'The update, reply or comment to delete.',
+  fields: (t) => ({
+    updateId: t.globalID({ required: true, for: ItemUpdateObject, description: 'The update.' }),
+  }),
+});
+
+const DeleteUpdatePayload = builder.simpleObject('DeleteUpdatePayload', {
+  description: 'The update deleted.',
+  fields: (t) => ({ updateId: t.id({ description: 'Global id of the deleted update.' }) }),
+});
+
+builder.mutationField('deleteUpdate', (t) =>
+  t.withAuth({ loggedIn: true }).field({
+    type: DeleteUpdatePayload,
+    description:
+      'Deletes an update, reply or comment with its replies: its author, or a co-owner of the list (to moderate).',
+    args: { input: t.arg({ type: DeleteUpdateInput, required: true }) },
+    errors: { types: [...itemErrors], directResult: true, union: { name: 'DeleteUpdateResult' } },
+    resolve: async (_root, { input }, ctx) => ({
+      updateId: encodeGlobalID('ItemUpdate', await deleteUpdate(ctx, { id: input.updateId.id })),
     }),
   }),
 );

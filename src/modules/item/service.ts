@@ -1,5 +1,6 @@
+import { enforce } from '../../access/enforce.ts';
 import type { ListFacts } from '../../access/facts.ts';
-import type { ListQuestion } from '../../access/rules.ts';
+import { decideUpdate, type ListQuestion, type UpdateQuestion } from '../../access/rules.ts';
 import type { Context, Viewer } from '../../context.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { type Item, type ItemUpdate, Prisma, type UpdateKind } from '../../generated/prisma/client.ts';
@@ -272,4 +273,57 @@ export async function postUpdate(
   }
   publishListEvent(ctx, { kind: 'UPDATE_POSTED', listId: facts.listId, itemId: input.itemId, updateId: update.id });
   return update;
+}
+
+/**
+ * An update the viewer may act on as `question` asks, with its list's facts: NOT_FOUND when it
+ * does not exist or its list is unreadable to them (the same answer), FORBIDDEN when they read it
+ * but may not do this.
+ */
+async function loadUpdate(
+  ctx: Ctx,
+  updateId: string,
+  question: UpdateQuestion,
+): Promise<{ update: ItemUpdate; facts: ListFacts }> {
+  const update = await ctx.db.itemUpdate.findUnique({
+    where: { id: updateId },
+    include: { item: { select: { listId: true } } },
+  });
+  const facts = update && (await ctx.access.list(update.item.listId));
+  if (!update || !facts) throw new NotFoundError('The update');
+  enforce(decideUpdate(facts, update.authorId === ctx.viewer.id, question), 'The update');
+  return { update, facts };
+}
+
+/** Changes the text of an update, reply or comment: its author only. */
+export async function updateUpdate(ctx: Ctx, input: { id: string; body: string }): Promise<ItemUpdate> {
+  const { update, facts } = await loadUpdate(ctx, input.id, 'update:edit');
+  if (update.body === input.body) return update;
+  const [edited] = await auditedChange<ItemUpdate>(
+    ctx,
+    facts,
+    'item.edit-update',
+    { type: 'ItemUpdate', id: update.id },
+    { itemId: update.itemId },
+    Prisma.sql`UPDATE "ItemUpdate" SET "body" = ${input.body} WHERE "id" = ${update.id} RETURNING *`,
+  );
+  if (!edited) throw new NotFoundError('The update');
+  publishListEvent(ctx, { kind: 'UPDATE_EDITED', listId: facts.listId, itemId: edited.itemId, updateId: edited.id });
+  return edited;
+}
+
+/** Deletes an update, reply or comment with its replies: its author, or a co-owner of the list. */
+export async function deleteUpdate(ctx: Ctx, input: { id: string }): Promise<string> {
+  const { update, facts } = await loadUpdate(ctx, input.id, 'update:delete');
+  const [deleted] = await auditedChange<{ id: string }>(
+    ctx,
+    facts,
+    'item.delete-update',
+    { type: 'ItemUpdate', id: update.id },
+    { itemId: update.itemId, authorId: update.authorId, kind: update.kind },
+    Prisma.sql`DELETE FROM "ItemUpdate" WHERE "id" = ${update.id} RETURNING "id"`,
+  );
+  if (!deleted) throw new NotFoundError('The update');
+  publishListEvent(ctx, { kind: 'UPDATE_DELETED', listId: facts.listId, itemId: update.itemId, updateId: update.id });
+  return update.id;
 }

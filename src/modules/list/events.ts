@@ -49,6 +49,10 @@ const ItemUpdated = eventType('ItemUpdated', 'An item changed.', ['ITEM_UPDATED'
 const ItemDeleted = eventType('ItemDeleted', 'An item was deleted.', ['ITEM_DELETED']);
 const ItemMoved = eventType('ItemMoved', 'An item moved.', ['ITEM_MOVED']);
 const UpdatePosted = eventType('UpdatePosted', 'An update, reply or comment was posted on an item.', ['UPDATE_POSTED']);
+const UpdateEdited = eventType('UpdateEdited', 'The text of an update, reply or comment changed.', ['UPDATE_EDITED']);
+const UpdateDeleted = eventType('UpdateDeleted', 'An update, reply or comment was deleted, with its replies.', [
+  'UPDATE_DELETED',
+]);
 const ListRenamed = eventType('ListRenamed', 'The list was renamed.', ['LIST_RENAMED']);
 const AccessChanged = eventType('AccessChanged', 'Sharing of the list changed; the viewer still has access.', [
   'ACCESS_CHANGED',
@@ -79,19 +83,32 @@ builder.objectField(ItemDeleted, 'itemId', (t) =>
     resolve: (e) => ({ type: 'Item', id: 'itemId' in e ? (e.itemId ?? '') : '' }),
   }),
 );
-builder.objectField(UpdatePosted, 'update', (t) =>
-  t.prismaField({
-    type: 'ItemUpdate',
-    nullable: true,
-    description: 'The update posted.',
-    resolve: (query, e, _args, ctx) =>
-      'updateId' in e && e.updateId
-        ? perEvent(e, `update:${JSON.stringify(query)}`, () =>
-            ctx.db.itemUpdate.findUnique({ ...query, where: { id: e.updateId ?? '' } }),
-          )
-        : null,
+builder.objectField(UpdateDeleted, 'updateId', (t) =>
+  t.globalID({
+    description: 'The deleted update.',
+    resolve: (e) => ({ type: 'ItemUpdate', id: 'updateId' in e ? (e.updateId ?? '') : '' }),
   }),
 );
+builder.objectField(UpdateDeleted, 'itemId', (t) =>
+  t.globalID({
+    description: 'The item it was on.',
+    resolve: (e) => ({ type: 'Item', id: 'itemId' in e ? (e.itemId ?? '') : '' }),
+  }),
+);
+for (const ref of [UpdatePosted, UpdateEdited])
+  builder.objectField(ref, 'update', (t) =>
+    t.prismaField({
+      type: 'ItemUpdate',
+      nullable: true,
+      description: 'The update as it is now (null if it was deleted meanwhile).',
+      resolve: (query, e, _args, ctx) =>
+        'updateId' in e && e.updateId
+          ? perEvent(e, `update:${JSON.stringify(query)}`, () =>
+              ctx.db.itemUpdate.findUnique({ ...query, where: { id: e.updateId ?? '' } }),
+            )
+          : null,
+    }),
+  );
 for (const ref of [ListRenamed, AccessChanged]) {
   builder.objectField(ref, 'list', (t) =>
     t.prismaField({
@@ -115,6 +132,8 @@ const ListEvent = builder.unionType('ListEvent', {
     ItemDeleted,
     ItemMoved,
     UpdatePosted,
+    UpdateEdited,
+    UpdateDeleted,
     ListRenamed,
     AccessChanged,
     AccessRevoked,

@@ -90,8 +90,9 @@ function heldGrants(realtime: Realtime, listId: string): Grants | undefined {
  * are forgotten the moment an ACCESS_CHANGED or LIST_DELETED of the list reaches this instance,
  * which is subscribed to the list's events for as long as the grants exist, and the stream,
  * being live, hears that event too and re-decides. A grant decided while such an event arrived
- * is not kept; pub/sub recovery (events may have been lost) forgets every grant. Changes that
- * publish no list event (a group's members, say) reach a new subscriber within READ_GRANT_TTL_MS.
+ * is not kept; pub/sub recovery (events may have been lost) forgets every grant. A change of who
+ * reaches a list that published no list event would reach a new subscriber only after
+ * READ_GRANT_TTL_MS: so shares, general access, memberships, group members and rights all publish one.
  */
 export function holdReadGrants(realtime: Realtime, listId: string): () => void {
   let lists = grantsByList.get(realtime);

@@ -231,7 +231,9 @@ const SetPresenceInput = builder.inputType('SetPresenceInput', {
   fields: (t) => ({
     listId: t.globalID({ required: true, for: ListObject, description: 'The list.' }),
     status: t.field({ type: PresenceStatusEnum, required: true, description: 'VIEWING or EDITING.' }),
-    itemId: t.globalID({ description: 'The item edited (with EDITING).' }),
+    // A plain ID decoded by setPresence once it has decided: a malformed one must not answer
+    // before the list's access does.
+    itemId: t.id({ description: 'The item edited (with EDITING), a global id.' }),
     field: t.string({ description: 'The field edited.' }),
   }),
 });
@@ -255,7 +257,7 @@ builder.mutationField('setPresence', (t) =>
       sessions: await setPresence(ctx, {
         listId: input.listId.id,
         status: input.status,
-        itemId: input.itemId?.id ?? null,
+        itemId: input.itemId == null ? null : String(input.itemId),
         field: input.field ?? null,
       }),
     }),

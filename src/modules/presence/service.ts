@@ -1,3 +1,4 @@
+import { decodeGlobalID } from '@pothos/plugin-relay';
 import { enforce } from '../../access/enforce.ts';
 import type { Context, Viewer } from '../../context.ts';
 import { ValidationError } from '../../errors.ts';
@@ -190,6 +191,16 @@ export function watchList(realtime: Realtime, listId: string, sweepMs: number, o
   };
 }
 
+/** The database id of an Item global id; null for anything else (answered once the list is decided). */
+function itemIdOf(globalId: string): string | null {
+  try {
+    const { typename, id } = decodeGlobalID(globalId);
+    return typename === 'Item' && id ? id : null;
+  } catch {
+    return null;
+  }
+}
+
 /** How often one user's state changes on one list are announced at most. */
 const THROTTLE_MS = 100;
 const pending = new Map<string, NodeJS.Timeout>();
@@ -209,14 +220,13 @@ export async function setPresence(
   // The decision and the item are read at once; nothing read is used before the decision allows
   // it. The viewer's read grant on the list, held here while a stream on it is open, spares the
   // decision for the next changes of an editor moving from field to field.
+  const itemId = input.itemId === null ? null : itemIdOf(input.itemId);
   const [, item] = await Promise.all([
     withReadGrant(ctx, input.listId, null, async () => {
       enforce(await ctx.access.decideList(input.listId, 'list:read'), 'The list');
       return true;
     }),
-    input.itemId
-      ? ctx.db.item.findFirst({ where: { id: input.itemId, listId: input.listId }, select: { id: true } })
-      : null,
+    itemId ? ctx.db.item.findFirst({ where: { id: itemId, listId: input.listId }, select: { id: true } }) : null,
   ]);
   if (input.status === 'EDITING' && !input.itemId)
     throw new ValidationError('EDITING needs an itemId', ['input', 'itemId']);
@@ -225,7 +235,7 @@ export async function setPresence(
   if (input.itemId && !item) throw new ValidationError('The item is not on this list', ['input', 'itemId']);
   const state =
     input.status === 'EDITING'
-      ? { status: input.status, itemId: input.itemId, field: input.field }
+      ? { status: input.status, itemId, field: input.field }
       : { status: input.status, itemId: null, field: null };
   const key = `${input.listId}:${ctx.viewer.id}`;
   // Announced now (the slot taken before the write, so a concurrent call waits its turn) or,

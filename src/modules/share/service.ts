@@ -1,6 +1,7 @@
 import { enforce } from '../../access/enforce.ts';
 import type { ListFacts } from '../../access/facts.ts';
-import { decideShare, type SharePrincipal } from '../../access/rules.ts';
+import { seesUser } from '../../access/load.ts';
+import { decideList, decideShare, type SharePrincipal, seesSharePrincipal } from '../../access/rules.ts';
 import type { Context, Viewer } from '../../context.ts';
 import type { DbTx } from '../../db/client.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
@@ -108,6 +109,25 @@ async function pendingInvitation(tx: DbTx, ctx: Ctx, facts: ListFacts, email: st
   });
 }
 
+/** NOT_FOUND for a person, group or right the viewer may not name, exactly as for one that does not exist. */
+async function requireSeenPrincipal(ctx: Ctx, facts: ListFacts, target: ShareTarget): Promise<void> {
+  if ('userId' in target) {
+    if (
+      !seesSharePrincipal(facts, { kind: 'USER', seenByViewer: await seesUser(ctx.db, ctx.viewer.id, target.userId) })
+    )
+      throw new NotFoundError('The user');
+    return;
+  }
+  if ('email' in target) return;
+  const [kind, row] =
+    'groupId' in target
+      ? (['GROUP', await ctx.db.group.findUnique({ where: { id: target.groupId } })] as const)
+      : (['RIGHT', await ctx.db.right.findUnique({ where: { id: target.rightId } })] as const);
+  const account = row && (await ctx.access.account(row.accountId));
+  if (!account || !seesSharePrincipal(facts, { kind, account }))
+    throw new NotFoundError(kind === 'GROUP' ? 'The group' : 'The right');
+}
+
 /**
  * Gives a role on a list to a user, a group, a right or an external email (co-owners and above,
  * within the sharing rules). It applies at once; an email share also mails an invitation.
@@ -117,6 +137,8 @@ export async function shareList(
   input: { listId: string; role: ListRole; target: ShareTarget },
 ): Promise<Share> {
   const facts = await listFacts(ctx, input.listId);
+  enforce(decideList(facts, 'list:manage-access'), 'The list');
+  await requireSeenPrincipal(ctx, facts, input.target);
   const resolved = await resolvePrincipal(ctx, facts, input.target);
   enforce(decideShare(facts, resolved.principal, input.role), 'The list');
   const existing = await ctx.db.share.findFirst({ where: { listId: facts.listId, ...resolved.key } });

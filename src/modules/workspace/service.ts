@@ -1,5 +1,5 @@
 import { enforce } from '../../access/enforce.ts';
-import { decideWorkspaceRuleChange, leavesNoOwner } from '../../access/rules.ts';
+import { decideWorkspaceRuleChange, leavesNoOwner, seesJoinRequest } from '../../access/rules.ts';
 import type { Context, Viewer } from '../../context.ts';
 import type { DbTx } from '../../db/client.ts';
 import { CappedByAccountPolicy, ConflictError, LastOwnerError, NotFoundError } from '../../errors.ts';
@@ -224,12 +224,8 @@ export async function decideJoinRequest(
 ): Promise<JoinRequest> {
   const request = await ctx.db.joinRequest.findUnique({ where: { id: input.requestId } });
   if (!request) throw new NotFoundError('The join request');
-  // A request is seen by its requester and by who manages the workspace; others get NOT_FOUND.
-  enforce(
-    await ctx.access.decideWorkspace(request.workspaceId, 'workspace:manage'),
-    'The join request',
-    request.userId === ctx.viewer.id,
-  );
+  const decide = await ctx.access.decideWorkspace(request.workspaceId, 'workspace:manage');
+  enforce(decide, 'The join request', !!decide && seesJoinRequest(ctx.viewer.id, request, decide));
   if (request.status !== 'PENDING') throw new ConflictError(`The request was already ${request.status.toLowerCase()}`);
   const ws = await load(ctx, request.workspaceId);
   const status = input.approve ? 'APPROVED' : 'DECLINED';
