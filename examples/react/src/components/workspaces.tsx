@@ -83,9 +83,10 @@ export function Workspaces({
           <li key={ws.id} className="workspace" data-name={ws.name} data-locked={isLocked(ws)}>
             <div>
               {isLocked(ws) && (
-                <span className="lock" title={`${ws.type.toLowerCase()}: join to see its content`}>
-                  🔒
-                </span>
+                <svg className="lock" viewBox="0 0 16 16" width="14" height="14" role="img" aria-label="locked">
+                  <title>{`${ws.type.toLowerCase()}: join to see its content`}</title>
+                  <path d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 0 0-4 0z" fill="currentColor" />
+                </svg>
               )}
               <strong>{ws.name}</strong> <small>{ws.viewerRole ?? ws.type.toLowerCase()}</small>
               {ws.type === 'OPEN' && !ws.viewerRole && (
