@@ -87,55 +87,66 @@ export interface LiveList {
   items: Item[];
   status: LiveStatus;
   error: string | null;
+  /**
+   * The events received while a load is in flight (null when none is): its reply may predate
+   * them, so they are applied again on top of it.
+   */
+  pending: ListEvent[] | null;
 }
 
 type Action =
+  | { type: 'loading' }
   | { type: 'loaded'; list: LoadedList | null }
   | { type: 'event'; event: ListEvent }
   | { type: 'failed'; message: string };
 
-/** Keeps the newer of two copies of an item: a reply may be older than an event already applied. */
+/** Keeps the newer of two copies of an item, so an event applied twice changes nothing. */
 function upsert(items: Item[], item: Item): Item[] {
   const current = items.find((i) => i.id === item.id);
   if (current && current.version > item.version) return items;
   return [...items.filter((i) => i.id !== item.id), item].sort((a, b) => a.position - b.position);
 }
 
+/** One event applied to the list; applying it again, or after a newer copy, changes nothing. */
+function apply(state: LiveList, event: ListEvent): LiveList {
+  switch (event.__typename) {
+    case 'ListEventsSubscribed':
+      return { ...state, status: 'live', error: null };
+    case 'ItemCreated':
+    case 'ItemUpdated':
+    case 'ItemMoved':
+      return event.item ? { ...state, items: upsert(state.items, event.item) } : state;
+    case 'ItemDeleted':
+      return { ...state, items: state.items.filter((i) => i.id !== event.itemId) };
+    case 'ListRenamed':
+      return event.list ? { ...state, name: event.list.name } : state;
+    case 'AccessRevoked':
+      return { ...state, items: [], status: 'revoked' };
+    default:
+      return state;
+  }
+}
+
 function reduce(state: LiveList, action: Action): LiveList {
   switch (action.type) {
+    case 'loading':
+      return { ...state, pending: [] };
     case 'loaded': {
-      if (!action.list) return { ...state, list: null, items: [], status: 'missing' };
-      const loaded = action.list.items.edges.map((e) => e.node);
-      return {
+      if (!action.list) return { ...state, list: null, items: [], status: 'missing', pending: null };
+      const loaded: LiveList = {
         ...state,
         list: action.list,
         name: action.list.name,
-        items: loaded.reduce(
-          upsert,
-          state.items.filter((i) => loaded.some((l) => l.id === i.id)),
-        ),
+        items: action.list.items.edges.map((e) => e.node).sort((a, b) => a.position - b.position),
+        pending: null,
       };
+      return (state.pending ?? []).reduce(apply, loaded);
     }
     case 'failed':
       return { ...state, error: action.message };
     case 'event': {
-      const event = action.event;
-      switch (event.__typename) {
-        case 'ListEventsSubscribed':
-          return { ...state, status: 'live', error: null };
-        case 'ItemCreated':
-        case 'ItemUpdated':
-        case 'ItemMoved':
-          return event.item ? { ...state, items: upsert(state.items, event.item) } : state;
-        case 'ItemDeleted':
-          return { ...state, items: state.items.filter((i) => i.id !== event.itemId) };
-        case 'ListRenamed':
-          return event.list ? { ...state, name: event.list.name } : state;
-        case 'AccessRevoked':
-          return { ...state, items: [], status: 'revoked' };
-        default:
-          return state;
-      }
+      const applied = apply(state, action.event);
+      return state.pending ? { ...applied, pending: [...state.pending, action.event] } : applied;
     }
   }
 }
@@ -163,7 +174,7 @@ function listEventsVariables(listId: string, _resume: Resume) {
  * A list and its items, kept live: the items are loaded once, then every `listEvents` event is
  * applied to them; when the socket comes back after a drop the stream starts again from `resume`.
  */
-export function useLiveList(listId: string, ws: WsClient): LiveList & { refetch: () => void } {
+export function useLiveList(listId: string, ws: WsClient): LiveList {
   const client = useClient();
   const [state, dispatch] = useReducer(reduce, {
     list: null,
@@ -171,9 +182,9 @@ export function useLiveList(listId: string, ws: WsClient): LiveList & { refetch:
     items: [],
     status: 'connecting',
     error: null,
+    pending: [],
   });
   const [{ data, error }, refetchQuery] = useQuery({ query: ListViewQueryDoc, variables: { id: listId } });
-  const refetch = () => refetchQuery({ requestPolicy: 'network-only' });
   const resume = useRef<Resume>({ cursor: null });
   const [reconnects, setReconnects] = useState(0);
 
@@ -190,8 +201,16 @@ export function useLiveList(listId: string, ws: WsClient): LiveList & { refetch:
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: a reconnect starts the stream anew
   useEffect(() => {
-    if (reconnects > 0) refetchQuery({ requestPolicy: 'network-only' });
-    const onEvent = (event: ListEvent) => dispatch({ type: 'event', event });
+    const reload = () => {
+      dispatch({ type: 'loading' });
+      refetchQuery({ requestPolicy: 'network-only' });
+    };
+    if (reconnects > 0) reload();
+    const onEvent = (event: ListEvent) => {
+      dispatch({ type: 'event', event });
+      // My role may have changed (what I may edit, whether I may share).
+      if (event.__typename === 'AccessChanged') reload();
+    };
     const { unsubscribe } = client
       .subscription(ListEventsDoc, listEventsVariables(listId, resume.current))
       .subscribe((result) => {
@@ -201,5 +220,5 @@ export function useLiveList(listId: string, ws: WsClient): LiveList & { refetch:
     return unsubscribe;
   }, [client, listId, reconnects]);
 
-  return { ...state, refetch };
+  return state;
 }
