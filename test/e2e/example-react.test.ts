@@ -153,7 +153,7 @@ describe.skipIf(!available)('the React example client in headless Chromium, two 
     expect(await page.locator('.list .error').count()).toBe(0);
   }
 
-  it('signs in with a token, shows accounts and workspaces, a live list with presence and editing, and explains access', {
+  it('signs in with a token, shows accounts and workspaces, a live list with presence, editing and conflicts, and explains access', {
     timeout: 120_000,
   }, async () => {
     const h = listHelpers(t);
@@ -215,6 +215,22 @@ describe.skipIf(!available)('the React example client in headless Chromium, two 
         timeout: 15_000,
       })
       .toEqual(['Acme renewal (signed)', 'Globex pilot']);
+
+    // Both edit the new item: Ada saves first; Grace's save, made from the version she started
+    // from, comes back as a conflict naming the current title, and changes nothing.
+    const titles = async () => (await t.ok(Items, { id: listId }, ADA)).list?.items.edges.map((e) => e.node.title);
+    const graceGlobex = grace.locator('.items input').nth(1);
+    const adaGlobex = ada.locator('.items input').nth(1);
+    await graceGlobex.click();
+    await adaGlobex.click();
+    await adaGlobex.fill('Globex pilot (won)');
+    await adaGlobex.press('Enter');
+    await expect.poll(titles, { timeout: 15_000 }).toEqual(['Acme renewal (signed)', 'Globex pilot (won)']);
+    await graceGlobex.fill('Globex pilot (lost)');
+    await graceGlobex.press('Enter');
+    await grace.locator('.items li .error', { hasText: 'Globex pilot (won)' }).waitFor({ timeout: 15_000 });
+    await expect.poll(() => graceGlobex.inputValue()).toBe('Globex pilot (won)');
+    expect(await titles()).toEqual(['Acme renewal (signed)', 'Globex pilot (won)']);
 
     // The share dialog explains Ada's own access, then Grace's, as explainAccess answers them.
     const expected = (await t.ok(Explain, { resourceId: listId, userId: graceId }, ADA)).explainAccess?.role;
