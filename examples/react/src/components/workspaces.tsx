@@ -1,4 +1,4 @@
-import { useMutation, useQuery } from 'urql';
+import { useQuery } from 'urql';
 import type { WorkspacesQuery } from '../gql/graphql.ts';
 import { graphql } from '../gql/index.ts';
 
@@ -35,17 +35,6 @@ const WorkspaceListsQuery = graphql(`
   }
 `);
 
-const JoinWorkspace = graphql(`
-  mutation JoinWorkspace($input: JoinWorkspaceInput!) {
-    joinWorkspace(input: $input) {
-      __typename
-      ... on Error {
-        message
-      }
-    }
-  }
-`);
-
 type Workspace = WorkspacesQuery['workspaces']['edges'][number]['node'];
 
 /**
@@ -70,14 +59,11 @@ export function Workspaces({
   selectedList: string | null;
   onOpenList: (id: string) => void;
 }) {
-  const [{ data, error }, refetch] = useQuery({ query: WorkspacesQueryDoc, variables: { accountId } });
-  const [joining, join] = useMutation(JoinWorkspace);
-  const joinError = joining.data?.joinWorkspace.__typename !== 'JoinWorkspacePayload' && joining.data?.joinWorkspace;
+  const [{ data, error }] = useQuery({ query: WorkspacesQueryDoc, variables: { accountId } });
   return (
     <section className="workspaces">
       <h2>Workspaces</h2>
       {error && <p className="error">{error.message}</p>}
-      {joinError && 'message' in joinError && <p className="error">{joinError.message}</p>}
       <ul>
         {data?.workspaces.edges.map(({ node: ws }) => (
           <li key={ws.id} className="workspace" data-name={ws.name} data-locked={isLocked(ws)}>
@@ -89,17 +75,6 @@ export function Workspaces({
                 </svg>
               )}
               <strong>{ws.name}</strong> <small>{ws.viewerRole ?? ws.type.toLowerCase()}</small>
-              {ws.type === 'OPEN' && !ws.viewerRole && (
-                <button
-                  type="button"
-                  onClick={async () => {
-                    await join({ input: { workspaceId: ws.id } });
-                    refetch({ requestPolicy: 'network-only' });
-                  }}
-                >
-                  Join
-                </button>
-              )}
             </div>
             <WorkspaceLists workspaceId={ws.id} selected={selectedList} onOpen={onOpenList} />
           </li>
