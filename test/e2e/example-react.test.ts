@@ -27,6 +27,16 @@ const Explain = graphql(`
 const Items = graphql(`
   query ExampleE2e_Items($id: ID!) { list(id: $id) { items(first: 10) { edges { node { title updatedBy { email } } } } } }
 `);
+const CreateWorkspace = graphql(`
+  mutation ExampleE2e_CreateWorkspace($input: CreateWorkspaceInput!) {
+    createWorkspace(input: $input) { __typename ... on CreateWorkspacePayload { workspace { id } } }
+  }
+`);
+const JoinRequests = graphql(`
+  query ExampleE2e_JoinRequests($id: ID!) {
+    workspace(id: $id) { joinRequests { status user { email } } }
+  }
+`);
 
 const ADA = 'ada@example-react.test';
 const GRACE = 'grace@example-react.test';
@@ -116,7 +126,7 @@ describe.skipIf(!available)('the React example client in headless Chromium, two 
   afterAll(async () => {
     for (const context of contexts) await context.close();
     await browser?.close();
-    await new Promise((done) => site?.server.close(done));
+    if (site) await new Promise((done) => site.server.close(done));
     await t?.close();
   });
 
@@ -161,29 +171,55 @@ describe.skipIf(!available)('the React example client in headless Chromium, two 
     const sales = await h.workspace(accountId, ADA, 'OPEN', [GRACE]);
     const listId = await h.list(sales.id, ADA, 'MAIN', 'Pipeline');
     await t.ok(CreateItem, { input: { listId, title: 'Acme renewal' } }, ADA);
-    // A closed workspace Grace is not in, with one list shared with her.
+    // A closed workspace Grace is not in, with one list shared with her; another closed one
+    // with nothing of hers in it; a private one she is not in.
     const board = await h.workspace(accountId, ADA, 'CLOSED');
     const planId = await h.list(board.id, ADA, 'MAIN', 'Plan');
     const graceId = await h.userId(GRACE);
     await h.share(ADA, { listId: planId, role: 'VIEWER', userId: graceId });
+    const created = await t.ok(CreateWorkspace, { input: { accountId, name: 'Finance', type: 'CLOSED' } }, ADA);
+    if (created.createWorkspace.__typename !== 'CreateWorkspacePayload') throw new Error('createWorkspace failed');
+    const financeId = created.createWorkspace.workspace.id;
+    await h.list(financeId, ADA, 'MAIN', 'Budget');
+    await h.workspace(accountId, ADA, 'PRIVATE');
 
-    // Grace reaches the account through the list shared with her; its closed workspace shows locked to her.
+    // Grace opens the account from her membership, which names it. Both closed workspaces are
+    // listed to her with a lock (`locked`), the one with the list shared with her showing that
+    // list only; the private one is not listed.
     const grace = await signIn(GRACE);
-    await grace.locator('.memberships li[data-role=MEMBER]').waitFor();
-    await grace.locator('.accounts .reached button', { hasText: 'Acme' }).click();
+    await grace.locator('.memberships li[data-role=MEMBER] small', { hasText: 'MEMBER since' }).waitFor();
+    expect(await grace.locator('.memberships li').count()).toBe(1);
+    expect(await grace.locator('.memberships li[data-role=MEMBER]').getAttribute('data-account')).toBe(accountId);
+    await grace.locator('.memberships li[data-role=MEMBER] button', { hasText: 'Acme' }).click();
     await grace.locator('li.workspace[data-name="WS CLOSED"][data-locked=true] .lock').waitFor({ timeout: 15_000 });
     await grace.locator('li.workspace[data-name="WS CLOSED"] .list-link', { hasText: 'Plan' }).waitFor();
+    const finance = grace.locator('li.workspace[data-name="Finance"][data-locked=true]');
+    await finance.locator('.lock').waitFor();
+    await finance.locator('.locked-note').waitFor({ timeout: 15_000 });
+    expect(await finance.locator('.list-link').count()).toBe(0);
     expect(await grace.locator('li.workspace[data-name="WS OPEN"]').getAttribute('data-locked')).toBe('false');
+    expect(await grace.locator('li.workspace[data-name="WS OPEN"] .join-request').count()).toBe(0);
+    const names = await grace
+      .locator('li.workspace')
+      .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.name));
+    expect(names.sort()).toEqual(['Finance', 'WS CLOSED', 'WS OPEN']);
+
+    // She asks to join Finance: its owner sees her pending request.
+    await finance.getByRole('button', { name: 'Request to join' }).click();
+    await finance.locator('.join-request[data-status=PENDING]').waitFor({ timeout: 15_000 });
+    const requests = (await t.ok(JoinRequests, { id: financeId }, ADA)).workspace?.joinRequests;
+    expect(requests).toEqual([{ status: 'PENDING', user: { email: GRACE } }]);
     await openList(grace, 'WS OPEN', 'Pipeline');
     await expect.poll(() => grace.locator('.items input').first().inputValue()).toBe('Acme renewal');
 
-    // Ada opens the account by its id.
+    // Ada opens the account from her membership; she owns the closed workspaces, so no lock.
     const ada = await signIn(ADA);
-    await ada.locator('.memberships li[data-role=ADMIN]').waitFor();
-    await ada.locator('input[name=account-id]').fill(accountId);
-    await ada.getByRole('button', { name: 'Open' }).click();
-    await ada.locator('.current-account', { hasText: 'Acme' }).waitFor({ timeout: 15_000 });
+    await ada.locator('.memberships li[data-role=ADMIN] button', { hasText: 'Acme' }).click();
+    await ada.locator('li.workspace[data-name="Finance"]').waitFor({ timeout: 15_000 });
+    expect(await ada.locator('.memberships button[aria-pressed=true]').textContent()).toBe('Acme');
     expect(await ada.locator('li.workspace[data-name="WS OPEN"]').getAttribute('data-locked')).toBe('false');
+    expect(await ada.locator('li.workspace[data-name="Finance"]').getAttribute('data-locked')).toBe('false');
+    await ada.locator('li.workspace[data-name="Finance"] .list-link', { hasText: 'Budget' }).waitFor();
     await openList(ada, 'WS OPEN', 'Pipeline');
     await expect.poll(() => grace.locator('.avatars .avatar').count(), { timeout: 15_000 }).toBe(2);
     expect(
