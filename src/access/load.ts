@@ -58,6 +58,28 @@ export function readableListsWhere(viewerId: string): Prisma.ListWhereInput {
 }
 
 /**
+ * Accounts whose lists' content (items, their updates, the audit of those) the viewer may read in
+ * some way, as a Prisma filter: a superset, so that a write on any other account's lists cannot
+ * change an answer of theirs (the response cache keeps those answers). Member of the account in
+ * any role, member of one of its workspaces, or reaching one of its lists without a link token (a
+ * link opens one list, whose account the request notes: `Access.accountsSeen`).
+ */
+export function reachableAccountsWhere(viewerId: string): Prisma.AccountWhereInput {
+  return {
+    OR: [
+      { members: { some: { userId: viewerId } } },
+      {
+        workspaces: {
+          some: {
+            OR: [{ members: { some: { userId: viewerId } } }, { lists: { some: readableListsWhere(viewerId) } }],
+          },
+        },
+      },
+    ],
+  };
+}
+
+/**
  * Workspaces whose name the viewer may know, as a Prisma filter: the SQL mirror of
  * `workspaceStanding` (member; account admin; account member of an open one; or reaching one of
  * its lists).
@@ -219,6 +241,8 @@ export class Access {
   private readonly lists: DataLoader<string, ListRow | null>;
   /** Link tokens presented in this request, by list id (`list(id, linkToken)` opens the list for its fields). */
   private readonly linkTokens = new Map<string, string>();
+  /** The accounts of the lists whose facts this request loaded (the response cache's scope of an answer). */
+  readonly accountsSeen = new Set<string>();
 
   constructor(
     db: Db,
@@ -315,6 +339,7 @@ export class Access {
     if (!row) return null;
     const workspace = row.workspace ?? (await this.workspaces.load(row.workspaceId));
     if (!workspace) return null;
+    this.accountsSeen.add(workspace.account.accountId);
     return this.listFacts(row, workspace, this.linkTokens.get(listId));
   }
 
