@@ -69,7 +69,7 @@ function writer(url: string, token: string, item: { id: string; version: number 
 }
 
 /** Items of the fixture's list that `CONCURRENT` clients edit, one each, with their versions. */
-async function itemsToEdit(server: Sharegraph, f: CountFixture): Promise<{ id: string; version: number }[]> {
+export async function itemsToEdit(server: Sharegraph, f: CountFixture): Promise<{ id: string; version: number }[]> {
   const token = await server.cluster.token(f.owner);
   const items = [];
   for (let i = 0; i < CONCURRENT; i++) {
@@ -121,7 +121,7 @@ function post(agent: Agent, url: URL, token: string, body: string): Promise<{ st
  * updateItem on an item of its own (the version followed from each answer) or createItem. Throws
  * on any failed request or error answer; counts the audit rows written against the answers.
  */
-async function mutations(
+export async function mutations(
   server: Sharegraph,
   f: CountFixture,
   kind: 'updateItem' | 'createItem',

@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { RememberedFacts } from '../cache/facts.ts';
 import type { Db, DbTx } from '../db/client.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { AccountFacts, AccountPolicyFacts, ListFacts, ListRole, ShareGrant, WorkspaceFacts } from './facts.ts';
@@ -247,6 +248,8 @@ export class Access {
   constructor(
     db: Db,
     readonly viewer: ViewerRef | null,
+    /** Lists' facts kept across requests while no access fact is written (`rememberFacts`). */
+    remembered?: RememberedFacts,
   ) {
     this.accounts = new DataLoader(async (ids) => {
       const rows = await db.account.findMany({ where: { id: { in: [...ids] } }, select: accountSelect(viewer) });
@@ -258,10 +261,19 @@ export class Access {
       const byId = new Map(rows.map((r) => [r.id, this.primeWorkspace(r)]));
       return ids.map((id) => byId.get(id) ?? null);
     });
+    const rememberedKey = (id: string) => `list\n${viewer?.id ?? ''}\n${id}`;
     this.lists = new DataLoader(async (ids) => {
+      const hits = new Map<string, ListRow>();
+      for (const id of ids) {
+        const hit = remembered?.get<ListRow>(rememberedKey(id));
+        if (hit) hits.set(id, this.primeFrom(hit));
+      }
+      const missing = ids.filter((id) => !hits.has(id));
+      if (!missing.length) return ids.map((id) => hits.get(id) ?? null);
+      const generation = remembered?.generation() ?? null;
       const viewerId = viewer?.id ?? '';
       const rows = await db.list.findMany({
-        where: { id: { in: [...ids] } },
+        where: { id: { in: missing } },
         select: {
           id: true,
           workspaceId: true,
@@ -285,15 +297,24 @@ export class Access {
           workspace: { select: workspaceSelect(viewer, false) },
         },
       });
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      return ids.map((id) => {
-        const row = byId.get(id);
-        if (!row) return null;
+      for (const row of rows) {
         const { shares, workspace, ...rest } = row;
         const list = { ...rest, grants: (shares ?? []).flatMap(toGrant) };
-        return { ...list, workspace: this.settleReach(list, workspace) };
-      });
+        const loaded = { ...list, workspace: this.settleReach(list, workspace) };
+        hits.set(row.id, loaded);
+        remembered?.set(rememberedKey(row.id), loaded, generation);
+      }
+      return ids.map((id) => hits.get(id) ?? null);
     });
+  }
+
+  /** A remembered list row: its settled workspace facts serve the rest of this request too. */
+  private primeFrom(row: ListRow): ListRow {
+    if (row.workspace) {
+      this.workspaces.prime(row.workspace.workspaceId, row.workspace);
+      this.accounts.prime(row.workspace.account.accountId, row.workspace.account);
+    }
+    return row;
   }
 
   /**

@@ -404,3 +404,42 @@ describe('writes across instances (Redis)', () => {
     await expect.poll(async () => role(await a.gql(ListView, { id: w.listId, linkToken }, null))).toBeNull();
   });
 });
+
+describe('access facts remembered across requests', () => {
+  let two: TwoInstances;
+  beforeAll(async () => {
+    two = await startTwoInstances();
+  });
+  afterAll(async () => {
+    await two?.close();
+  });
+
+  const edit = (t: TestServer, w: World, as: string, title: string) =>
+    t.ok(UpdateItem, { input: { id: w.item.id, expectedVersion: 1, patch: { fields: { [title]: title } } } }, as);
+  type World = Awaited<ReturnType<typeof world>>;
+
+  it('serve an editor’s next edits, and are forgotten at a role change on the same instance and on another', async () => {
+    const { a, b } = two;
+    const w = await world(a, false);
+    const editor = w.people.viewer;
+    const shareId = await listHelpers(a).share(w.people.admin, {
+      listId: w.listId,
+      role: 'EDITOR',
+      userId: w.viewerId,
+    });
+    payload(await edit(a, w, editor, 'one'));
+    // The decision of the next edit comes from what the first one loaded: only the change itself is sent.
+    expect(await statements(a, async () => payload(await edit(a, w, editor, 'two')))).toBe(1);
+
+    // Made a viewer on the same instance: refused at once.
+    payload(await a.ok(UpdateShare, { input: { shareId, role: 'VIEWER' } }, w.people.admin));
+    expect((await edit(a, w, editor, 'three')).updateItem.__typename).toBe('ForbiddenError');
+
+    // An editor again, then made a viewer on the other instance: refused on this one too.
+    payload(await a.ok(UpdateShare, { input: { shareId, role: 'EDITOR' } }, w.people.admin));
+    payload(await edit(a, w, editor, 'four'));
+    expect(await statements(a, async () => payload(await edit(a, w, editor, 'five')))).toBe(1);
+    payload(await b.ok(UpdateShare, { input: { shareId, role: 'VIEWER' } }, w.people.admin));
+    await expect.poll(async () => (await edit(a, w, editor, 'six')).updateItem.__typename).toBe('ForbiddenError');
+  });
+});
