@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { AuthError } from './auth/jwt.ts';
 import { signIn } from './auth/viewer.ts';
+import { rememberFacts } from './cache/facts.ts';
 import { watchGenerations } from './cache/generations.ts';
 import { responseCache } from './cache/responses.ts';
 import { rememberViewers } from './cache/viewers.ts';
@@ -103,6 +104,7 @@ export function createApp(
     services,
     generations ? rememberViewers(generations, services.authenticate) : services.authenticate,
   );
+  const facts = generations ? rememberFacts(generations, config.responseCache.ttlMs) : undefined;
   const cachePlugins = generations
     ? [responseCache(config.responseCache, config.limits.tokens, generations, identify, services.log)]
     : [];
@@ -145,7 +147,7 @@ export function createApp(
       }
       try {
         const { viewer, client } = await identify(initial.request, initial);
-        return makeContext(services, viewer, client);
+        return makeContext(services, viewer, client, facts);
       } catch (err) {
         if (err instanceof AuthError) throw unauthenticated(err.message);
         if (err instanceof RateLimitedError) throw rateLimited(err);

@@ -1,6 +1,7 @@
 import { enforce } from '../../access/enforce.ts';
 import type { ListFacts } from '../../access/facts.ts';
 import { decideUpdate, type ListQuestion, type UpdateQuestion } from '../../access/rules.ts';
+import { writeListContent } from '../../cache/generations.ts';
 import type { Context, Viewer } from '../../context.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { type Item, type ItemUpdate, Prisma, type UpdateKind } from '../../generated/prisma/client.ts';
@@ -66,7 +67,8 @@ async function loadItem(ctx: Ctx, itemId: string, question: ListQuestion): Promi
 /**
  * Runs one data-modifying statement (`change`, which returns rows) with its audit row written by
  * the same statement: atomic without an interactive transaction (no BEGIN, no COMMIT), one round
- * trip. Returns what `change` returned; no row, no audit row.
+ * trip. Returns what `change` returned; no row, no audit row. It changes only the content of the
+ * account's lists, so it ends only the kept answers that could read them (`writeListContent`).
  */
 function auditedChange<T>(
   ctx: Ctx,
@@ -78,9 +80,13 @@ function auditedChange<T>(
   rowData?: Prisma.Sql,
 ): Promise<T[]> {
   const entry = listAuditEntry(ctx, facts, action, resource, data);
-  return ctx.db.$queryRaw<T[]>`
+  return writeListContent<T>(
+    ctx.db,
+    facts.workspace.account.accountId,
+    Prisma.sql`
     WITH "change" AS (${change}), "audit" AS (${auditInsertSql(entry, Prisma.sql`"change"`, rowData)})
-    SELECT * FROM "change"`;
+    SELECT * FROM "change"`,
+  );
 }
 
 /** Adds an item at the end of a list (editors and above). */
