@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
-import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type GraphiQLOptions, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { AuthError } from './auth/jwt.ts';
 import { signIn } from './auth/viewer.ts';
 import { watchGenerations } from './cache/generations.ts';
@@ -82,6 +83,32 @@ function identifier(services: Services, authenticate: Services['authenticate']) 
   };
 }
 
+/** What GraphiQL opens on in development: a first query, and how to get the token it needs. */
+export const GRAPHIQL_FIRST_QUERY = `# Welcome to sharegraph.
+#
+# Most fields need a signed-in user. Get a token for a demo user with
+#   npm run token -- ada@demo.sharegraph.dev
+# then open "Headers" below and paste
+#   { "Authorization": "Bearer <the token>" }
+# and run this query (the ▶ button or Ctrl-Enter).
+{
+  me {
+    email
+    name
+  }
+}
+`;
+
+function graphiqlOptions(config: Config): GraphiQLOptions {
+  return {
+    title: 'sharegraph',
+    subscriptionsProtocol: 'WS',
+    ...(config.env === 'development'
+      ? { defaultQuery: GRAPHIQL_FIRST_QUERY, defaultEditorToolsVisibility: 'headers' as const }
+      : {}),
+  };
+}
+
 /**
  * The GraphQL app: schema, context, plugins. Exported on its own so tests drive it in process
  * with `yoga.fetch`; `server.ts` puts it and graphql-ws on one port, and disposes of it.
@@ -110,7 +137,9 @@ export function createApp(
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: config.graphiql ? { title: 'sharegraph', subscriptionsProtocol: 'WS' } : false,
+    graphiql: config.graphiql ? graphiqlOptions(config) : false,
+    // Served from node_modules: the page works with no network but the server's.
+    renderGraphiQL,
     // Bounded by securityPlugins' own check (limitBodySize).
     maxRequestBodySize: false,
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
