@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga, type GraphiQLOptions, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { AuthError } from './auth/jwt.ts';
@@ -138,8 +137,9 @@ export function createApp(
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: config.graphiql ? graphiqlOptions(config) : false,
-    // Served from node_modules: the page works with no network but the server's.
-    renderGraphiQL,
+    // Served from node_modules, so the page works with no network but the server's; loaded on
+    // the first GET of the page (18 MB of script that no other request needs).
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     // Bounded by securityPlugins' own check (limitBodySize).
     maxRequestBodySize: false,
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
