@@ -16,6 +16,7 @@ import type { Config } from './config.ts';
 import type { Context, Services, Viewer } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { RateLimitedError } from './errors.ts';
+import { devMailPage } from './mail/dev-page.ts';
 import { createMailer } from './mail/mailer.ts';
 import { documentCache } from './realtime/documents.ts';
 import { createRealtime, type Realtime } from './realtime/pubsub.ts';
@@ -80,7 +81,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const services: Services = {
     db: database.prisma,
     realtime,
-    mail: createMailer({ db: database.prisma, smtpUrl: config.smtpUrl, from: config.mailFrom, log }),
+    mail: createMailer({ db: database.prisma, smtpUrl: config.smtpUrl, from: config.mailFrom, log, ...config.mail }),
     config,
     log,
     limits: createRateLimits({ config, onError: (err) => log.warn({ err: err.message }, 'rate limit store error') }),
@@ -96,6 +97,19 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     const path = req.url?.split('?')[0];
     if (path === '/demo' || path === '/demo/') return serveFile(res, DEMO_PAGE, 'text/html; charset=utf-8');
     if (path === '/demo/graphql-ws.js') return serveFile(res, GRAPHQL_WS_CLIENT, 'text/javascript; charset=utf-8');
+    if (req.method === 'GET' && path?.startsWith(INVITATION_PAGE_PATH)) {
+      return serveFile(res, INVITATION_PAGE, 'text/html; charset=utf-8');
+    }
+    if (path === '/dev/mail' && config.env === 'development') {
+      return void devMailPage(database.prisma).then(
+        (page) =>
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page),
+        (err) => {
+          log.error({ err: (err as Error).message }, 'dev mail page failed');
+          res.writeHead(500).end();
+        },
+      );
+    }
     if (req.url === '/readyz') {
       const checks = Promise.all([database.ping(), services.realtime.ping()]);
       return health(res, ready ? checks : Promise.reject(new Error('starting')));
@@ -244,6 +258,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
 // The demo presence page (src/demo) and the graphql-ws browser client it loads.
 const DEMO_PAGE = new URL('./demo/index.html', import.meta.url);
+// What an invitation link opens (`${PUBLIC_URL}/invitations/<token>`), unless INVITATION_URL
+// points elsewhere: a page that previews and answers it through the API.
+const INVITATION_PAGE = new URL('./modules/invitation/page.html', import.meta.url);
+const INVITATION_PAGE_PATH = '/invitations/';
 // The package does not export its UMD build; it sits beside dist/ in the package folder.
 const GRAPHQL_WS_CLIENT = join(
   dirname(createRequire(import.meta.url).resolve('graphql-ws')),
