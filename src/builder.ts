@@ -1,4 +1,5 @@
 import SchemaBuilder, { PothosValidationError } from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
@@ -13,6 +14,7 @@ import { RateLimitedError, ValidationError } from './errors.ts';
 import type PrismaTypes from './generated/pothos-types.ts';
 import { getDatamodel } from './generated/pothos-types.ts';
 import { isStorableText } from './modules/inputs.ts';
+import { fieldComplexity } from './security/complexity.ts';
 import RateLimitPlugin from './security/rate-limit-plugin.ts';
 
 /** Scopes ask src/access; they never decide anything themselves. */
@@ -45,8 +47,12 @@ export const builder = new SchemaBuilder<{
     ValidationPlugin,
     PrismaPlugin,
     SimpleObjectsPlugin,
+    ComplexityPlugin,
   ],
   defaultFieldNullability: false,
+  // Each field's cost, counted before execution by src/security/complexity.ts (no limit here:
+  // the plugin's own check would run inside the first resolver, after the context is built).
+  complexity: { fieldComplexity },
   scopeAuth: {
     authorizeOnSubscribe: true,
     treatErrorsAsUnauthorized: true,

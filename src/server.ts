@@ -22,6 +22,7 @@ import { documentCache } from './realtime/documents.ts';
 import { createRealtime, type Realtime } from './realtime/pubsub.ts';
 import { type MaskError, type SendNext, subscribeShared } from './realtime/shared-execution.ts';
 import { subscriptionContext } from './realtime/subscription-context.ts';
+import { complexityRefusal } from './security/complexity.ts';
 import { createRateLimits } from './security/rate-limits.ts';
 import { documentIdOf, loadTrustedDocuments } from './security/trusted-documents.ts';
 import { clientIp, createApp, type ServerContext } from './yoga.ts';
@@ -169,6 +170,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         );
         if (checked.errors.length) return checked.errors;
         const { document } = checked;
+        const refusal = complexityRefusal(
+          checked.schema,
+          document,
+          payload.operationName,
+          payload.variables,
+          config.limits.cost,
+        );
+        if (refusal) return [refusal];
         if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
           // A subscription lives as long as the socket: it keeps a lean context and its events
           // are executed once per instance for every subscriber who may see the same result.

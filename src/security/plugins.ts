@@ -6,6 +6,7 @@ import { GraphQLError, getOperationAST, NoSchemaIntrospectionCustomRule, type Va
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import type { Context } from '../context.ts';
+import { complexityLimit } from './complexity.ts';
 import { documentIdOf, type TrustedDocuments } from './trusted-documents.ts';
 
 /** The header a browser cannot send cross-site without a preflight; GET and form posts need it. */
@@ -26,11 +27,13 @@ export function securityPlugins(config: Config, trusted: TrustedDocuments | null
       maxAliases: { n: limits.aliases, ...reported },
       maxDirectives: { n: limits.directives, ...reported },
       maxTokens: { n: limits.tokens },
-      costLimit: { maxCost: limits.cost, ...reported },
+      // Cost is counted by complexityLimit instead, which counts list sizes (`first`).
+      costLimit: { enabled: false },
       // Suggestions ("did you mean …?") describe the schema; off wherever introspection is.
       blockFieldSuggestion: { enabled: !config.introspection },
     }),
     limitErrorsAsValidationErrors(),
+    complexityLimit(limits.cost),
   ];
   if (!config.introspection) plugins.push(disableIntrospection());
   if (trusted) {
