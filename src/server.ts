@@ -23,6 +23,7 @@ import { createRealtime, type Realtime } from './realtime/pubsub.ts';
 import { type MaskError, type SendNext, subscribeShared } from './realtime/shared-execution.ts';
 import { subscriptionContext } from './realtime/subscription-context.ts';
 import { complexityRefusal } from './security/complexity.ts';
+import { malformedParams } from './security/plugins.ts';
 import { createRateLimits } from './security/rate-limits.ts';
 import { documentIdOf, loadTrustedDocuments } from './security/trusted-documents.ts';
 import { clientIp, createApp, type ServerContext } from './yoga.ts';
@@ -164,6 +165,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           }
           if (query) payload = { ...payload, query };
         }
+        const malformed = malformedParams(payload);
+        if (malformed) return [malformed];
         const client = { ip: ctx.extra.ip ?? 'unknown', requestId: randomUUID() };
         const checked = documents.check(payload.query, () =>
           yoga.getEnveloped({ wsViewer: viewer, wsClient: client, params: payload }),

@@ -21,6 +21,7 @@ export function securityPlugins(config: Config, trusted: TrustedDocuments | null
   const { limits } = config;
   const plugins: Plugin[] = [
     limitBodySize(limits.bodyBytes),
+    wellFormedParams(),
     useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
     EnvelopArmorPlugin({
       maxDepth: { n: limits.depth, flattenFragments: true, ...reported },
@@ -56,6 +57,58 @@ export function securityPlugins(config: Config, trusted: TrustedDocuments | null
     );
   }
   return plugins;
+}
+
+/** Deepest nesting of objects and arrays in `variables` (a JSON argument's own nesting included). */
+export const MAX_VARIABLES_DEPTH = 64;
+
+/**
+ * Why a request's parameters cannot be a GraphQL request (`query` not a string, variables that are
+ * not an object or nest deeper than MAX_VARIABLES_DEPTH), or null. Checked before anything else
+ * reads them (the response cache hashes the variables), without recursion: a nesting too deep to
+ * serialise is refused, not a stack overflow.
+ */
+export function malformedParams(params: {
+  query?: unknown;
+  variables?: unknown;
+  operationName?: unknown;
+}): GraphQLError | null {
+  const bad = (message: string) =>
+    new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+  if (params.query !== undefined && params.query !== null && typeof params.query !== 'string') {
+    return bad('Invalid request: "query" must be a string');
+  }
+  if (params.operationName != null && typeof params.operationName !== 'string') {
+    return bad('Invalid request: "operationName" must be a string');
+  }
+  const { variables } = params;
+  if (variables == null) return null;
+  if (typeof variables !== 'object' || Array.isArray(variables)) {
+    return bad('Invalid request: "variables" must be an object');
+  }
+  let level: unknown[] = [variables];
+  for (let depth = 1; level.length; depth++) {
+    if (depth > MAX_VARIABLES_DEPTH) {
+      return bad(`Invalid request: "variables" nest deeper than ${MAX_VARIABLES_DEPTH} levels`);
+    }
+    const next: unknown[] = [];
+    for (const value of level) {
+      for (const child of Object.values(value as object)) {
+        if (child !== null && typeof child === 'object') next.push(child);
+      }
+    }
+    level = next;
+  }
+  return null;
+}
+
+function wellFormedParams(): Plugin {
+  return {
+    onParams({ params }) {
+      const error = malformedParams(params);
+      if (error) throw error;
+    },
+  };
 }
 
 const BODY_TOO_LARGE = () =>
