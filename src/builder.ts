@@ -15,6 +15,7 @@ import type PrismaTypes from './generated/pothos-types.ts';
 import { getDatamodel } from './generated/pothos-types.ts';
 import { isStorableText } from './modules/inputs.ts';
 import { fieldComplexity } from './security/complexity.ts';
+import IdErrorsPlugin, { MalformedIdError } from './security/id-errors-plugin.ts';
 import RateLimitPlugin from './security/rate-limit-plugin.ts';
 
 /** Scopes ask src/access; they never decide anything themselves. */
@@ -38,11 +39,13 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   // Relay first so auth scopes receive parsed global ids; errors before prisma (see their READMEs);
-  // rate limits after errors, so a spent budget is returned as a typed error.
+  // rate limits after errors, so a spent budget is returned as a typed error, and so is an id
+  // that names nothing (IdErrorsPlugin).
   plugins: [
     RelayPlugin,
     ScopeAuthPlugin,
     ErrorsPlugin,
+    IdErrorsPlugin,
     RateLimitPlugin,
     ValidationPlugin,
     PrismaPlugin,
@@ -95,8 +98,13 @@ export const builder = new SchemaBuilder<{
     // Decoded ids reach SQL as text: one PostgreSQL cannot store (NUL, unpaired surrogates) is a
     // malformed id, refused like any other, instead of a database error.
     decodeGlobalID: (globalID) => {
-      const decoded = decodeGlobalID(globalID);
-      if (!isStorableText(decoded.id)) throw new PothosValidationError(`Invalid global ID: ${globalID}`);
+      let decoded: ReturnType<typeof decodeGlobalID>;
+      try {
+        decoded = decodeGlobalID(globalID);
+      } catch {
+        throw new MalformedIdError(globalID);
+      }
+      if (!isStorableText(decoded.id)) throw new MalformedIdError(globalID);
       return decoded;
     },
   },
