@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError, getOperationAST, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -35,6 +36,10 @@ export function securityPlugins(config: Config, trusted: TrustedDocuments | null
     }),
     limitErrorsAsValidationErrors(),
     complexityLimit(limits.cost),
+    // @defer and @stream: incremental results as multipart/mixed over HTTP, several `next`
+    // messages over graphql-ws.
+    useDeferStream(),
+    noServerSentEvents(),
   ];
   if (!config.introspection) plugins.push(disableIntrospection());
   if (trusted) {
@@ -192,6 +197,35 @@ function limitErrorsAsValidationErrors(): Plugin {
           ),
         );
       },
+  };
+}
+
+/**
+ * GraphQL over SSE (yoga answers it by default) is turned off: subscriptions are served over
+ * graphql-ws, where they are authorised, shared and ended as DESIGN.md §4 says; an SSE stream
+ * would skip all of it. A request that accepts only `text/event-stream` gets a 406.
+ */
+function noServerSentEvents(): Plugin {
+  return {
+    onRequest({ request, endResponse, fetchAPI }) {
+      const accept = request.headers.get('accept') ?? '';
+      if (
+        !accept.includes('text/event-stream') ||
+        /application\/(graphql-response\+)?json|multipart\/mixed|\*\/\*/.test(accept)
+      ) {
+        return;
+      }
+      const error = {
+        message: 'GraphQL over server-sent events is not served here: use graphql-ws on this path for subscriptions',
+        extensions: { code: 'NOT_ACCEPTABLE' },
+      };
+      endResponse(
+        new fetchAPI.Response(JSON.stringify({ errors: [error] }), {
+          status: 406,
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+        }),
+      );
+    },
   };
 }
 
