@@ -68,7 +68,7 @@ describe('@defer and @stream', () => {
     const res = await post(STREAMED, 'multipart/mixed');
     const boundary = /boundary="?([^";]+)"?/.exec(res.type)?.[1] ?? '';
     const [first, ...rest] = parts(res.body, boundary);
-    expect((first?.data as { me: { accounts: unknown[] } }).me.accounts).toHaveLength(1);
+    expect((first?.data as { me: { accounts: unknown[] } } | undefined)?.me.accounts).toHaveLength(1);
     const streamed = rest.flatMap((p) => p.incremental ?? []).flatMap((i) => i.items ?? []);
     expect(streamed).toHaveLength(2);
   });

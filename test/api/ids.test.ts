@@ -18,9 +18,9 @@ const MALFORMED = 'not-an-id';
 const OTHER_TYPE = Buffer.from('AuditEvent:00000000-0000-0000-0000-000000000000').toString('base64');
 
 /** A value of `type` that passes validation, with `id` wherever an ID goes; `hasId` says whether one went in. */
-function valueOf(type: GraphQLInputType, name: string, id: string, seen: { hasId: boolean }): unknown {
+function sampleOf(type: GraphQLInputType, name: string, id: string, seen: { hasId: boolean }): unknown {
   const nullable = getNullableType(type);
-  if (isListType(nullable)) return [valueOf(nullable.ofType, name, id, seen)];
+  if (isListType(nullable)) return [sampleOf(nullable.ofType, name, id, seen)];
   if (isInputObjectType(nullable)) return inputOf(nullable, id, seen);
   if (isEnumType(nullable)) return nullable.getValues()[0]?.value;
   if (!isScalarType(nullable)) return null;
@@ -47,7 +47,7 @@ function inputOf(type: GraphQLInputObjectType, id: string, seen: { hasId: boolea
   const out: Record<string, unknown> = {};
   for (const field of Object.values(type.getFields())) {
     const isId = getNamedType(field.type).name === 'ID';
-    if (isNonNullType(field.type) || isId) out[field.name] = valueOf(field.type, field.name, id, seen);
+    if (isNonNullType(field.type) || isId) out[field.name] = sampleOf(field.type, field.name, id, seen);
   }
   // "exactly one of" inputs (shareList) take the first principal only.
   if (type.name === 'ShareListInput') {
@@ -62,7 +62,7 @@ const mutations = Object.values(schema.getMutationType()?.getFields() ?? {})
   .map((field) => {
     const input = field.args.find((a) => a.name === 'input');
     const seen = { hasId: false };
-    if (input) valueOf(input.type, 'input', MALFORMED, seen);
+    if (input) sampleOf(input.type, 'input', MALFORMED, seen);
     return { name: field.name, input, hasId: seen.hasId };
   })
   .filter((m) => m.input && m.hasId);
@@ -105,7 +105,7 @@ describe('ids that name nothing', () => {
     ['an id of another type', OTHER_TYPE],
   ])('%s', (_what, id) => {
     it.each(mutations.map((m) => [m.name, m] as const))('in the input of %s is its NotFoundError', async (name, m) => {
-      const input = valueOf(m.input?.type as GraphQLInputType, 'input', id, { hasId: false });
+      const input = sampleOf(m.input?.type as GraphQLInputType, 'input', id, { hasId: false });
       const query = `mutation($input: ${String(m.input?.type)}) { ${name}(input: $input) { __typename ... on Error { code } } }`;
       const before = t.server.database.statements();
       const res = await run(query, { input });
@@ -117,7 +117,7 @@ describe('ids that name nothing', () => {
 
     it.each(queries.map((f) => [f.name, f] as const))('as an argument of %s reads as nothing', async (name, field) => {
       const args = field.args.filter((a) => isNonNullType(a.type));
-      const vars = Object.fromEntries(args.map((a) => [a.name, valueOf(a.type, a.name, id, { hasId: false })]));
+      const vars = Object.fromEntries(args.map((a) => [a.name, sampleOf(a.type, a.name, id, { hasId: false })]));
       const decl = args.map((a) => `$${a.name}: ${String(a.type)}`).join(', ');
       const call = args.map((a) => `${a.name}: $${a.name}`).join(', ');
       const connection = getNamedType(field.type).name.endsWith('Connection');
