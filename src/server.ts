@@ -26,6 +26,7 @@ import { complexityRefusal } from './security/complexity.ts';
 import { malformedParams } from './security/plugins.ts';
 import { createRateLimits } from './security/rate-limits.ts';
 import { documentIdOf, loadTrustedDocuments } from './security/trusted-documents.ts';
+import { createMetrics, rootFields, watchLiveCounts } from './telemetry/metrics.ts';
 import { clientIp, createApp, type ServerContext } from './yoga.ts';
 
 /** A running sharegraph server. */
@@ -80,13 +81,19 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     await database.close();
     throw err;
   }
+  const metrics = createMetrics();
   const services: Services = {
     db: database.prisma,
     realtime,
     mail: createMailer({ db: database.prisma, smtpUrl: config.smtpUrl, from: config.mailFrom, log, ...config.mail }),
     config,
     log,
-    limits: createRateLimits({ config, onError: (err) => log.warn({ err: err.message }, 'rate limit store error') }),
+    limits: createRateLimits({
+      config,
+      onError: (err) => log.warn({ err: err.message }, 'rate limit store error'),
+      onRefused: (budget) => metrics.rateLimited.inc({ budget }),
+    }),
+    metrics,
     authenticate: (token) => authenticate(database.prisma, verifier, token),
   };
   const yoga = createApp(services, trusted);
@@ -112,6 +119,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         },
       );
     }
+    if (path === '/metrics') {
+      return void metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    }
     if (req.url === '/readyz') {
       const checks = Promise.all([database.ping(), services.realtime.ping()]);
       return health(res, ready ? checks : Promise.reject(new Error('starting')));
@@ -126,7 +139,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const expiryTimers = new Set<NodeJS.Timeout>();
   const documents = documentCache();
   const mask = maskOf(yoga);
-  const wsServer = useServer<{ authorization?: string }, { viewer: Viewer | null; ip: string }>(
+  // Each socket's live subscriptions (operation id → root field), and how many there are of each field.
+  const subscribed = new Map<string, number>();
+  const count = (field: string, by: number) => subscribed.set(field, (subscribed.get(field) ?? 0) + by);
+  watchLiveCounts(metrics, { websockets: () => wss.clients.size, subscriptions: () => subscribed });
+  const wsServer = useServer<
+    { authorization?: string },
+    { viewer: Viewer | null; ip: string; subscriptions?: Map<string, string> }
+  >(
     {
       connectionInitWaitTimeout: 3_000,
       onConnect: async (ctx) => {
@@ -181,12 +201,22 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           config.limits.cost,
         );
         if (refusal) return [refusal];
-        if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+        const operation = getOperationAST(document, payload.operationName);
+        if (operation?.operation === 'subscription') {
+          const field = rootFields(document, payload.operationName)[0] ?? 'unknown';
+          ctx.extra.subscriptions ??= new Map();
+          ctx.extra.subscriptions.set(id, field);
+          count(field, 1);
+          metrics.operations.inc({
+            operation: operation.name?.value ?? 'anonymous',
+            type: 'subscription',
+            outcome: 'ok',
+          });
           // A subscription lives as long as the socket: it keeps a lean context and its events
           // are executed once per instance for every subscriber who may see the same result.
           const shared: SharedRoot = {
             key: documents.key(document, payload.operationName, payload.variables),
-            sendNext: nextSender(ctx.extra.socket, id),
+            sendNext: nextSender(ctx.extra.socket, id, () => metrics.eventsDelivered.inc({ field })),
           };
           return {
             schema: checked.schema,
@@ -206,6 +236,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           contextValue: await enveloped.contextFactory(),
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         };
+      },
+      onComplete: (ctx, id) => {
+        const field = ctx.extra.subscriptions?.get(id);
+        if (field === undefined) return;
+        ctx.extra.subscriptions?.delete(id);
+        count(field, -1);
       },
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
       subscribe: (args) => {
@@ -310,13 +346,14 @@ interface SharedRoot {
  * Writes the `next` messages of operation `id` on `socket` around a payload serialised once for
  * every subscriber who shares it: graphql-ws would serialise the whole message per subscriber.
  */
-function nextSender(socket: import('ws').WebSocket, id: string): SendNext {
+function nextSender(socket: import('ws').WebSocket, id: string, sent: () => void): SendNext {
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   return (payloadJson) => {
     if (socket.readyState !== socket.OPEN) return;
     // Nothing waits for a write: a client that stops reading would hold ever more of them.
     if (socket.bufferedAmount > MAX_UNSENT_BYTES) return socket.close(1013, 'Not reading its messages');
     socket.send(`${head}${payloadJson}}`);
+    sent();
   };
 }
 

@@ -14,6 +14,7 @@ import { RedisUnavailableError } from './realtime/redis.ts';
 import { schema } from './schema.ts';
 import { requestIdOf, requestLog, securityPlugins } from './security/plugins.ts';
 import type { TrustedDocuments } from './security/trusted-documents.ts';
+import { metricsPlugin } from './telemetry/metrics.ts';
 
 /** What the server hands yoga per request: HTTP requests carry a Request, WS operations a viewer. */
 export interface ServerContext {
@@ -130,7 +131,11 @@ export function createApp(
     generations ? rememberViewers(generations, services.authenticate) : services.authenticate,
   );
   const cachePlugins = generations
-    ? [responseCache(config.responseCache, config.limits.tokens, generations, identify, services.log)]
+    ? [
+        responseCache(config.responseCache, config.limits.tokens, generations, identify, services.log, () =>
+          services.metrics.cacheHits.inc(),
+        ),
+      ]
     : [];
   return createYoga<ServerContext, Context>({
     schema,
@@ -143,7 +148,7 @@ export function createApp(
     // Bounded by securityPlugins' own check (limitBodySize).
     maxRequestBodySize: false,
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
-    plugins: [...securityPlugins(config, trusted), requestLog(), ...cachePlugins],
+    plugins: [metricsPlugin(services.metrics), ...securityPlugins(config, trusted), requestLog(), ...cachePlugins],
     logging: {
       debug: (...args) => services.log.debug(args),
       info: (...args) => services.log.info(args),

@@ -27,6 +27,7 @@ export function responseCache(
   generations: Generations,
   identify: Identify,
   log: Logger,
+  onHit: () => void = () => {},
 ): Plugin {
   const answers = new LRUCache<string, ExecutionResult>({
     maxSize: config.maxBytes,
@@ -156,6 +157,7 @@ export function responseCache(
       owned.delete(request);
       const served = result as ExecutionResult & { [SERVED_FROM_CACHE]?: boolean };
       if (!served[SERVED_FROM_CACHE]) return;
+      onHit();
       log.info({ requestId: requestIdOf(request), cached: true }, 'graphql operation');
       const data = served.data;
       if (!data) return;
