@@ -4,6 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { SpanKind } from '@opentelemetry/api';
 import { GraphQLError, getOperationAST } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -27,6 +28,7 @@ import { malformedParams } from './security/plugins.ts';
 import { createRateLimits } from './security/rate-limits.ts';
 import { documentIdOf, loadTrustedDocuments } from './security/trusted-documents.ts';
 import { createMetrics, rootFields, watchLiveCounts } from './telemetry/metrics.ts';
+import { endSpan, tracer, within } from './telemetry/tracing.ts';
 import { clientIp, createApp, type ServerContext } from './yoga.ts';
 
 /** A running sharegraph server. */
@@ -216,7 +218,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           // are executed once per instance for every subscriber who may see the same result.
           const shared: SharedRoot = {
             key: documents.key(document, payload.operationName, payload.variables),
-            sendNext: nextSender(ctx.extra.socket, id, () => metrics.eventsDelivered.inc({ field })),
+            sendNext: nextSender(ctx.extra.socket, id, field, () => metrics.eventsDelivered.inc({ field })),
           };
           return {
             schema: checked.schema,
@@ -247,18 +249,30 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       subscribe: (args) => {
         const root = args.rootValue as SharedRoot | { subscribe: typeof import('graphql').subscribe };
         if (!('key' in root)) return root.subscribe(args);
-        return subscribeShared(
-          {
-            schema: args.schema,
-            document: args.document,
-            operationName: args.operationName,
-            variableValues: args.variableValues,
-            contextValue: args.contextValue as Context,
-            key: root.key,
-          },
-          mask,
-          root.sendNext,
+        const name = getOperationAST(args.document, args.operationName)?.name?.value;
+        const span = tracer.startSpan(`subscription${name ? ` ${name}` : ''}`, {
+          kind: SpanKind.SERVER,
+          attributes: { 'graphql.operation.type': 'subscription', ...(name ? { 'graphql.operation.name': name } : {}) },
+        });
+        const subscribed = within(span, () =>
+          subscribeShared(
+            {
+              schema: args.schema,
+              document: args.document,
+              operationName: args.operationName,
+              variableValues: args.variableValues,
+              contextValue: args.contextValue as Context,
+              key: root.key,
+            },
+            mask,
+            root.sendNext,
+          ),
         );
+        void Promise.resolve(subscribed).then(
+          () => endSpan(span),
+          (err: unknown) => endSpan(span, (err as Error).message),
+        );
+        return subscribed;
       },
     },
     wss,
@@ -346,13 +360,20 @@ interface SharedRoot {
  * Writes the `next` messages of operation `id` on `socket` around a payload serialised once for
  * every subscriber who shares it: graphql-ws would serialise the whole message per subscriber.
  */
-function nextSender(socket: import('ws').WebSocket, id: string, sent: () => void): SendNext {
+function nextSender(socket: import('ws').WebSocket, id: string, field: string, sent: () => void): SendNext {
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   return (payloadJson) => {
     if (socket.readyState !== socket.OPEN) return;
     // Nothing waits for a write: a client that stops reading would hold ever more of them.
     if (socket.bufferedAmount > MAX_UNSENT_BYTES) return socket.close(1013, 'Not reading its messages');
-    socket.send(`${head}${payloadJson}}`);
+    tracer.startActiveSpan(
+      `${field} event`,
+      { kind: SpanKind.PRODUCER, attributes: { 'graphql.subscription.field': field } },
+      (span) => {
+        socket.send(`${head}${payloadJson}}`);
+        span.end();
+      },
+    );
     sent();
   };
 }

@@ -15,6 +15,7 @@ import { schema } from './schema.ts';
 import { requestIdOf, requestLog, securityPlugins } from './security/plugins.ts';
 import type { TrustedDocuments } from './security/trusted-documents.ts';
 import { metricsPlugin } from './telemetry/metrics.ts';
+import { tracingPlugin } from './telemetry/tracing.ts';
 
 /** What the server hands yoga per request: HTTP requests carry a Request, WS operations a viewer. */
 export interface ServerContext {
@@ -148,7 +149,13 @@ export function createApp(
     // Bounded by securityPlugins' own check (limitBodySize).
     maxRequestBodySize: false,
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
-    plugins: [metricsPlugin(services.metrics), ...securityPlugins(config, trusted), requestLog(), ...cachePlugins],
+    plugins: [
+      tracingPlugin(),
+      metricsPlugin(services.metrics),
+      ...securityPlugins(config, trusted),
+      requestLog(),
+      ...cachePlugins,
+    ],
     logging: {
       debug: (...args) => services.log.debug(args),
       info: (...args) => services.log.info(args),
