@@ -31,6 +31,13 @@ const schema = z
       .optional(),
     MAIL_FROM: z.string().default('sharegraph <no-reply@sharegraph.local>'),
     PUBLIC_URL: optionalUrl,
+    INVITATION_URL: z
+      .string()
+      .regex(/^https?:\/\/.*\{token\}/, 'must be an http(s) URL with {token} where the token goes')
+      .optional(),
+    MAIL_MAX_ATTEMPTS: positiveInt.default(5),
+    MAIL_RETRY_BASE_MS: positiveMs.default(30_000),
+    MAIL_POLL_MS: positiveMs.default(15_000),
     PRESENCE_TTL_MS: positiveMs.default(30_000),
     INVITATION_TTL_HOURS: positiveMs.default(24 * 7),
     INVITATIONS_PER_HOUR: positiveMs.default(50),
@@ -82,6 +89,10 @@ export interface Config {
   smtpUrl: string | undefined;
   mailFrom: string;
   publicUrl: string;
+  /** Where an invitation link points, with `{token}` where its token goes (an SPA's own route). */
+  invitationUrl: string;
+  /** The outbox's delivery (src/mail): attempts per mail, the first retry's delay (doubling), and how often it looks for mail. */
+  mail: { maxAttempts: number; retryBaseMs: number; pollMs: number };
   presenceTtlMs: number;
   invitationTtlMs: number;
   invitationsPerHour: number;
@@ -150,6 +161,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   const embedded = !e.DATABASE_URL;
   const host = e.HOST ?? (embedded ? '127.0.0.1' : '0.0.0.0');
+  const publicUrl = (e.PUBLIC_URL ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${e.PORT}`).replace(/\/$/, '');
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -164,7 +176,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jwtAudience: e.JWT_AUDIENCE,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
-    publicUrl: (e.PUBLIC_URL ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${e.PORT}`).replace(/\/$/, ''),
+    publicUrl,
+    invitationUrl: e.INVITATION_URL ?? `${publicUrl}/invitations/{token}`,
+    mail: { maxAttempts: e.MAIL_MAX_ATTEMPTS, retryBaseMs: e.MAIL_RETRY_BASE_MS, pollMs: e.MAIL_POLL_MS },
     presenceTtlMs: e.PRESENCE_TTL_MS,
     invitationTtlMs: e.INVITATION_TTL_HOURS * 3_600_000,
     invitationsPerHour: e.INVITATIONS_PER_HOUR,

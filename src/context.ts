@@ -7,6 +7,7 @@ import type { Db } from './db/client.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { Realtime } from './realtime/pubsub.ts';
 import type { RateLimits } from './security/rate-limits.ts';
+import type { Metrics } from './telemetry/metrics.ts';
 
 /** The signed-in user a request or socket acts as. */
 export interface Viewer {
@@ -51,6 +52,8 @@ export interface Services {
   config: Config;
   log: Logger;
   limits: RateLimits;
+  /** Prometheus metrics (src/telemetry/metrics.ts). */
+  metrics: Metrics;
   /** Verifies a bearer token and returns the user it names, provisioning them if new. */
   authenticate(token: string): Promise<Viewer>;
 }

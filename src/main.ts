@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { prepareDataDir } from './db/pglite-template.ts';
 import { seedDemo } from './db/seed.ts';
 import { createServer, type RunningServer } from './server.ts';
+import { startTracing, tracingRequested } from './telemetry/tracing.ts';
 
 // The entry: config → database (migrated) → pub/sub → server; graceful shutdown on SIGTERM/SIGINT.
 let config: ReturnType<typeof loadConfig>;
@@ -33,6 +34,9 @@ const startup: Record<string, number> = { loaded: Math.round(performance.now()) 
 const mark = (phase: string) => {
   startup[phase] = Math.round(performance.now());
 };
+
+// Traces go out over OTLP only when the OTEL_* variables ask for them.
+const stopTracing = tracingRequested(process.env) ? await startTracing() : async () => {};
 
 let server: RunningServer;
 try {
@@ -80,16 +84,19 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     force.unref();
-    server.close().then(
-      () => {
-        log.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    server
+      .close()
+      .then(stopTracing)
+      .then(
+        () => {
+          log.info('stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   });
 }
 // Only now, with demo data in place and the signals handled, may a load balancer send traffic.

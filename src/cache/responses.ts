@@ -31,6 +31,7 @@ export function responseCache(
   generations: Generations,
   identify: Identify,
   log: Logger,
+  onHit: () => void = () => {},
 ): Plugin {
   // Each kept answer's accounts, and the answers kept per account (ended by a write of its lists' content).
   const accountsOf = new Map<string, string[]>();
@@ -237,6 +238,7 @@ export function responseCache(
       }
       const served = result as ExecutionResult & { [SERVED_FROM_CACHE]?: boolean };
       if (!served[SERVED_FROM_CACHE]) return;
+      onHit();
       log.info({ requestId: requestIdOf(request), cached: true }, 'graphql operation');
       const data = served.data;
       if (!data) return;

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { traceStatement } from '../telemetry/tracing.ts';
 import { type MigrationConnection, migrate, pgliteMigrationConnection, pgMigrationConnection } from './migrate.ts';
 
 /** The Prisma client every module uses; transactions are `db.$transaction(async (tx) => …)`. */
@@ -36,12 +37,13 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** A Prisma client that counts the statements it sends (Prisma's query events). */
+/** A Prisma client that counts the statements it sends, and traces them (Prisma's query events). */
 function countingClient(adapter: SqlDriverAdapterFactory) {
   const prisma: Db = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
   let statements = 0;
-  prisma.$on('query', () => {
+  prisma.$on('query', (event) => {
     statements++;
+    traceStatement(event);
   });
   return { prisma, statements: () => statements };
 }

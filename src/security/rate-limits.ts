@@ -36,12 +36,22 @@ export interface RateLimits {
 export interface RateLimitsOptions {
   config: Pick<Config, 'redisUrl' | 'redisKeyPrefix' | 'rateLimits'>;
   onError?: (err: Error) => void;
+  /** Hears each refusal, by budget (`mutation`, `failure`): the metrics count them. */
+  onRefused?: (budget: string) => void;
 }
 
 const MINUTE = 60;
 
 /** Budgets in Redis (with an in-memory fallback) when `redisUrl` is set, in memory otherwise. */
-export function createRateLimits({ config, onError }: RateLimitsOptions): RateLimits {
+export function createRateLimits({ config, onError, onRefused }: RateLimitsOptions): RateLimits {
+  const counted = async (budget: string, work: Promise<void>) => {
+    try {
+      await work;
+    } catch (err) {
+      if (err instanceof RateLimitedError) onRefused?.(budget);
+      throw err;
+    }
+  };
   // Its own client: the limiter wants commands to fail at once while Redis is down (no offline
   // queue), so a request falls back to the in-memory budget instead of waiting. Commands sent in
   // the same turn of the event loop (concurrent requests' budgets) share one write.
@@ -77,37 +87,41 @@ export function createRateLimits({ config, onError }: RateLimitsOptions): RateLi
   );
 
   return {
-    async mutation(caller) {
-      // Both budgets at once: one Redis write for the two (auto-pipelining), one round trip.
-      const [ip, user] = await Promise.allSettled([
-        spend(ipMutations, caller.ip, 'Too many changes from this address'),
-        caller.userId ? spend(userMutations, caller.userId, 'Too many changes') : undefined,
-      ]);
-      if (ip.status === 'rejected') throw ip.reason;
-      if (user.status === 'rejected') throw user.reason;
-    },
-    async assertNotLocked(caller) {
-      for (const [budget, name, key] of failureKeys(caller)) {
-        const ms = locks.remaining(name, key);
-        if (ms > 0) throw tooMany('Too many failed attempts', { msBeforeNext: ms });
-        // Every lock-out is announced to every instance: none known means none, unless
-        // announcements may have gone unheard (then the store is asked, as each request did).
-        if (locks.complete()) continue;
-        const res = await budget.get(key).catch(() => null);
-        if (res && res.remainingPoints <= 0 && res.msBeforeNext > 0) throw tooMany('Too many failed attempts', res);
-      }
-    },
-    async failed(caller) {
-      // The last point spent: the caller is locked out from now on, here and on every instance.
-      for (const [budget, name, key] of failureKeys(caller)) {
-        await spend(budget, key, 'Too many failed attempts', (ms) => locks.lock(name, key, ms));
-      }
-    },
+    mutation: (caller) => counted('mutation', mutation(caller)),
+    assertNotLocked: (caller) => counted('failure', assertNotLocked(caller)),
+    failed: (caller) => counted('failure', failed(caller)),
     async close() {
       redis?.disconnect();
       locks.close();
     },
   };
+
+  async function mutation(caller: Caller) {
+    // Both budgets at once: one Redis write for the two (auto-pipelining), one round trip.
+    const [ip, user] = await Promise.allSettled([
+      spend(ipMutations, caller.ip, 'Too many changes from this address'),
+      caller.userId ? spend(userMutations, caller.userId, 'Too many changes') : undefined,
+    ]);
+    if (ip.status === 'rejected') throw ip.reason;
+    if (user.status === 'rejected') throw user.reason;
+  }
+  async function assertNotLocked(caller: Caller) {
+    for (const [budget, name, key] of failureKeys(caller)) {
+      const ms = locks.remaining(name, key);
+      if (ms > 0) throw tooMany('Too many failed attempts', { msBeforeNext: ms });
+      // Every lock-out is announced to every instance: none known means none, unless
+      // announcements may have gone unheard (then the store is asked, as each request did).
+      if (locks.complete()) continue;
+      const res = await budget.get(key).catch(() => null);
+      if (res && res.remainingPoints <= 0 && res.msBeforeNext > 0) throw tooMany('Too many failed attempts', res);
+    }
+  }
+  async function failed(caller: Caller) {
+    // The last point spent: the caller is locked out from now on, here and on every instance.
+    for (const [budget, name, key] of failureKeys(caller)) {
+      await spend(budget, key, 'Too many failed attempts', (ms) => locks.lock(name, key, ms));
+    }
+  }
 }
 
 /** Spends a point of `key`'s budget; `spent` hears when none is left (for how long), before a refusal. */

@@ -489,7 +489,11 @@ async function roundTripEveryModel(prisma: PrismaClient): Promise<Set<Prisma.Mod
   );
 
   const outboxInput = {
+    kind: 'invitation.list',
     to: 'guest@elsewhere.test',
+    link: 'https://app.example.test/invitations/t0k3n',
+    nextAttemptAt: new Date('2026-12-06T10:00:00.000Z'),
+    claimedUntil: new Date('2026-12-06T09:00:00.000Z'),
     subject: 'You are invited',
     text: 'Open the link.',
     status: 'FAILED',

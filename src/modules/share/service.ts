@@ -102,10 +102,13 @@ async function pendingInvitation(tx: DbTx, ctx: Ctx, facts: ListFacts, email: st
     },
   });
   const list = await tx.list.findUniqueOrThrow({ where: { id: facts.listId }, select: { name: true } });
+  const link = invitationLink(ctx.config.invitationUrl, token);
   await queueMail(tx, {
+    kind: 'invitation.list',
     to: email,
+    link,
     subject: `${ctx.viewer.name ?? ctx.viewer.email} shared "${list.name}" with you`,
-    text: `${ctx.viewer.name ?? ctx.viewer.email} shared the list "${list.name}" with you as ${role}.\n\nOpen it: ${invitationLink(ctx.config.publicUrl, token)}\n`,
+    text: `${ctx.viewer.name ?? ctx.viewer.email} shared the list "${list.name}" with you as ${role}.\n\nOpen it: ${link}\n`,
   });
 }
 
