@@ -32,6 +32,7 @@ const schema = z
     MAIL_FROM: z.string().default('sharegraph <no-reply@sharegraph.local>'),
     PUBLIC_URL: optionalUrl,
     PRESENCE_TTL_MS: positiveMs.default(30_000),
+    EVENT_RETENTION_HOURS: z.coerce.number().positive().default(24),
     INVITATION_TTL_HOURS: positiveMs.default(24 * 7),
     INVITATIONS_PER_HOUR: positiveMs.default(50),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -83,6 +84,8 @@ export interface Config {
   mailFrom: string;
   publicUrl: string;
   presenceTtlMs: number;
+  /** How long list events are kept for `listEvents(after:)`; an older cursor gets ResyncRequired. */
+  eventRetentionMs: number;
   invitationTtlMs: number;
   invitationsPerHour: number;
   logLevel: string;
@@ -166,6 +169,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mailFrom: e.MAIL_FROM,
     publicUrl: (e.PUBLIC_URL ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${e.PORT}`).replace(/\/$/, ''),
     presenceTtlMs: e.PRESENCE_TTL_MS,
+    eventRetentionMs: e.EVENT_RETENTION_HOURS * 3_600_000,
     invitationTtlMs: e.INVITATION_TTL_HOURS * 3_600_000,
     invitationsPerHour: e.INVITATIONS_PER_HOUR,
     logLevel: e.LOG_LEVEL,

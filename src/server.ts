@@ -17,6 +17,7 @@ import type { Context, Services, Viewer } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { RateLimitedError } from './errors.ts';
 import { createMailer } from './mail/mailer.ts';
+import { prunePeriodically } from './modules/list/event-log.ts';
 import { documentCache } from './realtime/documents.ts';
 import { createRealtime, type Realtime } from './realtime/pubsub.ts';
 import { type MaskError, type SendNext, subscribeShared } from './realtime/shared-execution.ts';
@@ -87,6 +88,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     authenticate: (token) => authenticate(database.prisma, verifier, token),
   };
   const yoga = createApp(services, trusted);
+  const stopPruning = prunePeriodically(database.prisma, config.eventRetentionMs, (err) =>
+    log.warn({ err: err.message }, 'pruning old list events failed'),
+  );
   // Mail queued by changes that committed before a crash or restart goes out now.
   void services.mail.flush();
 
@@ -223,6 +227,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     close() {
       closing ??= (async () => {
         for (const timer of expiryTimers) clearTimeout(timer);
+        stopPruning();
         const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
         httpServer.closeIdleConnections();
         for (const socket of wss.clients) socket.close(1001, 'Server shutting down');

@@ -26,6 +26,8 @@ export interface ListEventPayload {
     | 'LIST_DELETED'
     | 'ACCESS_CHANGED';
   listId: string;
+  /** The list's event number (1, 2, 3… in commit order), as recorded with the change. */
+  seq: number;
   itemId?: string;
   /** On ITEM_UPDATED: `title` and/or the keys of `fields` that changed. */
   changedFields?: string[];

@@ -501,6 +501,21 @@ async function roundTripEveryModel(prisma: PrismaClient): Promise<Set<Prisma.Mod
     prisma.mailOutbox.findUniqueOrThrow({ where: { id: c.id } }),
   );
 
+  const eventInput = {
+    listId: list.id,
+    seq: 1,
+    kind: 'ITEM_UPDATED',
+    data: { changedFields: ['title'] },
+    createdAt: at,
+  };
+  await check('ListEvent', eventInput, await prisma.listEvent.create({ data: eventInput }), (c) =>
+    prisma.listEvent.findUniqueOrThrow({ where: { listId_seq: { listId: c.listId, seq: c.seq } } }),
+  );
+  const sequenceInput = { listId: list.id, lastSeq: 1 };
+  await check('ListSequence', sequenceInput, await prisma.listSequence.create({ data: sequenceInput }), (c) =>
+    prisma.listSequence.findUniqueOrThrow({ where: { listId: c.listId } }),
+  );
+
   // The relations seen from the user's side, through the join tables.
   const adaWithRelations = await prisma.user.findUniqueOrThrow({
     where: { id: ada.id },
