@@ -128,18 +128,26 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     set.add(settled);
     return settled;
   };
+  // The latest list event per list whose publish failed: sent again once Redis is back. The event
+  // is in PostgreSQL, and a subscriber that sees its number after a gap fills the gap from there,
+  // even when it resynced before this instance reconnected and nothing else is written after.
+  const unsent = new Map<string, string>();
+  const publish = (channel: string, message: string) =>
+    track(
+      publishing,
+      commands
+        .whenUp((redis) => redis.publish(prefix + channel, message))
+        .catch((err: unknown) => {
+          if (channel.startsWith('list:events:')) unsent.set(channel, message);
+          throw err;
+        }),
+    );
   // The event target names channels after topics; these adapters add REDIS_KEY_PREFIX so runs
   // and deployments sharing one Redis never hear each other. A publish during a Redis outage
   // fails at once and is logged: the change it announces has committed, and its mutation must
   // neither wait for Redis nor fail.
   const eventTarget = createRedisEventTarget({
-    publishClient: {
-      publish: (channel: string, message: string) =>
-        track(
-          publishing,
-          commands.whenUp((redis) => redis.publish(prefix + channel, message)),
-        ),
-    } as unknown as Redis,
+    publishClient: { publish } as unknown as Redis,
     subscribeClient: {
       on: (_event: 'message', listener: (channel: string, message: string) => void) => {
         subscribeClient.on('message', (channel: string, message: string) => {
@@ -161,6 +169,9 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     if (!lost || commands.client.status !== 'ready' || subscribeClient.status !== 'ready') return;
     lost = false;
     subscribeClient.ping().then(() => {
+      const resend = [...unsent];
+      unsent.clear();
+      for (const [channel, message] of resend) void publish(channel, message);
       for (const listener of resyncs) listener();
     }, onError);
   };
