@@ -33,6 +33,7 @@ const schema = z
     PUBLIC_URL: optionalUrl,
     PRESENCE_TTL_MS: positiveMs.default(30_000),
     EVENT_RETENTION_HOURS: z.coerce.number().positive().default(24),
+    SHUTDOWN_TIMEOUT_MS: positiveMs.default(10_000),
     INVITATION_TTL_HOURS: positiveMs.default(24 * 7),
     INVITATIONS_PER_HOUR: positiveMs.default(50),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -86,6 +87,8 @@ export interface Config {
   presenceTtlMs: number;
   /** How long list events are kept for `listEvents(after:)`; an older cursor gets ResyncRequired. */
   eventRetentionMs: number;
+  /** On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway. */
+  shutdownTimeoutMs: number;
   invitationTtlMs: number;
   invitationsPerHour: number;
   logLevel: string;
@@ -170,6 +173,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: (e.PUBLIC_URL ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${e.PORT}`).replace(/\/$/, ''),
     presenceTtlMs: e.PRESENCE_TTL_MS,
     eventRetentionMs: e.EVENT_RETENTION_HOURS * 3_600_000,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     invitationTtlMs: e.INVITATION_TTL_HOURS * 3_600_000,
     invitationsPerHour: e.INVITATIONS_PER_HOUR,
     logLevel: e.LOG_LEVEL,

@@ -16,6 +16,7 @@ import type { Config } from './config.ts';
 import type { Context, Services, Viewer } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { RateLimitedError } from './errors.ts';
+import { httpDrain } from './http/drain.ts';
 import { createMailer } from './mail/mailer.ts';
 import { prunePeriodically } from './modules/list/event-log.ts';
 import { documentCache } from './realtime/documents.ts';
@@ -96,6 +97,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   let ready = !options.holdReadiness;
   const httpServer = createHttpServer((req, res) => {
+    drain.track(res);
     if (req.url === '/healthz') return health(res, Promise.resolve());
     const path = req.url?.split('?')[0];
     if (path === '/demo' || path === '/demo/') return serveFile(res, DEMO_PAGE, 'text/html; charset=utf-8');
@@ -106,6 +108,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     }
     return yoga(req, res);
   });
+  const drain = httpDrain(httpServer);
   const wss = new WebSocketServer({
     server: httpServer,
     path: yoga.graphqlEndpoint,
@@ -228,13 +231,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       closing ??= (async () => {
         for (const timer of expiryTimers) clearTimeout(timer);
         stopPruning();
-        const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-        httpServer.closeIdleConnections();
+        // In-flight requests get most of SHUTDOWN_TIMEOUT_MS; the rest closes Redis and the database.
+        const httpClosed = drain.close(Date.now() + config.shutdownTimeoutMs * 0.8);
         for (const socket of wss.clients) socket.close(1001, 'Server shutting down');
         await wsServer.dispose();
-        const force = setTimeout(() => httpServer.closeAllConnections(), 10_000);
         await httpClosed;
-        clearTimeout(force);
         await services.mail.flush();
         services.mail.close();
         await yoga.dispose();
