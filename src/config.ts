@@ -15,6 +15,10 @@ const schema = z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional(),
+    DATABASE_DIRECT_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
     DATA_DIR: z.string().min(1).default('.data'),
     REDIS_URL: z
       .string()
@@ -57,6 +61,10 @@ const schema = z
     RESPONSE_CACHE_TTL_MS: positiveMs.default(10_000),
     RESPONSE_CACHE_MAX_MB: positiveInt.default(50),
   })
+  .refine((env) => !env.DATABASE_DIRECT_URL || env.DATABASE_URL, {
+    path: ['DATABASE_DIRECT_URL'],
+    message: 'needs DATABASE_URL (it is the direct, unpooled way to the same database)',
+  })
   .refine((env) => !(env.JWT_SECRET && env.JWKS_URL), {
     path: ['JWKS_URL'],
     message: 'set either JWT_SECRET or JWKS_URL, not both',
@@ -73,6 +81,11 @@ export interface Config {
   host: string;
   /** PostgreSQL connection string; unset means embedded PGlite under `dataDir`. */
   databaseUrl: string | undefined;
+  /**
+   * The same database without a pooler in between (Prisma's `directUrl`): migrations and their
+   * lock use it when set, `databaseUrl` otherwise.
+   */
+  databaseDirectUrl: string | undefined;
   /** Where embedded data lives; `null` keeps PGlite in memory (tests). */
   dataDir: string | null;
   redisUrl: string | undefined;
@@ -161,6 +174,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host,
     databaseUrl: e.DATABASE_URL,
+    databaseDirectUrl: e.DATABASE_DIRECT_URL,
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,

@@ -61,6 +61,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const verifier = createTokenVerifier({ ...config, jwtSecret });
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
+    directUrl: config.databaseDirectUrl,
     dataDir: config.dataDir,
     onConnectionError: (err) => log.error({ err }, 'database connection error'),
   });

@@ -114,11 +114,12 @@ function defineSuite(open: () => Promise<Backend>): void {
 
   it('migrates a fresh database once, recording rows as Prisma does', async () => {
     if (db.openSession) {
-      // Two instances starting together: the advisory lock lets exactly one of them migrate.
+      // Two instances starting together: the advisory lock lets exactly one of them apply each
+      // migration (it is taken per migration's transaction, so they may share the work).
       const other = await db.openSession();
       try {
         const results = await Promise.all([migrate(db.conn), migrate(other.conn)]);
-        expect(results.map((r) => r.applied).sort((a, b) => b.length - a.length)).toEqual([folders, []]);
+        expect(results.flatMap((r) => r.applied).sort()).toEqual(folders);
       } finally {
         await other.close();
       }

@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { signToken } from '../../src/auth/jwt.ts';
 import { graphql } from '../generated/gql.ts';
-import type { TypedDocumentString } from '../generated/graphql.ts';
 import { freshPostgresDatabase } from '../helpers/db.ts';
-import { type ServerProcess, sparePort, startServerProcess } from '../helpers/processes.ts';
+import { call, type ServerProcess, sparePort, startServerProcess } from '../helpers/processes.ts';
 import { TEST_SECRET } from '../helpers/server.ts';
 import { connectWs } from '../helpers/ws.ts';
 
@@ -46,18 +45,6 @@ afterAll(async () => {
   await Promise.all(processes.map((p) => p.kill()));
   for (const step of cleanup) await step();
 });
-
-/** A GraphQL call over real HTTP to a server process; fails on errors. */
-async function call<R, V>(url: string, doc: TypedDocumentString<R, V>, variables: V, token: string): Promise<R> {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: doc.toString(), variables }),
-  });
-  const body = (await res.json()) as { data?: R; errors?: unknown };
-  if (!res.ok || body.errors || !body.data) throw new Error(`${res.status}: ${JSON.stringify(body)}`);
-  return body.data;
-}
 
 /** The environment of a server process on a database of its own (PostgreSQL, or PGlite on disk). */
 async function environment(): Promise<Record<string, string>> {

@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TypedDocumentString } from '../generated/graphql.ts';
 
 /** The Redis server binary the fault tests start their own Redis with. */
 export const REDIS_SERVER = '/usr/bin/redis-server';
@@ -147,4 +150,84 @@ export async function startServerProcess(env: Record<string, string>, port?: num
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The PgBouncer binary the pooling test starts its own PgBouncer with. */
+export const PGBOUNCER = '/usr/sbin/pgbouncer';
+
+/** Whether the pooling test can start PgBouncer; in CI it must (a missing binary fails there). */
+export function pgbouncerAvailable(): boolean {
+  const ok = existsSync(PGBOUNCER);
+  if (!ok && process.env.CI) throw new Error(`CI needs ${PGBOUNCER} (apt-get install pgbouncer)`);
+  return ok;
+}
+
+/** A PgBouncer of the test's own in front of the PostgreSQL of `upstreamUrl`. */
+export interface OwnPgBouncer {
+  port: number;
+  /** `upstreamUrl` with PgBouncer's address in place of PostgreSQL's. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts PgBouncer in transaction mode (the usual way PostgreSQL is pooled, and the one that
+ * breaks session state) on a spare port, trusting every user like the PostgreSQL behind it.
+ */
+export async function ownPgBouncer(upstreamUrl: string): Promise<OwnPgBouncer> {
+  const upstream = new URL(upstreamUrl);
+  const port = await sparePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sharegraph-pgbouncer-'));
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'userlist.txt'), `"${upstream.username || 'postgres'}" ""\n`);
+  writeFileSync(
+    join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      `* = host=${upstream.hostname} port=${upstream.port || 5432}`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = trust',
+      `auth_file = ${join(dir, 'userlist.txt')}`,
+      'pool_mode = transaction',
+      'max_client_conn = 500',
+      'default_pool_size = 8',
+      // Each statement outside a transaction may land on another server session, as under load.
+      'server_round_robin = 1',
+      'ignore_startup_parameters = extra_float_digits,options',
+    ].join('\n'),
+  );
+  for (const file of ['userlist.txt', 'pgbouncer.ini']) chmodSync(join(dir, file), 0o644);
+  // PgBouncer refuses to run as root: it drops to the postgres user then.
+  const asRoot = process.getuid?.() === 0;
+  const child = spawn(PGBOUNCER, [...(asRoot ? ['-u', 'postgres'] : []), join(dir, 'pgbouncer.ini')], {
+    stdio: 'ignore',
+  });
+  await waitForPort(port);
+  const url = new URL(upstreamUrl);
+  url.host = `127.0.0.1:${port}`;
+  return {
+    port,
+    url: url.toString(),
+    async stop() {
+      const gone = exited(child);
+      child.kill('SIGTERM');
+      await gone;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A GraphQL call over real HTTP to a server process; fails on errors. */
+export async function call<R, V>(url: string, doc: TypedDocumentString<R, V>, variables: V, token: string): Promise<R> {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: doc.toString(), variables }),
+  });
+  const body = (await res.json()) as { data?: R; errors?: unknown };
+  if (!res.ok || body.errors || !body.data) throw new Error(`${res.status}: ${JSON.stringify(body)}`);
+  return body.data;
 }
