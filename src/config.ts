@@ -1,9 +1,20 @@
 import { z } from 'zod';
+import type { RedisTarget } from './realtime/redis.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalUrl = z.url().optional();
 const positiveMs = z.coerce.number().int().positive();
 const positiveInt = positiveMs;
+/** `host:port,host:port…`, as REDIS_SENTINELS and REDIS_CLUSTER_NODES list servers. */
+const hostPorts = z
+  .string()
+  .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port,host:port…')
+  .transform((list) =>
+    list.split(',').map((entry) => {
+      const at = entry.lastIndexOf(':');
+      return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
+    }),
+  );
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const schema = z
@@ -24,6 +35,9 @@ const schema = z
       .string()
       .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
       .optional(),
+    REDIS_SENTINELS: hostPorts.optional(),
+    REDIS_SENTINEL_NAME: z.string().min(1).optional(),
+    REDIS_CLUSTER_NODES: hostPorts.optional(),
     REDIS_KEY_PREFIX: z.string().default('sharegraph:'),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     JWKS_URL: optionalUrl,
@@ -65,6 +79,15 @@ const schema = z
     path: ['DATABASE_DIRECT_URL'],
     message: 'needs DATABASE_URL (it is the direct, unpooled way to the same database)',
   })
+  .refine((env) => [env.REDIS_URL, env.REDIS_SENTINELS, env.REDIS_CLUSTER_NODES].filter(Boolean).length <= 1, {
+    path: ['REDIS_CLUSTER_NODES'],
+    message: 'set one of REDIS_URL, REDIS_SENTINELS (with REDIS_SENTINEL_NAME) or REDIS_CLUSTER_NODES',
+  })
+  .refine((env) => !env.REDIS_SENTINELS === !env.REDIS_SENTINEL_NAME, {
+    path: ['REDIS_SENTINEL_NAME'],
+    message:
+      'REDIS_SENTINELS and REDIS_SENTINEL_NAME go together (the sentinels, and the name of the master they watch)',
+  })
   .refine((env) => !(env.JWT_SECRET && env.JWKS_URL), {
     path: ['JWKS_URL'],
     message: 'set either JWT_SECRET or JWKS_URL, not both',
@@ -88,7 +111,10 @@ export interface Config {
   databaseDirectUrl: string | undefined;
   /** Where embedded data lives; `null` keeps PGlite in memory (tests). */
   dataDir: string | null;
+  /** The standalone Redis (REDIS_URL). */
   redisUrl: string | undefined;
+  /** Where Redis is, in whichever of the three modes; unset: in-process pub/sub, presence and limits. */
+  redis: RedisTarget | undefined;
   redisKeyPrefix: string;
   jwtSecret: string | undefined;
   jwksUrl: string | undefined;
@@ -177,6 +203,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     databaseDirectUrl: e.DATABASE_DIRECT_URL,
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
+    redis: e.REDIS_SENTINELS
+      ? { sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME ?? '' }
+      : e.REDIS_CLUSTER_NODES
+        ? { clusterNodes: e.REDIS_CLUSTER_NODES }
+        : e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     jwtSecret: e.JWT_SECRET,
     jwksUrl: e.JWKS_URL,

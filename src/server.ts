@@ -72,7 +72,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       if (applied.length) log.info({ applied }, 'migrations applied');
     }
     realtime = createRealtime({
-      redisUrl: config.redisUrl,
+      redis: config.redis,
       keyPrefix: config.redisKeyPrefix,
       onError: (err) => log.warn({ err: err.message }, 'redis error'),
     });

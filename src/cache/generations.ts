@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
-import { connectRedis } from '../realtime/redis.ts';
+import { connectRedis, type RedisTarget } from '../realtime/redis.ts';
 
 /**
  * The generation of the data, as this instance knows it: a number that moves on with every write.
@@ -20,7 +20,7 @@ export interface GenerationOptions {
   db: Db;
   log: Logger;
   /** Other instances' writes arrive through Redis; without it this instance is the only writer. */
-  redisUrl: string | undefined;
+  redis: RedisTarget | undefined;
   redisKeyPrefix: string;
 }
 
@@ -43,7 +43,7 @@ export function watchGenerations(options: GenerationOptions): Generations {
     for (const listener of listeners) listener();
   };
 
-  if (!options.redisUrl) {
+  if (!options.redis) {
     db.$on('query', (e) => {
       if (!READ_ONLY.test(e.query)) next();
     });
@@ -53,8 +53,8 @@ export function watchGenerations(options: GenerationOptions): Generations {
   const channel = `${options.redisKeyPrefix}cache:writes`;
   const me = randomUUID();
   const onError = (err: Error) => log.warn({ err: err.message }, 'response cache: redis error');
-  const publisher = connectRedis(options.redisUrl, onError);
-  const subscriber = connectRedis(options.redisUrl, onError).client;
+  const publisher = connectRedis(options.redis, onError);
+  const subscriber = connectRedis(options.redis, onError).client;
   let listening = false;
   let announcing = false;
   const announce = () => {

@@ -2,7 +2,7 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { memoryPresenceStore, type PresenceStore, redisPresenceStore } from './presence.ts';
-import { connectRedis } from './redis.ts';
+import { connectRedis, type RedisTarget } from './redis.ts';
 
 /** What happened to a workspace; ids only, so it survives JSON through Redis. */
 export interface WorkspaceEventPayload {
@@ -79,7 +79,7 @@ export interface Realtime {
    * of the topic acts on anything.
    */
   listen<T extends keyof Topics>(topic: T, id: Topics[T][0], listener: (payload: Topics[T][1]) => void): () => void;
-  /** A cheap round trip, for readiness checks. */
+  /** A cheap write to a Redis master, for readiness checks: fails while the instance cannot write. */
   ping(): Promise<void>;
   /**
    * Calls `listener` each time the pub/sub came back from an outage with its subscriptions live
@@ -91,14 +91,15 @@ export interface Realtime {
 }
 
 export interface RealtimeOptions {
-  redisUrl?: string | undefined;
+  /** Redis in any of its modes; unset: in process. */
+  redis?: RedisTarget | undefined;
   keyPrefix?: string;
   onError?: (err: Error) => void;
 }
 
-/** In-process pub/sub, or Redis pub/sub when `redisUrl` is set. */
+/** In-process pub/sub, or Redis pub/sub when `redis` is set. */
 export function createRealtime(options: RealtimeOptions): Realtime {
-  if (!options.redisUrl) {
+  if (!options.redis) {
     const target = new EventTarget();
     return {
       pubsub: createPubSub<Topics>({ eventTarget: target as never }),
@@ -116,9 +117,9 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   const redisOptions = { enableAutoPipelining: true, lazyConnect: false };
   // One connection for commands (publishes and presence), so a session re-created by its
   // heartbeat after a restart is announced on the connection that just wrote it.
-  const commands = connectRedis(options.redisUrl, onError, redisOptions);
+  const commands = connectRedis(options.redis, onError, redisOptions);
   // Subscriptions wait in the offline queue during an outage; ioredis resubscribes on reconnect.
-  const subscribeClient = connectRedis(options.redisUrl, onError, redisOptions).client;
+  const subscribeClient = connectRedis(options.redis, onError, redisOptions).client;
   // Subscribe and unsubscribe calls not yet acknowledged: `ready()` waits for them.
   const subscribing = new Set<Promise<unknown>>();
   // Publishes not yet sent: `close()` lets them go out first.
@@ -186,7 +187,8 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       await Promise.all([...subscribing]);
     },
     async ping() {
-      await commands.whenUp((redis) => redis.ping());
+      // A write, not PING: a master demoted to replica answers PING but refuses writes (READONLY).
+      await commands.whenUp((redis) => redis.set(`${prefix}ready`, '1', 'PX', 60_000));
     },
     onResync(listener) {
       resyncs.add(listener);
