@@ -231,3 +231,110 @@ export async function call<R, V>(url: string, doc: TypedDocumentString<R, V>, va
   if (!res.ok || body.errors || !body.data) throw new Error(`${res.status}: ${JSON.stringify(body)}`);
   return body.data;
 }
+
+/** A port whose Cluster bus port (port + 10000) is free too. */
+async function sparePortWithBus(): Promise<number> {
+  for (;;) {
+    const port = await sparePort();
+    if (port + 10_000 > 65_535) continue;
+    const busFree = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port + 10_000, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (busFree) return port;
+  }
+}
+
+/** Runs redis-cli with `args`; resolves with its output, rejects when it exits non-zero. */
+export function redisCli(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(REDIS_SERVER.replace(/redis-server$/, 'redis-cli'), args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    child.once('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`redis-cli ${args.join(' ')}: ${out}`)),
+    );
+  });
+}
+
+/** Redis servers of the test's own, stopped together. */
+export interface OwnRedisGroup {
+  ports: number[];
+  /** `host:port,…` of the servers, as REDIS_CLUSTER_NODES or REDIS_SENTINELS lists them. */
+  list: string;
+  stop(): Promise<void>;
+}
+
+function startRedis(args: string[]): ChildProcess {
+  return spawn(REDIS_SERVER, [...args, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+}
+
+async function stopAll(children: ChildProcess[], dir: string) {
+  await Promise.all(
+    children.map((child) => {
+      const gone = exited(child);
+      child.kill('SIGKILL');
+      return gone;
+    }),
+  );
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** A Redis Cluster of three masters (no replicas) on spare ports, its slots all assigned. */
+export async function ownRedisCluster(): Promise<OwnRedisGroup> {
+  const dir = mkdtempSync(join(tmpdir(), 'sharegraph-cluster-'));
+  const ports: number[] = [];
+  const children: ChildProcess[] = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await sparePortWithBus();
+    ports.push(port);
+    children.push(
+      startRedis([
+        '--port',
+        String(port),
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--dir',
+        dir,
+      ]),
+    );
+  }
+  try {
+    for (const port of ports) await waitForPort(port);
+    await redisCli([
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
+    ]);
+    const deadline = Date.now() + 20_000;
+    for (const port of ports) {
+      while (!(await redisCli(['-p', String(port), 'cluster', 'info'])).includes('cluster_state:ok')) {
+        if (Date.now() > deadline) throw new Error('the Redis Cluster did not become ok');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } catch (err) {
+    await stopAll(children, dir);
+    throw err;
+  }
+  return {
+    ports,
+    list: ports.map((p) => `127.0.0.1:${p}`).join(','),
+    stop: () => stopAll(children, dir),
+  };
+}
