@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.ts';
 import { listHelpers } from '../helpers/lists.ts';
 import { type OwnRedisGroup, ownRedisCluster, redisServerAvailable } from '../helpers/processes.ts';
-import { startTwoInstances, type TestServer, type TwoInstances } from '../helpers/server.ts';
+import { meStatus, startTwoInstances, type TestServer, type TwoInstances } from '../helpers/server.ts';
 import { servicesAvailable } from '../helpers/services.ts';
 import { connectWs, type WsClient } from '../helpers/ws.ts';
 
@@ -59,10 +59,7 @@ describe.skipIf(!available)('on a Redis Cluster of three masters', () => {
 
   async function shared() {
     const lists = listHelpers(a);
-    const accountId = await lists.account(OWNER, [VIEWER]);
-    const workspace = await lists.workspace(accountId, OWNER, 'CLOSED');
-    const listId = await lists.list(workspace.id, OWNER, 'SHAREABLE');
-    await lists.share(OWNER, { listId, role: 'EDITOR', userId: await lists.userId(VIEWER) });
+    const listId = await lists.sharedList(OWNER, VIEWER);
     return listId;
   }
 
@@ -103,17 +100,11 @@ describe.skipIf(!available)('on a Redis Cluster of three masters', () => {
 
   it('shares one rate limit between the instances', async () => {
     const good = await a.token('limited@cluster.test');
-    const me = (t: TestServer, token: string) =>
-      fetch(`${t.server.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: '{ me { email } }' }),
-      }).then((res) => res.status);
-    expect(await me(b, good)).toBe(200);
+    expect(await meStatus(b, good)).toBe(200);
     // Four failures from one address, two on each instance: the shared budget of four is spent.
-    for (const t of [a, b, a, b]) expect(await me(t, `${good}x`)).toBe(401);
-    expect(await me(a, good)).toBe(429);
-    expect(await me(b, good)).toBe(429);
+    for (const t of [a, b, a, b]) expect(await meStatus(t, `${good}x`)).toBe(401);
+    expect(await meStatus(a, good)).toBe(429);
+    expect(await meStatus(b, good)).toBe(429);
   });
 
   it('invalidates cached answers on the other instance', async () => {

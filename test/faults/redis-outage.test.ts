@@ -98,10 +98,7 @@ describe.skipIf(!available)('Redis down for a while', () => {
 
   it('keeps queries and mutations working, then delivers every event of the outage once, in order, and presence again', async () => {
     const lists = listHelpers(a);
-    const accountId = await lists.account(OWNER, [VIEWER]);
-    const workspace = await lists.workspace(accountId, OWNER, 'CLOSED');
-    const listId = await lists.list(workspace.id, OWNER, 'SHAREABLE');
-    await lists.share(OWNER, { listId, role: 'EDITOR', userId: await lists.userId(VIEWER) });
+    const listId = await lists.sharedList(OWNER, VIEWER);
 
     const ownerOnB = connectWs(b.server.url, await b.token(OWNER));
     const viewerOnA = connectWs(a.server.url, await a.token(VIEWER));

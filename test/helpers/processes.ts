@@ -338,3 +338,75 @@ export async function ownRedisCluster(): Promise<OwnRedisGroup> {
     stop: () => stopAll(children, dir),
   };
 }
+
+/** A master, a replica of it, and one Sentinel watching them (quorum 1), on spare ports. */
+export interface OwnSentinel extends OwnRedisGroup {
+  /** The Sentinel's `host:port`, as REDIS_SENTINELS lists it. */
+  list: string;
+  name: string;
+  /** The port of the server the Sentinel names master now. */
+  masterPort(): Promise<number>;
+  /** Fails the master over to the replica (SENTINEL FAILOVER: the old master, still up, becomes a replica). */
+  failover(): Promise<void>;
+}
+
+export async function ownSentinel(): Promise<OwnSentinel> {
+  const dir = mkdtempSync(join(tmpdir(), 'sharegraph-sentinel-'));
+  const [master, replica, sentinel] = [await sparePort(), await sparePort(), await sparePort()];
+  const name = 'sharegraph';
+  const children = [
+    startRedis(['--port', String(master), '--dir', dir]),
+    startRedis(['--port', String(replica), '--dir', dir, '--replicaof', '127.0.0.1', String(master)]),
+  ];
+  const conf = join(dir, 'sentinel.conf');
+  writeFileSync(
+    conf,
+    [
+      `port ${sentinel}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${master} 1`,
+      `sentinel down-after-milliseconds ${name} 1000`,
+      `sentinel failover-timeout ${name} 5000`,
+      `sentinel parallel-syncs ${name} 1`,
+    ].join('\n'),
+  );
+  children.push(spawn(REDIS_SERVER, [conf, '--sentinel'], { stdio: 'ignore' }));
+  const masterPort = async () =>
+    Number((await redisCli(['-p', String(sentinel), 'sentinel', 'get-master-addr-by-name', name])).split('\n')[1]);
+  try {
+    for (const port of [master, replica, sentinel]) await waitForPort(port);
+    // Ready once the replica is in sync and the Sentinel knows it (it could not fail over otherwise).
+    const deadline = Date.now() + 30_000;
+    while (
+      !(await redisCli(['-p', String(replica), 'info', 'replication'])).includes('master_link_status:up') ||
+      !(await redisCli(['-p', String(sentinel), 'sentinel', 'replicas', name])).includes(String(replica))
+    ) {
+      if (Date.now() > deadline) throw new Error('the Sentinel setup did not become ready');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } catch (err) {
+    await stopAll(children, dir);
+    throw err;
+  }
+  return {
+    ports: [master, replica, sentinel],
+    list: `127.0.0.1:${sentinel}`,
+    name,
+    masterPort,
+    async failover() {
+      const before = await masterPort();
+      const deadline = Date.now() + 30_000;
+      // Refused (NOGOODSLAVE) until the Sentinel has seen the replica answer: tried again.
+      while (!(await redisCli(['-p', String(sentinel), 'sentinel', 'failover', name]).catch(() => '')).includes('OK')) {
+        if (Date.now() > deadline) throw new Error('the Sentinel refused to fail over');
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      while ((await masterPort()) === before) {
+        if (Date.now() > deadline) throw new Error('the failover did not complete');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    stop: () => stopAll(children, dir),
+  };
+}
