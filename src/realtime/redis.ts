@@ -23,7 +23,8 @@ export type RedisClient = Redis | Cluster;
  *   demoted to replica is never written to again.
  * - Cluster: keys are routed by slot; keys one script or transaction touches share a hash tag.
  */
-export function newRedisClient(target: RedisTarget, options: RedisOptions = {}): RedisClient {
+export function newRedisClient(target: RedisTarget, given: RedisOptions = {}): RedisClient {
+  const options: RedisOptions = { retryStrategy: reconnectDelay, ...given };
   if (typeof target === 'string') return new Redis(target, options);
   if ('sentinels' in target) {
     return new Redis({
@@ -31,6 +32,7 @@ export function newRedisClient(target: RedisTarget, options: RedisOptions = {}):
       sentinels: target.sentinels,
       name: target.name,
       role: 'master',
+      sentinelRetryStrategy: reconnectDelay,
       failoverDetector: true,
       reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
     });
@@ -38,11 +40,20 @@ export function newRedisClient(target: RedisTarget, options: RedisOptions = {}):
   const { enableOfflineQueue, enableAutoPipelining, lazyConnect, ...redisOptions } = options;
   return new Cluster(target.clusterNodes, {
     redisOptions,
+    clusterRetryStrategy: reconnectDelay,
     scaleReads: 'master',
     ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
     ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
     ...(lazyConnect === undefined ? {} : { lazyConnect }),
   });
+}
+
+/**
+ * How long to wait before reconnecting attempt `times`: ioredis' default grows to 2 s, which is
+ * how late events and presence resume after Redis returns; half a second keeps that short.
+ */
+function reconnectDelay(times: number): number {
+  return Math.min(times * 50, 500);
 }
 
 /** The masters of a Cluster, or the client itself: what a SCAN over every key must visit. */
