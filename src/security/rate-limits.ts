@@ -50,6 +50,14 @@ export function createRateLimits({ config, onError }: RateLimitsOptions): RateLi
     ? newRedisClient(config.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true })
     : null;
   redis?.on('error', (err) => onError?.(err));
+  // Budgets counted per instance are not the shared ones: said out loud (at most every 10 s)
+  // while it lasts, besides /readyz answering 503.
+  let warnedAt = 0;
+  const sayIfLocal = () => {
+    if (!redis || redis.status === 'ready' || Date.now() - warnedAt < 10_000) return;
+    warnedAt = Date.now();
+    onError?.(new Error('Redis is unavailable: rate limits are counted per instance until it is back'));
+  };
   const limiter = (name: string, points: number) => {
     const memory = new RateLimiterMemory({ points, duration: MINUTE, keyPrefix: name });
     if (!redis) return memory;
@@ -79,6 +87,7 @@ export function createRateLimits({ config, onError }: RateLimitsOptions): RateLi
 
   return {
     async mutation(caller) {
+      sayIfLocal();
       // Both budgets at once: one Redis write for the two (auto-pipelining), one round trip.
       const [ip, user] = await Promise.allSettled([
         spend(ipMutations, caller.ip, 'Too many changes from this address'),
@@ -99,6 +108,7 @@ export function createRateLimits({ config, onError }: RateLimitsOptions): RateLi
       }
     },
     async failed(caller) {
+      sayIfLocal();
       // The last point spent: the caller is locked out from now on, here and on every instance.
       for (const [budget, name, key] of failureKeys(caller)) {
         await spend(budget, key, 'Too many failed attempts', (ms) => locks.lock(name, key, ms));
