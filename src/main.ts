@@ -15,9 +15,6 @@ try {
   process.exit(1);
 }
 
-/** How long a graceful shutdown may take before the process exits anyway. */
-const SHUTDOWN_GRACE_MS = 20_000;
-
 // Until the server's own logger exists, startup failures are logged here.
 let log = pino({ level: config.logLevel });
 // A bug that escaped every handler leaves the process in an unknown state: say so, and exit
@@ -80,9 +77,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopping = true;
     log.info(`${signal}: finishing in-flight requests`);
     const force = setTimeout(() => {
-      log.error(`shutdown took over ${SHUTDOWN_GRACE_MS} ms; exiting anyway`);
+      log.error(`shutdown took over ${config.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting anyway`);
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
+    }, config.shutdownTimeoutMs);
     force.unref();
     server
       .close()

@@ -17,8 +17,10 @@ import type { Config } from './config.ts';
 import type { Context, Services, Viewer } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { RateLimitedError } from './errors.ts';
+import { httpDrain } from './http/drain.ts';
 import { devMailPage } from './mail/dev-page.ts';
 import { createMailer } from './mail/mailer.ts';
+import { prunePeriodically } from './modules/list/event-log.ts';
 import { documentCache } from './realtime/documents.ts';
 import { createRealtime, type Realtime } from './realtime/pubsub.ts';
 import { type MaskError, type SendNext, subscribeShared } from './realtime/shared-execution.ts';
@@ -65,6 +67,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const verifier = createTokenVerifier({ ...config, jwtSecret });
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
+    directUrl: config.databaseDirectUrl,
     dataDir: config.dataDir,
     onConnectionError: (err) => log.error({ err }, 'database connection error'),
   });
@@ -75,7 +78,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       if (applied.length) log.info({ applied }, 'migrations applied');
     }
     realtime = createRealtime({
-      redisUrl: config.redisUrl,
+      redis: config.redis,
       keyPrefix: config.redisKeyPrefix,
       onError: (err) => log.warn({ err: err.message }, 'redis error'),
     });
@@ -99,11 +102,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     authenticate: (token) => authenticate(database.prisma, verifier, token),
   };
   const yoga = createApp(services, trusted);
+  const stopPruning = prunePeriodically(database.prisma, config.eventRetentionMs, (err) =>
+    log.warn({ err: err.message }, 'pruning old list events failed'),
+  );
   // Mail queued by changes that committed before a crash or restart goes out now.
   void services.mail.flush();
 
   let ready = !options.holdReadiness;
   const httpServer = createHttpServer((req, res) => {
+    drain.track(res);
     if (req.url === '/healthz') return health(res, Promise.resolve());
     const path = req.url?.split('?')[0];
     if (path === '/demo' || path === '/demo/') return serveFile(res, DEMO_PAGE, 'text/html; charset=utf-8');
@@ -133,6 +140,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     }
     return yoga(req, res);
   });
+  const drain = httpDrain(httpServer);
   const wss = new WebSocketServer({
     server: httpServer,
     path: yoga.graphqlEndpoint,
@@ -299,13 +307,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     close() {
       closing ??= (async () => {
         for (const timer of expiryTimers) clearTimeout(timer);
-        const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-        httpServer.closeIdleConnections();
+        stopPruning();
+        // In-flight requests get most of SHUTDOWN_TIMEOUT_MS; the rest closes Redis and the database.
+        const httpClosed = drain.close(Date.now() + config.shutdownTimeoutMs * 0.8);
         for (const socket of wss.clients) socket.close(1001, 'Server shutting down');
         await wsServer.dispose();
-        const force = setTimeout(() => httpServer.closeAllConnections(), 10_000);
         await httpClosed;
-        clearTimeout(force);
         await services.mail.flush();
         services.mail.close();
         await yoga.dispose();

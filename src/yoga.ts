@@ -124,7 +124,7 @@ export function createApp(
     ? watchGenerations({
         db: services.db,
         log: services.log,
-        redisUrl: config.redisUrl,
+        redis: config.redis,
         redisKeyPrefix: config.redisKeyPrefix,
       })
     : null;

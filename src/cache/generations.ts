@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
 import { Prisma } from '../generated/prisma/client.ts';
-import { connectRedis } from '../realtime/redis.ts';
+import { connectRedis, type RedisTarget } from '../realtime/redis.ts';
 
 /**
  * The generation of the data, as this instance knows it: a number that moves on with every write.
@@ -30,7 +30,7 @@ export interface GenerationOptions {
   db: Db;
   log: Logger;
   /** Other instances' writes arrive through Redis; without it this instance is the only writer. */
-  redisUrl: string | undefined;
+  redis: RedisTarget | undefined;
   redisKeyPrefix: string;
 }
 
@@ -103,7 +103,7 @@ export function watchGenerations(options: GenerationOptions): Generations {
     onContentChange: (l: (accountId: string) => void) => void contentListeners.push(l),
   };
 
-  if (!options.redisUrl) {
+  if (!options.redis) {
     db.$on('query', (e) => {
       if (!READ_ONLY.test(e.query) && !isListContent(e.query)) next();
     });
@@ -114,8 +114,8 @@ export function watchGenerations(options: GenerationOptions): Generations {
   const channel = `${options.redisKeyPrefix}cache:writes`;
   const me = randomUUID();
   const onError = (err: Error) => log.warn({ err: err.message }, 'response cache: redis error');
-  const publisher = connectRedis(options.redisUrl, onError);
-  const subscriber = connectRedis(options.redisUrl, onError).client;
+  const publisher = connectRedis(options.redis, onError);
+  const subscriber = connectRedis(options.redis, onError).client;
   let listening = false;
   // What this turn of the event loop wrote: anything (the generation), or the content of these accounts.
   let wroteAny = false;
