@@ -2,6 +2,7 @@ import autocannon from 'autocannon';
 import { openDatabase } from '../src/db/client.ts';
 import { gql } from './lib/client.ts';
 import { profileArgs, sparePort, spawnServer, startCluster, stopChild, waitReady } from './lib/cluster.ts';
+import { type CpuSpent, cpuMeter } from './lib/cpu.ts';
 import { type Bench, type Figure, median } from './lib/figure.ts';
 import { PacedGenerator, type PacedLoad, type PacedTarget } from './lib/paced.ts';
 import { BenchList, type FixtureActor, seedCountFixture } from './lib/round-trips.ts';
@@ -10,13 +11,15 @@ import { sleep } from './lib/ws-fixtures.ts';
 const CONNECTIONS = 50;
 
 /** One autocannon run, reduced to what the table shows. */
-interface Load {
+export interface Load {
   rps: number;
   p50: number;
   p99: number;
+  /** Requests answered. */
+  total: number;
 }
 
-interface Target {
+export interface Target {
   url: string;
   body: string;
   headers: Record<string, string>;
@@ -28,7 +31,7 @@ interface Target {
  * Runs autocannon against `target` for `seconds`, flat out. Throws when any request failed, got a non-2xx, or got another body than the expected
  * one: a figure with failures in it measures something else.
  */
-async function load(target: Target, seconds: number): Promise<Load> {
+export async function load(target: Target, seconds: number): Promise<Load> {
   const result = await autocannon({
     url: `${target.url}/graphql`,
     method: 'POST',
@@ -44,11 +47,16 @@ async function load(target: Target, seconds: number): Promise<Load> {
       `${target.url}: ${failed} failed requests (errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}, mismatches ${result.mismatches})`,
     );
   }
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    total: result.requests.total,
+  };
 }
 
 /** The bare graphql-yoga hello world (bench/baseline-server.mjs) in its own process. */
-async function startBaseline() {
+export async function startBaseline() {
   const port = await sparePort();
   const child = spawnServer({ NODE_ENV: 'production', PORT: String(port) }, profileArgs(), 'bench/baseline-server.mjs');
   const url = `http://127.0.0.1:${port}`;
@@ -64,7 +72,7 @@ async function startBaseline() {
  * closed workspace's list of 50 items, each with its last change and last update, that the
  * viewer reads through a group share.
  */
-async function startSharegraph(env: Record<string, string> = {}) {
+export async function startSharegraph(env: Record<string, string> = {}) {
   const cluster = await startCluster({
     instances: 1,
     nodeArgs: profileArgs(),
@@ -88,13 +96,25 @@ async function startSharegraph(env: Record<string, string> = {}) {
     const edges = (JSON.parse(expectBody) as { data?: { list?: { items: { edges: unknown[] } } } }).data?.list?.items
       .edges;
     if (edges?.length !== 50) throw new Error(`the list query did not answer 50 items: ${expectBody.slice(0, 500)}`);
-    return { target: { url, body, headers, expectBody }, close: () => cluster.close() };
+    const meter = await cpuMeter(cluster.pids[0] as number, cluster.databaseUrl);
+    return {
+      target: { url, body, headers, expectBody },
+      cluster,
+      fixture,
+      meter,
+      close: async () => {
+        await meter.close();
+        await cluster.close();
+      },
+    };
   } finally {
     await database.close();
   }
 }
 
-const DRAIN_MS = 2_000;
+export const DRAIN_MS = 2_000;
+
+export const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 /**
  * A paced run that is not counted, before the counted ones of a server: the saturated runs
@@ -117,17 +137,34 @@ const figure = (metric: string, runs: number[], unit: string, extra: Partial<Fig
 /** Every run of one server: flat out, then at half its saturating rate. */
 interface Series {
   full: Load[];
-  half: Load[];
+  half: PacedLoad[];
   halfRate: number;
+  /** CPU of the server and of PostgreSQL over each saturated run. */
+  cpu: CpuSpent[];
 }
 
 /**
  * The figures of one sharegraph configuration. `prefix` names it in the table; the targets
  * apply to the default configuration (response cache on) and are shown, met or not, for both.
  */
-function seriesFigures(prefix: string, s: Series, base: Load[], note: string): Figure[] {
+function seriesFigures(
+  prefix: string,
+  s: Series,
+  base: Load[],
+  note: string,
+  targets: { ratio: number; serverMs?: number; postgresMs?: number } = { ratio: 0.35 },
+): Figure[] {
   const ratios = s.full.map((r, i) => r.rps / (base[i] as Load).rps);
-  const ratio = figure(`${prefix} ratio to baseline`, ratios, '×', { target: '≥ 0.35' });
+  const ratio = figure(`${prefix} ratio to baseline`, ratios, '×', { target: `≥ ${targets.ratio}` });
+  const perRequest = (cpu: (c: CpuSpent) => number, target: number | undefined, what: string, note: string) => {
+    const f = figure(
+      `${prefix} ${what} CPU per request`,
+      s.cpu.map((c, i) => round3((cpu(c) * 1000) / (s.full[i] as Load).total)),
+      'ms',
+      { note },
+    );
+    return target === undefined ? f : { ...f, target: `≤ ${target} ms`, met: f.value <= target };
+  };
   const p99 = figure(
     `${prefix} p99 at half rate`,
     s.half.map((r) => r.p99),
@@ -141,6 +178,18 @@ function seriesFigures(prefix: string, s: Series, base: Load[], note: string): F
       'req/s',
       { note },
     ),
+    perRequest(
+      (c) => c.server,
+      targets.serverMs,
+      'server',
+      'user + system time of the server process over each saturated run, from /proc, per request answered',
+    ),
+    perRequest(
+      (c) => c.postgres,
+      targets.postgresMs,
+      'PostgreSQL',
+      "the same, of the PostgreSQL backends connected to the bench's database",
+    ),
     figure(
       `${prefix} p50 (saturated)`,
       s.full.map((r) => r.p50),
@@ -151,7 +200,7 @@ function seriesFigures(prefix: string, s: Series, base: Load[], note: string): F
       s.full.map((r) => r.p99),
       'ms',
     ),
-    { ...ratio, met: ratio.value >= 0.35 },
+    { ...ratio, met: ratio.value >= targets.ratio },
     figure(
       `${prefix} p50 at half rate`,
       s.half.map((r) => r.p50),
@@ -188,8 +237,8 @@ export const bench: Bench = {
       for (const s of [baseline, cached, executed]) await load(s.target, 2);
       const base: Load[] = [];
       const series = new Map([
-        [cached, { full: [], half: [], halfRate: 0 } as Series],
-        [executed, { full: [], half: [], halfRate: 0 } as Series],
+        [cached, { full: [], half: [], halfRate: 0, cpu: [] } as Series],
+        [executed, { full: [], half: [], halfRate: 0, cpu: [] } as Series],
       ]);
       // Interleaved, so a noisy moment on this shared machine hits every side alike.
       // Each run starts once the one before has drained: the server that executes every request
@@ -199,7 +248,9 @@ export const bench: Bench = {
         base.push(await load(baseline.target, seconds));
         await sleep(DRAIN_MS);
         for (const [server, s] of series) {
+          const stop = await server.meter.start();
           s.full.push(await load(server.target, seconds));
+          s.cpu.push(await stop());
           await sleep(DRAIN_MS);
         }
       }
@@ -248,6 +299,7 @@ export const bench: Bench = {
           series.get(executed) as Series,
           base,
           'RESPONSE_CACHE=false: every request authenticates, decides access, runs its SQL and executes',
+          { ratio: 0.12, serverMs: 2, postgresMs: 1 },
         ),
       ];
     } finally {

@@ -20,11 +20,13 @@ interface ListEventData {
 }
 
 /** One subscriber: commit-to-receipt latencies and, per item, the versions it received in order. */
-class Subscriber {
+export class Subscriber {
   live = false;
   errors: unknown[] = [];
   lastMessageAt = 0;
   latencies: number[] = [];
+  /** Each ItemUpdated's commit time and when it was read (ms since the epoch). */
+  arrivals: { at: number; receivedAt: number }[] = [];
   readonly versions = new Map<string, number[]>();
 
   constructor(connection: WsConnection, listId: string) {
@@ -39,6 +41,7 @@ class Subscriber {
           if (event.__typename === 'ListEventsSubscribed') this.live = true;
           if (event.__typename !== 'ItemUpdated' || !event.at || !event.item || event.version == null) return;
           this.latencies.push(receivedAt - Date.parse(event.at));
+          this.arrivals.push({ at: Date.parse(event.at), receivedAt });
           let seen = this.versions.get(event.item.id);
           if (!seen) {
             seen = [];
@@ -53,6 +56,7 @@ class Subscriber {
 
   reset() {
     this.latencies = [];
+    this.arrivals = [];
     this.versions.clear();
   }
 }
@@ -227,10 +231,10 @@ export const bench: Bench = {
 export default bench;
 
 /**
- * Waits until every subscriber has seen each item's last version (10 s at most), then counts,
+ * Waits until every subscriber has seen each item's last version (30 s at most), then counts,
  * per subscriber and item, the versions missing from first+1 … last and those seen twice.
  */
-async function settle(
+export async function settle(
   subscribers: Subscriber[],
   items: { id: string }[],
   versions: Map<string, number>,
@@ -239,7 +243,7 @@ async function settle(
   const expected = (s: Subscriber) => items.every((item) => s.versions.get(item.id)?.at(-1) === versions.get(item.id));
   await until(
     () => subscribers.every(expected),
-    10_000,
+    30_000,
     () => '',
   ).catch(() => {});
   await sleep(200);

@@ -8,7 +8,16 @@ import type { Bench, Figure } from './lib/figure.ts';
  * Each module exports a `Bench` (bench/lib/figure.ts) as its default export; a module listed
  * here whose file does not exist yet is skipped with a note.
  */
-const MODULES = ['http', 'db-round-trips', 'cold-start', 'live-edits', 'presence', 'websockets'];
+const MODULES = [
+  'http',
+  'writes',
+  'db-round-trips',
+  'cold-start',
+  'live-edits',
+  'presence',
+  'websockets',
+  'redis-outage',
+];
 
 /** The bench module `name` (bench/<name>.ts), or null when that file does not exist (yet). */
 async function load(name: string): Promise<Bench | null> {

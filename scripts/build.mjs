@@ -22,7 +22,7 @@ const stampFile = `${outfile}.stamp.json`;
 // Left to Node: packages that load WebAssembly or other files beside their code (PGlite,
 // Prisma), start worker threads (pino), have optional native add-ons or optional peers (pg, ws,
 // ioredis, rate-limiter-flexible, nodemailer), and those that must share an instance with one of
-// them. A new dependency of that kind belongs here.
+// them. A new dependency of that kind belongs here, and so does one that is large and seldom used.
 const STAY_EXTERNAL = [
   '@electric-sql/pglite',
   '@prisma/*',
@@ -34,6 +34,10 @@ const STAY_EXTERNAL = [
   '@graphql-yoga/redis-event-target',
   'rate-limiter-flexible',
   'nodemailer',
+  // Loaded only when GraphiQL is opened: 18 MB of script the server should not parse at start.
+  '@graphql-yoga/render-graphiql',
+  // One OpenTelemetry API for the app and the SDK, which loads only when OTEL_* asks for traces.
+  '@opentelemetry/*',
 ];
 
 const sha256 = (data) => createHash('sha256').update(data).digest('hex');
@@ -75,11 +79,35 @@ async function upToDate() {
  */
 export async function buildApp() {
   if (await upToDate()) return outfile;
+  const { result, read } = await bundle(outfile, (file) => JSON.stringify(pathToFileURL(file).href));
+  await writeOutput(result, stampFile, JSON.stringify(await stampOf(Object.keys(result.metafile.inputs), read)));
+  return outfile;
+}
+
+/**
+ * `npm run build`: src/main.ts into dist/main.js, the production start (`node dist/main.js`). It
+ * is the same bundle as npm start's, except that each source file's `import.meta.url` is found
+ * relative to dist/, so the checkout may move; it needs the checkout's src/ (pages), prisma/
+ * (migrations) and the production dependencies (`npm ci --omit=dev` leaves them), nothing else.
+ * Returns the bundle's metafile, which the build test reads.
+ */
+export async function buildDist() {
+  const distFile = `${root}dist/main.js`;
+  const { result } = await bundle(
+    distFile,
+    (file) => `new URL(${JSON.stringify(relative(dirname(distFile), file))}, import.meta.url).href`,
+  );
+  await writeOutput(result, `${root}dist/meta.json`, JSON.stringify(result.metafile));
+  return result.metafile;
+}
+
+/** esbuild's bundle of src/main.ts at `file`, with `sourceUrl(path)` in place of each source's `import.meta.url`. */
+async function bundle(file, sourceUrl) {
   const { build } = await import('esbuild');
   const read = new Map();
   const result = await build({
     entryPoints: [`${root}src/main.ts`],
-    outfile,
+    outfile: file,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -120,7 +148,7 @@ export async function buildApp() {
             const source = await readFile(args.path, 'utf8');
             read.set(relative(root, args.path), sha256(source));
             return {
-              contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)),
+              contents: source.replaceAll('import.meta.url', sourceUrl(args.path)),
               loader: 'ts',
             };
           });
@@ -128,23 +156,28 @@ export async function buildApp() {
       },
     ],
   });
-  // Each file is renamed into place whole, as another start may be reading them: the map first,
-  // then the module, then the stamp that vouches for both.
-  await mkdir(dirname(outfile), { recursive: true });
-  const last = (file) => (file.path === outfile ? 1 : 0);
+  return { result, read };
+}
+
+/** Writes a build's files, each renamed into place whole (another start may be reading them): the map first, then the module, then `lastFile` (the stamp that vouches for both). */
+async function writeOutput(result, lastFile, lastContents) {
+  const main = result.outputFiles.find((f) => f.path.endsWith('.js') || f.path.endsWith('.mjs'));
+  await mkdir(dirname(main.path), { recursive: true });
+  const last = (file) => (file === main ? 1 : 0);
   const files = result.outputFiles.sort((a, b) => last(a) - last(b));
-  const stamp = JSON.stringify(await stampOf(Object.keys(result.metafile.inputs), read));
-  for (const { path, contents } of [...files, { path: stampFile, contents: stamp }]) {
+  for (const { path, contents } of [...files, { path: lastFile, contents: lastContents }]) {
     const scratch = `${path}.${process.pid}.tmp`;
     await writeFile(scratch, contents);
     await rename(scratch, path);
   }
-  return outfile;
 }
 
 // Run by itself (npm ci's `prepare` script), it builds ahead of the first `npm start`; a failure
 // there must not fail the install: `npm start` builds again and shows the error.
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--dist')) {
+  await buildDist();
+  process.stdout.write('sharegraph: built dist/main.js (start it with: node dist/main.js)\n');
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await buildApp().then(
     (file) => process.stdout.write(`sharegraph: npm start's build is ready (${relative(root, file)})\n`),
     (err) => process.stderr.write(`sharegraph: the build failed (npm start will retry): ${err.message}\n`),

@@ -4,7 +4,11 @@ import { openDatabase } from '../src/db/client.ts';
 // `npm run db:migrate`: applies pending migrations to DATABASE_URL, or to the embedded database.
 try {
   const config = loadConfig();
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    directUrl: config.databaseDirectUrl,
+    dataDir: config.dataDir,
+  });
   try {
     const { applied } = await db.migrate((msg) => process.stdout.write(`${msg}\n`));
     process.stdout.write(applied.length ? `applied ${applied.length} migration(s)\n` : 'database is up to date\n');

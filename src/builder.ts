@@ -1,4 +1,5 @@
-import SchemaBuilder, { PothosValidationError } from '@pothos/core';
+import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
@@ -13,6 +14,8 @@ import { RateLimitedError, ValidationError } from './errors.ts';
 import type PrismaTypes from './generated/pothos-types.ts';
 import { getDatamodel } from './generated/pothos-types.ts';
 import { isStorableText } from './modules/inputs.ts';
+import { fieldComplexity } from './security/complexity.ts';
+import IdErrorsPlugin, { MalformedIdError } from './security/id-errors-plugin.ts';
 import RateLimitPlugin from './security/rate-limit-plugin.ts';
 
 /** Scopes ask src/access; they never decide anything themselves. */
@@ -36,17 +39,23 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   // Relay first so auth scopes receive parsed global ids; errors before prisma (see their READMEs);
-  // rate limits after errors, so a spent budget is returned as a typed error.
+  // rate limits after errors, so a spent budget is returned as a typed error, and so is an id
+  // that names nothing (IdErrorsPlugin).
   plugins: [
     RelayPlugin,
     ScopeAuthPlugin,
     ErrorsPlugin,
+    IdErrorsPlugin,
     RateLimitPlugin,
     ValidationPlugin,
     PrismaPlugin,
     SimpleObjectsPlugin,
+    ComplexityPlugin,
   ],
   defaultFieldNullability: false,
+  // Each field's cost, counted before execution by src/security/complexity.ts (no limit here:
+  // the plugin's own check would run inside the first resolver, after the context is built).
+  complexity: { fieldComplexity },
   scopeAuth: {
     authorizeOnSubscribe: true,
     treatErrorsAsUnauthorized: true,
@@ -89,8 +98,13 @@ export const builder = new SchemaBuilder<{
     // Decoded ids reach SQL as text: one PostgreSQL cannot store (NUL, unpaired surrogates) is a
     // malformed id, refused like any other, instead of a database error.
     decodeGlobalID: (globalID) => {
-      const decoded = decodeGlobalID(globalID);
-      if (!isStorableText(decoded.id)) throw new PothosValidationError(`Invalid global ID: ${globalID}`);
+      let decoded: ReturnType<typeof decodeGlobalID>;
+      try {
+        decoded = decodeGlobalID(globalID);
+      } catch {
+        throw new MalformedIdError(globalID);
+      }
+      if (!isStorableText(decoded.id)) throw new MalformedIdError(globalID);
       return decoded;
     },
   },

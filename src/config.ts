@@ -1,9 +1,20 @@
 import { z } from 'zod';
+import type { RedisTarget } from './realtime/redis.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const optionalUrl = z.url().optional();
 const positiveMs = z.coerce.number().int().positive();
 const positiveInt = positiveMs;
+/** `host:port,host:port…`, as REDIS_SENTINELS and REDIS_CLUSTER_NODES list servers. */
+const hostPorts = z
+  .string()
+  .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port,host:port…')
+  .transform((list) =>
+    list.split(',').map((entry) => {
+      const at = entry.lastIndexOf(':');
+      return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) };
+    }),
+  );
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const schema = z
@@ -15,11 +26,18 @@ const schema = z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional(),
+    DATABASE_DIRECT_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
     DATA_DIR: z.string().min(1).default('.data'),
     REDIS_URL: z
       .string()
       .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
       .optional(),
+    REDIS_SENTINELS: hostPorts.optional(),
+    REDIS_SENTINEL_NAME: z.string().min(1).optional(),
+    REDIS_CLUSTER_NODES: hostPorts.optional(),
     REDIS_KEY_PREFIX: z.string().default('sharegraph:'),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     JWKS_URL: optionalUrl,
@@ -31,7 +49,16 @@ const schema = z
       .optional(),
     MAIL_FROM: z.string().default('sharegraph <no-reply@sharegraph.local>'),
     PUBLIC_URL: optionalUrl,
+    INVITATION_URL: z
+      .string()
+      .regex(/^https?:\/\/.*\{token\}/, 'must be an http(s) URL with {token} where the token goes')
+      .optional(),
+    MAIL_MAX_ATTEMPTS: positiveInt.default(5),
+    MAIL_RETRY_BASE_MS: positiveMs.default(30_000),
+    MAIL_POLL_MS: positiveMs.default(15_000),
     PRESENCE_TTL_MS: positiveMs.default(30_000),
+    EVENT_RETENTION_HOURS: z.coerce.number().positive().default(24),
+    SHUTDOWN_TIMEOUT_MS: positiveMs.default(10_000),
     INVITATION_TTL_HOURS: positiveMs.default(24 * 7),
     INVITATIONS_PER_HOUR: positiveMs.default(50),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -55,6 +82,19 @@ const schema = z
     RESPONSE_CACHE_TTL_MS: positiveMs.default(10_000),
     RESPONSE_CACHE_MAX_MB: positiveInt.default(50),
   })
+  .refine((env) => !env.DATABASE_DIRECT_URL || env.DATABASE_URL, {
+    path: ['DATABASE_DIRECT_URL'],
+    message: 'needs DATABASE_URL (it is the direct, unpooled way to the same database)',
+  })
+  .refine((env) => [env.REDIS_URL, env.REDIS_SENTINELS, env.REDIS_CLUSTER_NODES].filter(Boolean).length <= 1, {
+    path: ['REDIS_CLUSTER_NODES'],
+    message: 'set one of REDIS_URL, REDIS_SENTINELS (with REDIS_SENTINEL_NAME) or REDIS_CLUSTER_NODES',
+  })
+  .refine((env) => !env.REDIS_SENTINELS === !env.REDIS_SENTINEL_NAME, {
+    path: ['REDIS_SENTINEL_NAME'],
+    message:
+      'REDIS_SENTINELS and REDIS_SENTINEL_NAME go together (the sentinels, and the name of the master they watch)',
+  })
   .refine((env) => !(env.JWT_SECRET && env.JWKS_URL), {
     path: ['JWKS_URL'],
     message: 'set either JWT_SECRET or JWKS_URL, not both',
@@ -71,9 +111,17 @@ export interface Config {
   host: string;
   /** PostgreSQL connection string; unset means embedded PGlite under `dataDir`. */
   databaseUrl: string | undefined;
+  /**
+   * The same database without a pooler in between (Prisma's `directUrl`): migrations and their
+   * lock use it when set, `databaseUrl` otherwise.
+   */
+  databaseDirectUrl: string | undefined;
   /** Where embedded data lives; `null` keeps PGlite in memory (tests). */
   dataDir: string | null;
+  /** The standalone Redis (REDIS_URL). */
   redisUrl: string | undefined;
+  /** Where Redis is, in whichever of the three modes; unset: in-process pub/sub, presence and limits. */
+  redis: RedisTarget | undefined;
   redisKeyPrefix: string;
   jwtSecret: string | undefined;
   jwksUrl: string | undefined;
@@ -82,7 +130,15 @@ export interface Config {
   smtpUrl: string | undefined;
   mailFrom: string;
   publicUrl: string;
+  /** Where an invitation link points, with `{token}` where its token goes (an SPA's own route). */
+  invitationUrl: string;
+  /** The outbox's delivery (src/mail): attempts per mail, the first retry's delay (doubling), and how often it looks for mail. */
+  mail: { maxAttempts: number; retryBaseMs: number; pollMs: number };
   presenceTtlMs: number;
+  /** How long list events are kept for `listEvents(after:)`; an older cursor gets ResyncRequired. */
+  eventRetentionMs: number;
+  /** On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway. */
+  shutdownTimeoutMs: number;
   invitationTtlMs: number;
   invitationsPerHour: number;
   logLevel: string;
@@ -150,13 +206,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   const embedded = !e.DATABASE_URL;
   const host = e.HOST ?? (embedded ? '127.0.0.1' : '0.0.0.0');
+  const publicUrl = (e.PUBLIC_URL ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${e.PORT}`).replace(/\/$/, '');
   return {
     env: e.NODE_ENV,
     port: e.PORT,
     host,
     databaseUrl: e.DATABASE_URL,
+    databaseDirectUrl: e.DATABASE_DIRECT_URL,
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
+    redis: e.REDIS_SENTINELS
+      ? { sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME ?? '' }
+      : e.REDIS_CLUSTER_NODES
+        ? { clusterNodes: e.REDIS_CLUSTER_NODES }
+        : e.REDIS_URL,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     jwtSecret: e.JWT_SECRET,
     jwksUrl: e.JWKS_URL,
@@ -164,8 +227,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     jwtAudience: e.JWT_AUDIENCE,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
-    publicUrl: (e.PUBLIC_URL ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${e.PORT}`).replace(/\/$/, ''),
+    publicUrl,
+    invitationUrl: e.INVITATION_URL ?? `${publicUrl}/invitations/{token}`,
+    mail: { maxAttempts: e.MAIL_MAX_ATTEMPTS, retryBaseMs: e.MAIL_RETRY_BASE_MS, pollMs: e.MAIL_POLL_MS },
     presenceTtlMs: e.PRESENCE_TTL_MS,
+    eventRetentionMs: e.EVENT_RETENTION_HOURS * 3_600_000,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     invitationTtlMs: e.INVITATION_TTL_HOURS * 3_600_000,
     invitationsPerHour: e.INVITATIONS_PER_HOUR,
     logLevel: e.LOG_LEVEL,

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import { Access } from './access/load.ts';
 import type { TokenClaims } from './auth/jwt.ts';
+import type { RememberedFacts } from './cache/facts.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/client.ts';
 import type { Mailer } from './mail/mailer.ts';
 import type { Realtime } from './realtime/pubsub.ts';
 import type { RateLimits } from './security/rate-limits.ts';
+import type { Metrics } from './telemetry/metrics.ts';
 
 /** The signed-in user a request or socket acts as. */
 export interface Viewer {
@@ -50,16 +52,26 @@ export interface Services {
   config: Config;
   log: Logger;
   limits: RateLimits;
+  /** Prometheus metrics (src/telemetry/metrics.ts). */
+  metrics: Metrics;
   /** Verifies a bearer token and returns the user it names, provisioning them if new. */
   authenticate(token: string): Promise<Viewer>;
 }
 
-/** Builds a context for one request (or one WS operation) from an already-authenticated viewer. */
-export function makeContext(services: Services, viewer: Viewer | null, client: Client): Context {
+/**
+ * Builds a context for one request (or one WS operation) from an already-authenticated viewer;
+ * `remembered` lends it the access facts kept across requests (HTTP, when the response cache runs).
+ */
+export function makeContext(
+  services: Services,
+  viewer: Viewer | null,
+  client: Client,
+  remembered?: RememberedFacts,
+): Context {
   return {
     viewer,
     db: services.db,
-    access: new Access(services.db, viewer),
+    access: new Access(services.db, viewer, remembered),
     realtime: services.realtime,
     mail: services.mail,
     config: services.config,

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { prepareDataDir } from './db/pglite-template.ts';
 import { seedDemo } from './db/seed.ts';
 import { createServer, type RunningServer } from './server.ts';
+import { startTracing, tracingRequested } from './telemetry/tracing.ts';
 
 // The entry: config → database (migrated) → pub/sub → server; graceful shutdown on SIGTERM/SIGINT.
 let config: ReturnType<typeof loadConfig>;
@@ -13,9 +14,6 @@ try {
   process.stderr.write(`sharegraph: ${err.message}\n`);
   process.exit(1);
 }
-
-/** How long a graceful shutdown may take before the process exits anyway. */
-const SHUTDOWN_GRACE_MS = 20_000;
 
 // Until the server's own logger exists, startup failures are logged here.
 let log = pino({ level: config.logLevel });
@@ -33,6 +31,9 @@ const startup: Record<string, number> = { loaded: Math.round(performance.now()) 
 const mark = (phase: string) => {
   startup[phase] = Math.round(performance.now());
 };
+
+// Traces go out over OTLP only when the OTEL_* variables ask for them.
+const stopTracing = tracingRequested(process.env) ? await startTracing() : async () => {};
 
 let server: RunningServer;
 try {
@@ -76,20 +77,23 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     stopping = true;
     log.info(`${signal}: finishing in-flight requests`);
     const force = setTimeout(() => {
-      log.error(`shutdown took over ${SHUTDOWN_GRACE_MS} ms; exiting anyway`);
+      log.error(`shutdown took over ${config.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting anyway`);
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS);
+    }, config.shutdownTimeoutMs);
     force.unref();
-    server.close().then(
-      () => {
-        log.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    server
+      .close()
+      .then(stopTracing)
+      .then(
+        () => {
+          log.info('stopped');
+          process.exit(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   });
 }
 // Only now, with demo data in place and the signals handled, may a load balancer send traffic.

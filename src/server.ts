@@ -4,6 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { SpanKind } from '@opentelemetry/api';
 import { GraphQLError, getOperationAST } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -16,13 +17,20 @@ import type { Config } from './config.ts';
 import type { Context, Services, Viewer } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { RateLimitedError } from './errors.ts';
+import { httpDrain } from './http/drain.ts';
+import { devMailPage } from './mail/dev-page.ts';
 import { createMailer } from './mail/mailer.ts';
+import { prunePeriodically } from './modules/list/event-log.ts';
 import { documentCache } from './realtime/documents.ts';
 import { createRealtime, type Realtime } from './realtime/pubsub.ts';
 import { type MaskError, type SendNext, subscribeShared } from './realtime/shared-execution.ts';
 import { subscriptionContext } from './realtime/subscription-context.ts';
+import { complexityRefusal } from './security/complexity.ts';
+import { malformedParams } from './security/plugins.ts';
 import { createRateLimits } from './security/rate-limits.ts';
 import { documentIdOf, loadTrustedDocuments } from './security/trusted-documents.ts';
+import { createMetrics, rootFields, watchLiveCounts } from './telemetry/metrics.ts';
+import { endSpan, tracer, within } from './telemetry/tracing.ts';
 import { clientIp, createApp, type ServerContext } from './yoga.ts';
 
 /** A running sharegraph server. */
@@ -59,6 +67,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const verifier = createTokenVerifier({ ...config, jwtSecret });
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
+    directUrl: config.databaseDirectUrl,
     dataDir: config.dataDir,
     onConnectionError: (err) => log.error({ err }, 'database connection error'),
   });
@@ -69,7 +78,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       if (applied.length) log.info({ applied }, 'migrations applied');
     }
     realtime = createRealtime({
-      redisUrl: config.redisUrl,
+      redis: config.redis,
       keyPrefix: config.redisKeyPrefix,
       onError: (err) => log.warn({ err: err.message }, 'redis error'),
     });
@@ -77,31 +86,61 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     await database.close();
     throw err;
   }
+  const metrics = createMetrics();
   const services: Services = {
     db: database.prisma,
     realtime,
-    mail: createMailer({ db: database.prisma, smtpUrl: config.smtpUrl, from: config.mailFrom, log }),
+    mail: createMailer({ db: database.prisma, smtpUrl: config.smtpUrl, from: config.mailFrom, log, ...config.mail }),
     config,
     log,
-    limits: createRateLimits({ config, onError: (err) => log.warn({ err: err.message }, 'rate limit store error') }),
+    limits: createRateLimits({
+      config,
+      onError: (err) => log.warn({ err: err.message }, 'rate limit store error'),
+      onRefused: (budget) => metrics.rateLimited.inc({ budget }),
+    }),
+    metrics,
     authenticate: (token) => authenticate(database.prisma, verifier, token),
   };
   const yoga = createApp(services, trusted);
+  const stopPruning = prunePeriodically(database.prisma, config.eventRetentionMs, (err) =>
+    log.warn({ err: err.message }, 'pruning old list events failed'),
+  );
   // Mail queued by changes that committed before a crash or restart goes out now.
   void services.mail.flush();
 
   let ready = !options.holdReadiness;
   const httpServer = createHttpServer((req, res) => {
+    drain.track(res);
     if (req.url === '/healthz') return health(res, Promise.resolve());
     const path = req.url?.split('?')[0];
     if (path === '/demo' || path === '/demo/') return serveFile(res, DEMO_PAGE, 'text/html; charset=utf-8');
     if (path === '/demo/graphql-ws.js') return serveFile(res, GRAPHQL_WS_CLIENT, 'text/javascript; charset=utf-8');
+    if (req.method === 'GET' && path?.startsWith(INVITATION_PAGE_PATH)) {
+      return serveFile(res, INVITATION_PAGE, 'text/html; charset=utf-8');
+    }
+    if (path === '/dev/mail' && config.env === 'development') {
+      return void devMailPage(database.prisma).then(
+        (page) =>
+          res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page),
+        (err) => {
+          log.error({ err: (err as Error).message }, 'dev mail page failed');
+          res.writeHead(500).end();
+        },
+      );
+    }
+    if (path === '/metrics') {
+      return void metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    }
     if (req.url === '/readyz') {
       const checks = Promise.all([database.ping(), services.realtime.ping()]);
       return health(res, ready ? checks : Promise.reject(new Error('starting')));
     }
     return yoga(req, res);
   });
+  const drain = httpDrain(httpServer);
   const wss = new WebSocketServer({
     server: httpServer,
     path: yoga.graphqlEndpoint,
@@ -110,7 +149,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const expiryTimers = new Set<NodeJS.Timeout>();
   const documents = documentCache();
   const mask = maskOf(yoga);
-  const wsServer = useServer<{ authorization?: string }, { viewer: Viewer | null; ip: string }>(
+  // Each socket's live subscriptions (operation id → root field), and how many there are of each field.
+  const subscribed = new Map<string, number>();
+  const count = (field: string, by: number) => subscribed.set(field, (subscribed.get(field) ?? 0) + by);
+  watchLiveCounts(metrics, { websockets: () => wss.clients.size, subscriptions: () => subscribed });
+  const wsServer = useServer<
+    { authorization?: string },
+    { viewer: Viewer | null; ip: string; subscriptions?: Map<string, string> }
+  >(
     {
       connectionInitWaitTimeout: 3_000,
       onConnect: async (ctx) => {
@@ -149,18 +195,38 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           }
           if (query) payload = { ...payload, query };
         }
+        const malformed = malformedParams(payload);
+        if (malformed) return [malformed];
         const client = { ip: ctx.extra.ip ?? 'unknown', requestId: randomUUID() };
         const checked = documents.check(payload.query, () =>
           yoga.getEnveloped({ wsViewer: viewer, wsClient: client, params: payload }),
         );
         if (checked.errors.length) return checked.errors;
         const { document } = checked;
-        if (getOperationAST(document, payload.operationName)?.operation === 'subscription') {
+        const refusal = complexityRefusal(
+          checked.schema,
+          document,
+          payload.operationName,
+          payload.variables,
+          config.limits.cost,
+        );
+        if (refusal) return [refusal];
+        const operation = getOperationAST(document, payload.operationName);
+        if (operation?.operation === 'subscription') {
+          const field = rootFields(document, payload.operationName)[0] ?? 'unknown';
+          ctx.extra.subscriptions ??= new Map();
+          ctx.extra.subscriptions.set(id, field);
+          count(field, 1);
+          metrics.operations.inc({
+            operation: operation.name?.value ?? 'anonymous',
+            type: 'subscription',
+            outcome: 'ok',
+          });
           // A subscription lives as long as the socket: it keeps a lean context and its events
           // are executed once per instance for every subscriber who may see the same result.
           const shared: SharedRoot = {
             key: documents.key(document, payload.operationName, payload.variables),
-            sendNext: nextSender(ctx.extra.socket, id),
+            sendNext: nextSender(ctx.extra.socket, id, field, () => metrics.eventsDelivered.inc({ field })),
           };
           return {
             schema: checked.schema,
@@ -181,22 +247,40 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         };
       },
+      onComplete: (ctx, id) => {
+        const field = ctx.extra.subscriptions?.get(id);
+        if (field === undefined) return;
+        ctx.extra.subscriptions?.delete(id);
+        count(field, -1);
+      },
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
       subscribe: (args) => {
         const root = args.rootValue as SharedRoot | { subscribe: typeof import('graphql').subscribe };
         if (!('key' in root)) return root.subscribe(args);
-        return subscribeShared(
-          {
-            schema: args.schema,
-            document: args.document,
-            operationName: args.operationName,
-            variableValues: args.variableValues,
-            contextValue: args.contextValue as Context,
-            key: root.key,
-          },
-          mask,
-          root.sendNext,
+        const name = getOperationAST(args.document, args.operationName)?.name?.value;
+        const span = tracer.startSpan(`subscription${name ? ` ${name}` : ''}`, {
+          kind: SpanKind.SERVER,
+          attributes: { 'graphql.operation.type': 'subscription', ...(name ? { 'graphql.operation.name': name } : {}) },
+        });
+        const subscribed = within(span, () =>
+          subscribeShared(
+            {
+              schema: args.schema,
+              document: args.document,
+              operationName: args.operationName,
+              variableValues: args.variableValues,
+              contextValue: args.contextValue as Context,
+              key: root.key,
+            },
+            mask,
+            root.sendNext,
+          ),
         );
+        void Promise.resolve(subscribed).then(
+          () => endSpan(span),
+          (err: unknown) => endSpan(span, (err as Error).message),
+        );
+        return subscribed;
       },
     },
     wss,
@@ -223,13 +307,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     close() {
       closing ??= (async () => {
         for (const timer of expiryTimers) clearTimeout(timer);
-        const httpClosed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-        httpServer.closeIdleConnections();
+        stopPruning();
+        // In-flight requests get most of SHUTDOWN_TIMEOUT_MS; the rest closes Redis and the database.
+        const httpClosed = drain.close(Date.now() + config.shutdownTimeoutMs * 0.8);
         for (const socket of wss.clients) socket.close(1001, 'Server shutting down');
         await wsServer.dispose();
-        const force = setTimeout(() => httpServer.closeAllConnections(), 10_000);
         await httpClosed;
-        clearTimeout(force);
         await services.mail.flush();
         services.mail.close();
         await yoga.dispose();
@@ -244,6 +327,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
 // The demo presence page (src/demo) and the graphql-ws browser client it loads.
 const DEMO_PAGE = new URL('./demo/index.html', import.meta.url);
+// What an invitation link opens (`${PUBLIC_URL}/invitations/<token>`), unless INVITATION_URL
+// points elsewhere: a page that previews and answers it through the API.
+const INVITATION_PAGE = new URL('./modules/invitation/page.html', import.meta.url);
+const INVITATION_PAGE_PATH = '/invitations/';
 // The package does not export its UMD build; it sits beside dist/ in the package folder.
 const GRAPHQL_WS_CLIENT = join(
   dirname(createRequire(import.meta.url).resolve('graphql-ws')),
@@ -280,13 +367,21 @@ interface SharedRoot {
  * Writes the `next` messages of operation `id` on `socket` around a payload serialised once for
  * every subscriber who shares it: graphql-ws would serialise the whole message per subscriber.
  */
-function nextSender(socket: import('ws').WebSocket, id: string): SendNext {
+function nextSender(socket: import('ws').WebSocket, id: string, field: string, sent: () => void): SendNext {
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   return (payloadJson) => {
     if (socket.readyState !== socket.OPEN) return;
     // Nothing waits for a write: a client that stops reading would hold ever more of them.
     if (socket.bufferedAmount > MAX_UNSENT_BYTES) return socket.close(1013, 'Not reading its messages');
-    socket.send(`${head}${payloadJson}}`);
+    tracer.startActiveSpan(
+      `${field} event`,
+      { kind: SpanKind.PRODUCER, attributes: { 'graphql.subscription.field': field } },
+      (span) => {
+        socket.send(`${head}${payloadJson}}`);
+        span.end();
+      },
+    );
+    sent();
   };
 }
 

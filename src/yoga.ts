@@ -1,8 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { GraphQLError } from 'graphql';
-import { createYoga, maskError, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type GraphiQLOptions, maskError, type YogaServerInstance } from 'graphql-yoga';
 import { AuthError } from './auth/jwt.ts';
 import { signIn } from './auth/viewer.ts';
+import { rememberFacts } from './cache/facts.ts';
 import { watchGenerations } from './cache/generations.ts';
 import { responseCache } from './cache/responses.ts';
 import { rememberViewers } from './cache/viewers.ts';
@@ -14,6 +15,8 @@ import { RedisUnavailableError } from './realtime/redis.ts';
 import { schema } from './schema.ts';
 import { requestIdOf, requestLog, securityPlugins } from './security/plugins.ts';
 import type { TrustedDocuments } from './security/trusted-documents.ts';
+import { metricsPlugin } from './telemetry/metrics.ts';
+import { tracingPlugin } from './telemetry/tracing.ts';
 
 /** What the server hands yoga per request: HTTP requests carry a Request, WS operations a viewer. */
 export interface ServerContext {
@@ -82,6 +85,32 @@ function identifier(services: Services, authenticate: Services['authenticate']) 
   };
 }
 
+/** What GraphiQL opens on in development: a first query, and how to get the token it needs. */
+export const GRAPHIQL_FIRST_QUERY = `# Welcome to sharegraph.
+#
+# Most fields need a signed-in user. Get a token for a demo user with
+#   npm run token -- ada@demo.sharegraph.dev
+# then open "Headers" below and paste
+#   { "Authorization": "Bearer <the token>" }
+# and run this query (the ▶ button or Ctrl-Enter).
+{
+  me {
+    email
+    name
+  }
+}
+`;
+
+function graphiqlOptions(config: Config): GraphiQLOptions {
+  return {
+    title: 'sharegraph',
+    subscriptionsProtocol: 'WS',
+    ...(config.env === 'development'
+      ? { defaultQuery: GRAPHIQL_FIRST_QUERY, defaultEditorToolsVisibility: 'headers' as const }
+      : {}),
+  };
+}
+
 /**
  * The GraphQL app: schema, context, plugins. Exported on its own so tests drive it in process
  * with `yoga.fetch`; `server.ts` puts it and graphql-ws on one port, and disposes of it.
@@ -95,7 +124,7 @@ export function createApp(
     ? watchGenerations({
         db: services.db,
         log: services.log,
-        redisUrl: config.redisUrl,
+        redis: config.redis,
         redisKeyPrefix: config.redisKeyPrefix,
       })
     : null;
@@ -103,18 +132,32 @@ export function createApp(
     services,
     generations ? rememberViewers(generations, services.authenticate) : services.authenticate,
   );
+  const facts = generations ? rememberFacts(generations, config.responseCache.ttlMs) : undefined;
   const cachePlugins = generations
-    ? [responseCache(config.responseCache, config.limits.tokens, generations, identify, services.log)]
+    ? [
+        responseCache(config.responseCache, config.limits.tokens, generations, identify, services.log, () =>
+          services.metrics.cacheHits.inc(),
+        ),
+      ]
     : [];
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: config.graphiql ? { title: 'sharegraph', subscriptionsProtocol: 'WS' } : false,
+    graphiql: config.graphiql ? graphiqlOptions(config) : false,
+    // Served from node_modules, so the page works with no network but the server's; loaded on
+    // the first GET of the page (18 MB of script that no other request needs).
+    renderGraphiQL: async (options) => (await import('@graphql-yoga/render-graphiql')).renderGraphiQL(options),
     // Bounded by securityPlugins' own check (limitBodySize).
     maxRequestBodySize: false,
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
-    plugins: [...securityPlugins(config, trusted), requestLog(), ...cachePlugins],
+    plugins: [
+      tracingPlugin(),
+      metricsPlugin(services.metrics),
+      ...securityPlugins(config, trusted),
+      requestLog(),
+      ...cachePlugins,
+    ],
     logging: {
       debug: (...args) => services.log.debug(args),
       info: (...args) => services.log.info(args),
@@ -145,7 +188,7 @@ export function createApp(
       }
       try {
         const { viewer, client } = await identify(initial.request, initial);
-        return makeContext(services, viewer, client);
+        return makeContext(services, viewer, client, facts);
       } catch (err) {
         if (err instanceof AuthError) throw unauthenticated(err.message);
         if (err instanceof RateLimitedError) throw rateLimited(err);

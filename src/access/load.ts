@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { RememberedFacts } from '../cache/facts.ts';
 import type { Db, DbTx } from '../db/client.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { AccountFacts, AccountPolicyFacts, ListFacts, ListRole, ShareGrant, WorkspaceFacts } from './facts.ts';
@@ -59,6 +60,28 @@ export function readableListsWhere(viewerId: string): Prisma.ListWhereInput {
         ],
       },
       { generalAccess: 'GLOBAL', ...inAccountAs(['ADMIN', 'MEMBER']) },
+    ],
+  };
+}
+
+/**
+ * Accounts whose lists' content (items, their updates, the audit of those) the viewer may read in
+ * some way, as a Prisma filter: a superset, so that a write on any other account's lists cannot
+ * change an answer of theirs (the response cache keeps those answers). Member of the account in
+ * any role, member of one of its workspaces, or reaching one of its lists without a link token (a
+ * link opens one list, whose account the request notes: `Access.accountsSeen`).
+ */
+export function reachableAccountsWhere(viewerId: string): Prisma.AccountWhereInput {
+  return {
+    OR: [
+      { members: { some: { userId: viewerId } } },
+      {
+        workspaces: {
+          some: {
+            OR: [{ members: { some: { userId: viewerId } } }, { lists: { some: readableListsWhere(viewerId) } }],
+          },
+        },
+      },
     ],
   };
 }
@@ -228,10 +251,14 @@ export class Access {
   private readonly lists: DataLoader<string, ListRow | null>;
   /** Link tokens presented in this request, by list id (`list(id, linkToken)` opens the list for its fields). */
   private readonly linkTokens = new Map<string, string>();
+  /** The accounts of the lists whose facts this request loaded (the response cache's scope of an answer). */
+  readonly accountsSeen = new Set<string>();
 
   constructor(
     db: Db,
     readonly viewer: ViewerRef | null,
+    /** Lists' facts kept across requests while no access fact is written (`rememberFacts`). */
+    remembered?: RememberedFacts,
   ) {
     this.accounts = new DataLoader(async (ids) => {
       const rows = await db.account.findMany({ where: { id: { in: [...ids] } }, select: accountSelect(viewer) });
@@ -243,10 +270,19 @@ export class Access {
       const byId = new Map(rows.map((r) => [r.id, this.primeWorkspace(r)]));
       return ids.map((id) => byId.get(id) ?? null);
     });
+    const rememberedKey = (id: string) => `list\n${viewer?.id ?? ''}\n${id}`;
     this.lists = new DataLoader(async (ids) => {
+      const hits = new Map<string, ListRow>();
+      for (const id of ids) {
+        const hit = remembered?.get<ListRow>(rememberedKey(id));
+        if (hit) hits.set(id, this.primeFrom(hit));
+      }
+      const missing = ids.filter((id) => !hits.has(id));
+      if (!missing.length) return ids.map((id) => hits.get(id) ?? null);
+      const generation = remembered?.generation() ?? null;
       const viewerId = viewer?.id ?? '';
       const rows = await db.list.findMany({
-        where: { id: { in: [...ids] } },
+        where: { id: { in: missing } },
         select: {
           id: true,
           workspaceId: true,
@@ -270,15 +306,24 @@ export class Access {
           workspace: { select: workspaceSelect(viewer, false) },
         },
       });
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      return ids.map((id) => {
-        const row = byId.get(id);
-        if (!row) return null;
+      for (const row of rows) {
         const { shares, workspace, ...rest } = row;
         const list = { ...rest, grants: (shares ?? []).flatMap(toGrant) };
-        return { ...list, workspace: this.settleReach(list, workspace) };
-      });
+        const loaded = { ...list, workspace: this.settleReach(list, workspace) };
+        hits.set(row.id, loaded);
+        remembered?.set(rememberedKey(row.id), loaded, generation);
+      }
+      return ids.map((id) => hits.get(id) ?? null);
     });
+  }
+
+  /** A remembered list row: its settled workspace facts serve the rest of this request too. */
+  private primeFrom(row: ListRow): ListRow {
+    if (row.workspace) {
+      this.workspaces.prime(row.workspace.workspaceId, row.workspace);
+      this.accounts.prime(row.workspace.account.accountId, row.workspace.account);
+    }
+    return row;
   }
 
   /**
@@ -324,6 +369,7 @@ export class Access {
     if (!row) return null;
     const workspace = row.workspace ?? (await this.workspaces.load(row.workspaceId));
     if (!workspace) return null;
+    this.accountsSeen.add(workspace.account.accountId);
     return this.listFacts(row, workspace, this.linkTokens.get(listId));
   }
 

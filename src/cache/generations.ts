@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
-import { connectRedis } from '../realtime/redis.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import { connectRedis, type RedisTarget } from '../realtime/redis.ts';
 
 /**
  * The generation of the data, as this instance knows it: a number that moves on with every write.
@@ -13,6 +14,15 @@ export interface Generations {
   current(): number | null;
   /** Calls `listener` at each new generation (the cache drops its entries). */
   onChange(listener: () => void): void;
+  /**
+   * The sequence of list-content writes (`writeListContent`) this instance has seen, its own and
+   * other instances': an answer started at `contentSeq()` is stale for an account whose
+   * `lastContentWrite` is above it.
+   */
+  contentSeq(): number;
+  lastContentWrite(accountId: string): number;
+  /** Calls `listener` with the account of each list-content write (the cache drops its answers). */
+  onContentChange(listener: (accountId: string) => void): void;
   close(): Promise<void>;
 }
 
@@ -20,7 +30,7 @@ export interface GenerationOptions {
   db: Db;
   log: Logger;
   /** Other instances' writes arrive through Redis; without it this instance is the only writer. */
-  redisUrl: string | undefined;
+  redis: RedisTarget | undefined;
   redisKeyPrefix: string;
 }
 
@@ -28,49 +38,119 @@ export interface GenerationOptions {
 const READ_ONLY = /^\s*SELECT\b/i;
 
 /**
+ * Opens a statement that changes only the content of lists of one account (items, their updates,
+ * the audit rows of those changes): such a statement does not end a generation, only the answers
+ * that could read that account's lists (`writeListContent` announces it).
+ */
+const LIST_CONTENT = '/* list-content */';
+const isListContent = (query: string) => query.startsWith(LIST_CONTENT);
+
+const contentListeners = new WeakMap<Db, Set<(accountId: string) => void>>();
+
+/**
+ * Runs one autocommitted statement (no transaction around it: it commits when it returns) that
+ * changes the content of lists of `accountId` and nothing else (no access fact: shares, members,
+ * policies, lists' own rows), then announces the account to every watcher of `db`, and through
+ * them to other instances, before the caller answers. Other writes end every kept answer; these
+ * end only the answers of viewers who could read the account's lists.
+ */
+export async function writeListContent<T>(db: Db, accountId: string, statement: Prisma.Sql): Promise<T[]> {
+  try {
+    return await db.$queryRaw<T[]>(Prisma.sql([`${LIST_CONTENT} `, ''], statement));
+  } finally {
+    for (const listener of contentListeners.get(db) ?? []) listener(accountId);
+  }
+}
+
+function onListContent(db: Db, listener: (accountId: string) => void): void {
+  let listeners = contentListeners.get(db);
+  if (!listeners) {
+    listeners = new Set();
+    contentListeners.set(db, listeners);
+  }
+  listeners.add(listener);
+}
+
+/**
  * Moves the generation on at every statement this instance sends that could change data (Prisma's
  * query events report each one as it completes, the COMMIT of a transaction included), and at
- * every write another instance announces on Redis. Announcements are coalesced to one per turn of
- * the event loop. While the Redis subscription is down, `current()` is null: the cache is off until
- * it is back, and then a new generation starts, since announcements may have been missed.
+ * every write another instance announces on Redis, except list-content writes (`writeListContent`),
+ * which move only their account's mark. Announcements are coalesced to one per turn of the event
+ * loop. While the Redis subscription is down, `current()` is null: the cache is off until it is
+ * back, and then a new generation starts, since announcements may have been missed.
  */
 export function watchGenerations(options: GenerationOptions): Generations {
   const { db, log } = options;
   const listeners: (() => void)[] = [];
+  const contentListeners: ((accountId: string) => void)[] = [];
   let generation = 0;
+  let contentSeq = 0;
+  const lastWrites = new Map<string, number>();
   const next = () => {
     generation++;
+    // Every answer is dropped: the marks of accounts start again.
+    lastWrites.clear();
     for (const listener of listeners) listener();
   };
+  const contentWritten = (accountId: string) => {
+    lastWrites.set(accountId, ++contentSeq);
+    for (const listener of contentListeners) listener(accountId);
+  };
+  const common = {
+    onChange: (l: () => void) => void listeners.push(l),
+    contentSeq: () => contentSeq,
+    lastContentWrite: (accountId: string) => lastWrites.get(accountId) ?? 0,
+    onContentChange: (l: (accountId: string) => void) => void contentListeners.push(l),
+  };
 
-  if (!options.redisUrl) {
+  if (!options.redis) {
     db.$on('query', (e) => {
-      if (!READ_ONLY.test(e.query)) next();
+      if (!READ_ONLY.test(e.query) && !isListContent(e.query)) next();
     });
-    return { current: () => generation, onChange: (l) => void listeners.push(l), close: async () => {} };
+    onListContent(db, contentWritten);
+    return { ...common, current: () => generation, close: async () => {} };
   }
 
   const channel = `${options.redisKeyPrefix}cache:writes`;
   const me = randomUUID();
   const onError = (err: Error) => log.warn({ err: err.message }, 'response cache: redis error');
-  const publisher = connectRedis(options.redisUrl, onError);
-  const subscriber = connectRedis(options.redisUrl, onError).client;
+  const publisher = connectRedis(options.redis, onError);
+  const subscriber = connectRedis(options.redis, onError).client;
   let listening = false;
+  // What this turn of the event loop wrote: anything (the generation), or the content of these accounts.
+  let wroteAny = false;
+  const wroteContent = new Set<string>();
   let announcing = false;
   const announce = () => {
     announcing = false;
-    publisher.whenUp((c) => c.publish(channel, me)).catch(onError);
+    // A message is the sender's id, then the accounts whose lists' content alone it changed.
+    const message = wroteAny ? me : `${me} ${[...wroteContent].join(' ')}`;
+    wroteAny = false;
+    wroteContent.clear();
+    publisher.whenUp((c) => c.publish(channel, message)).catch(onError);
   };
-  db.$on('query', (e) => {
-    if (READ_ONLY.test(e.query)) return;
-    next();
+  const announceSoon = () => {
     if (!announcing) {
       announcing = true;
       setImmediate(announce);
     }
+  };
+  db.$on('query', (e) => {
+    if (READ_ONLY.test(e.query) || isListContent(e.query)) return;
+    next();
+    wroteAny = true;
+    announceSoon();
   });
-  subscriber.on('message', (_channel: string, from: string) => {
-    if (from !== me) next();
+  onListContent(db, (accountId) => {
+    contentWritten(accountId);
+    wroteContent.add(accountId);
+    announceSoon();
+  });
+  subscriber.on('message', (_channel: string, message: string) => {
+    const [from, ...accounts] = message.split(' ');
+    if (from === me) return;
+    if (!accounts.length) next();
+    for (const accountId of accounts) contentWritten(accountId);
   });
   // Lost: answers may be missing other instances' writes from now on. Back: some may have been missed.
   subscriber.on('close', () => {
@@ -87,8 +167,8 @@ export function watchGenerations(options: GenerationOptions): Generations {
       .catch(onError);
   });
   return {
+    ...common,
     current: () => (listening ? generation : null),
-    onChange: (l) => void listeners.push(l),
     async close() {
       listening = false;
       subscriber.disconnect();

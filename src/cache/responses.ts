@@ -4,8 +4,10 @@ import { type ExecutionResult, getOperationAST, parse } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
+import { reachableAccountsWhere } from '../access/load.ts';
 import { bearerToken } from '../auth/viewer.ts';
 import type { Config } from '../config.ts';
+import type { Context } from '../context.ts';
 import { requestIdOf } from '../security/plugins.ts';
 import type { Generations } from './generations.ts';
 
@@ -13,8 +15,10 @@ import type { Generations } from './generations.ts';
 export type Identify = (request: Request, serverContext: object) => Promise<unknown>;
 
 /**
- * Queries' answers, kept in memory per caller and served without executing again until anything
- * is written (`watchGenerations`). An answer is keyed on the whole token that asked (so on the
+ * Queries' answers, kept in memory per caller and served without executing again until something
+ * they could read is written (`watchGenerations`): any write ends them all, except a write of
+ * list content (items, updates), which ends only the answers of viewers who could read some list
+ * of its account (`reachableAccountsWhere`, plus the lists the request opened by link). An answer is keyed on the whole token that asked (so on the
  * viewer and everything the token carries), the document, the variables and the generation in
  * which it started; answers with errors are not kept, nor answers about invitations (they expire
  * with the clock, not with a write), nor anything asked over websockets. The caller is
@@ -27,20 +31,96 @@ export function responseCache(
   generations: Generations,
   identify: Identify,
   log: Logger,
+  onHit: () => void = () => {},
 ): Plugin {
+  // Each kept answer's accounts, and the answers kept per account (ended by a write of its lists' content).
+  const accountsOf = new Map<string, string[]>();
+  const byAccount = new Map<string, Set<string>>();
   const answers = new LRUCache<string, ExecutionResult>({
     maxSize: config.maxBytes,
     // Measured once, when kept (a miss executes, so this is small beside it).
     sizeCalculation: (result) => JSON.stringify(result.data ?? null).length + 1,
+    dispose: (_result, key) => {
+      for (const accountId of accountsOf.get(key) ?? []) byAccount.get(accountId)?.delete(key);
+      accountsOf.delete(key);
+    },
   });
   // A new generation makes every kept answer unreachable (its key names an older one): free them.
-  generations.onChange(() => answers.clear());
-  const cache: Cache = {
-    get: (key) => answers.get(key),
-    set: (key, result, _entities, ttl) => void answers.set(key, result, { ttl }),
-    // Entities are not tracked: any write ends a generation, whatever it touched.
-    invalidate: () => {},
+  generations.onChange(() => {
+    answers.clear();
+    scopes.clear();
+  });
+  generations.onContentChange((accountId) => {
+    const keys = byAccount.get(accountId);
+    if (!keys) return;
+    byAccount.delete(accountId);
+    for (const key of keys) answers.delete(key);
+  });
+  // Answers being kept (their accounts are being read): whoever waits for one waits for this too.
+  const keeping = new Map<string, Promise<unknown>>();
+  // The accounts whose lists each viewer could read, in this generation (access changes end it).
+  const scopes = new LRUCache<string, Promise<string[]>>({ max: 10_000 });
+  const scopeOf = (ctx: Context): Promise<string[]> => {
+    const viewerId = ctx.viewer?.id;
+    if (!viewerId) return Promise.resolve([]);
+    let scope = scopes.get(viewerId);
+    if (!scope) {
+      scope = ctx.db.account
+        .findMany({ where: reachableAccountsWhere(viewerId), select: { id: true } })
+        .then((rows) => rows.map((r) => r.id));
+      scope.catch(() => scopes.delete(viewerId));
+      scopes.set(viewerId, scope);
+    }
+    return scope;
   };
+  // An answer is kept under the accounts it could have read, unless one of them had its lists'
+  // content written since the answer began (the write's end has then passed it by).
+  const keep = async (ctx: Context, since: number, key: string, result: ExecutionResult, ttl: number) => {
+    const generation = generations.current();
+    const accounts = new Set(await scopeOf(ctx));
+    if (generation !== generations.current()) return;
+    for (const accountId of ctx.access.accountsSeen) accounts.add(accountId);
+    for (const accountId of accounts) if (generations.lastContentWrite(accountId) > since) return;
+    answers.set(key, result, { ttl });
+    const list = [...accounts];
+    accountsOf.set(key, list);
+    for (const accountId of list) {
+      let keys = byAccount.get(accountId);
+      if (!keys) {
+        keys = new Set();
+        byAccount.set(accountId, keys);
+      }
+      keys.add(key);
+    }
+  };
+  // The cache as each operation sees it: made (before execution) where the content writes stood,
+  // so that what it keeps is checked against what was written meanwhile. envelop's plugin takes a
+  // function of the context for this; yoga's wrapper reads kept answers through the same object's
+  // own `get` (before there is a context), so it is both.
+  const cacheFor = (context: Record<string, unknown>): Cache => {
+    const since = generations.contentSeq();
+    const ctx = 'access' in context ? (context as unknown as Context) : null;
+    // Asked now, alongside the execution (it is one statement per viewer and generation).
+    ctx && scopeOf(ctx).catch(() => {});
+    return {
+      get: (key) => answers.get(key),
+      set: (key, result, _entities, ttl) => {
+        if (!ctx) return;
+        const kept = keep(ctx, since, key, result, ttl).catch((err: Error) =>
+          log.warn({ err: err.message }, 'response cache: answer not kept'),
+        );
+        keeping.set(key, kept);
+        void kept.then(() => keeping.get(key) === kept && keeping.delete(key));
+      },
+      // Entities are not tracked: writes end answers by generation and by account.
+      invalidate: () => {},
+    };
+  };
+  const cache: Cache = Object.assign(cacheFor, {
+    get: (key: string) => answers.get(key),
+    set: () => {},
+    invalidate: () => {},
+  });
   // The session each operation is cached under (its token, or 'anonymous'); null: never from the
   // cache. Keyed by the operation's context: the operations of a batch share one request.
   const sessions = new WeakMap<object, string | null>();
@@ -147,15 +227,18 @@ export function responseCache(
     },
     // A kept answer skips execution, and with it the operation's log line: write one here. It is
     // also serialised once, not at every hit (yoga uses a result's own `stringify` when it has one).
-    onResultProcess({ request, result, setResult }) {
+    async onResultProcess({ request, result, setResult }) {
       // The request that computed an answer is done (kept or not): whoever waited may go on.
-      for (const key of owned.get(request) ?? []) {
+      const computed = owned.get(request) ?? [];
+      owned.delete(request);
+      await Promise.all(computed.map((key) => keeping.get(key)));
+      for (const key of computed) {
         inflight.get(key)?.finish();
         inflight.delete(key);
       }
-      owned.delete(request);
       const served = result as ExecutionResult & { [SERVED_FROM_CACHE]?: boolean };
       if (!served[SERVED_FROM_CACHE]) return;
+      onHit();
       log.info({ requestId: requestIdOf(request), cached: true }, 'graphql operation');
       const data = served.data;
       if (!data) return;

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { traceStatement } from '../telemetry/tracing.ts';
 import { type MigrationConnection, migrate, pgliteMigrationConnection, pgMigrationConnection } from './migrate.ts';
 
 /** The Prisma client every module uses; transactions are `db.$transaction(async (tx) => …)`. */
@@ -14,6 +15,8 @@ export type DbTx = Omit<Db, '$connect' | '$disconnect' | '$on' | '$transaction' 
 /** Where the data lives: PostgreSQL when a URL is given, otherwise embedded PGlite. */
 export interface DatabaseOptions {
   databaseUrl?: string | undefined;
+  /** Where migrations run when the queries go through a pooler (DATABASE_DIRECT_URL). */
+  directUrl?: string | undefined;
   /** Embedded data directory; `null` keeps PGlite in memory. */
   dataDir?: string | null;
   /** Called when a pooled PostgreSQL connection fails outside a query, instead of crashing. */
@@ -36,19 +39,20 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** A Prisma client that counts the statements it sends (Prisma's query events). */
+/** A Prisma client that counts the statements it sends, and traces them (Prisma's query events). */
 function countingClient(adapter: SqlDriverAdapterFactory) {
   const prisma: Db = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
   let statements = 0;
-  prisma.$on('query', () => {
+  prisma.$on('query', (event) => {
     statements++;
+    traceStatement(event);
   });
   return { prisma, statements: () => statements };
 }
 
 /** Opens PostgreSQL (`databaseUrl`) or embedded PGlite (`dataDir`, or memory when null). */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.onConnectionError);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.directUrl, options.onConnectionError);
   return openPglite(options.dataDir ?? null);
 }
 
@@ -87,7 +91,11 @@ async function postgresDriver() {
   return { Client: pgModule.Client, ResilientPool, PrismaPg };
 }
 
-async function openPostgres(url: string, onConnectionError?: (err: Error) => void): Promise<Database> {
+async function openPostgres(
+  url: string,
+  directUrl: string | undefined,
+  onConnectionError?: (err: Error) => void,
+): Promise<Database> {
   const { Client, ResilientPool, PrismaPg } = await postgresDriver();
   // Two connections stay open while idle: a query after a quiet spell (a cached answer expiring)
   // would otherwise wait for a new connection and a backend with cold catalog caches.
@@ -108,7 +116,7 @@ async function openPostgres(url: string, onConnectionError?: (err: Error) => voi
     prisma,
     statements,
     async migrate(log) {
-      const client: pg.Client = new Client({ connectionString: url });
+      const client: pg.Client = new Client({ connectionString: directUrl ?? url });
       client.on('error', onError);
       await client.connect();
       try {

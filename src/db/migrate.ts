@@ -144,9 +144,12 @@ export async function readMigrations(dir: string = DEFAULT_MIGRATIONS_DIR): Prom
 
 /**
  * Applies every pending migration of the migrations folder, in folder-name order, each in its
- * own transaction together with its `_prisma_migrations` row, while holding a PostgreSQL
- * advisory lock, so that instances starting together migrate once (the others wait, then find
- * nothing to do).
+ * own transaction together with its `_prisma_migrations` row. Each of those transactions first
+ * takes a transaction-scoped PostgreSQL advisory lock and then reads which migrations are applied,
+ * so that instances starting together migrate once (the others wait, then find nothing to do).
+ * The lock ends with its transaction: behind a transaction pooler (PgBouncer in transaction
+ * mode), where consecutive statements may run on different server sessions, a session lock
+ * would be taken on one and its unlock sent to another, and stay held by the pooled one.
  *
  * Throws, applying nothing, when the recorded history and the folder disagree: an applied
  * migration's file changed (checksum), an applied migration is missing from the folder, or a
@@ -160,65 +163,70 @@ export async function migrate(conn: MigrationConnection, opts: MigrateOptions = 
   const dir = opts.migrationsDir ?? DEFAULT_MIGRATIONS_DIR;
   const log = opts.log ?? (() => {});
   const migrations = await readMigrations(dir);
-
-  await conn.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK_KEY]);
-  try {
-    await conn.exec(CREATE_MIGRATIONS_TABLE);
-    const { rows } = await conn.query<MigrationRow>(
-      'SELECT id, checksum, migration_name, finished_at, rolled_back_at FROM _prisma_migrations ORDER BY started_at',
-    );
-
-    // A failed attempt may have left part of a migration behind (Prisma does not wrap scripts in
-    // a transaction); only a person can tell whether to roll it back or mark it done.
-    const failed = rows.find((r) => r.finished_at === null && r.rolled_back_at === null);
-    if (failed) {
-      throw new Error(
-        `Migration ${failed.migration_name} failed in a previous attempt (_prisma_migrations id ${failed.id}) ` +
-          'and may be partly applied. Repair the database by hand, then mark the attempt rolled back ' +
-          `(UPDATE _prisma_migrations SET rolled_back_at = now() WHERE id = '${failed.id}') to retry it, ` +
-          `or finished (SET finished_at = now()) if it is in fact complete.`,
+  const done: string[] = [];
+  for (;;) {
+    await conn.exec('BEGIN');
+    let next: MigrationFile | undefined;
+    try {
+      await conn.query('SELECT pg_advisory_xact_lock($1)', [ADVISORY_LOCK_KEY]);
+      await conn.exec(CREATE_MIGRATIONS_TABLE);
+      const { rows } = await conn.query<MigrationRow>(
+        'SELECT id, checksum, migration_name, finished_at, rolled_back_at FROM _prisma_migrations ORDER BY started_at',
       );
+      const applied = appliedMigrations(rows, migrations, dir);
+      next = migrations.find((m) => !applied.has(m.name));
+      if (next) await applyOne(conn, next);
+      await conn.exec('COMMIT');
+    } catch (err) {
+      await conn.exec('ROLLBACK').catch(() => {});
+      throw err;
     }
-
-    const onDisk = new Map(migrations.map((m) => [m.name, m]));
-    const applied = new Set<string>();
-    for (const row of rows) {
-      if (row.finished_at === null || row.rolled_back_at !== null) continue;
-      const file = onDisk.get(row.migration_name);
-      if (!file) {
-        throw new Error(
-          `Migration ${row.migration_name} is applied to this database but missing from ${dir}: ` +
-            'this code is older than the database, or the folder was renamed.',
-        );
-      }
-      if (!checksumMatches(file.script, row.checksum)) {
-        throw new Error(
-          `Migration ${row.migration_name} was modified after it was applied to this database ` +
-            `(recorded checksum ${row.checksum}, file ${migrationChecksum(file.script)}). ` +
-            'Restore the original migration.sql and put the change in a new migration.',
-        );
-      }
-      applied.add(row.migration_name);
-    }
-
-    const done: string[] = [];
-    for (const migration of migrations) {
-      if (applied.has(migration.name)) continue;
-      await applyOne(conn, migration);
-      done.push(migration.name);
-      log(`applied migration ${migration.name}`);
-    }
-    if (done.length === 0) log('no pending migrations');
-    return { applied: done };
-  } finally {
-    // Session-scoped: it would also go with the connection, so a failed unlock is not fatal, and
-    // must not hide the error that brought us here.
-    await conn.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCK_KEY]).catch(() => {});
+    if (!next) break;
+    done.push(next.name);
+    log(`applied migration ${next.name}`);
   }
+  if (done.length === 0) log('no pending migrations');
+  return { applied: done };
 }
 
+/** The names of the applied migrations; throws when the history and the folder disagree (see `migrate`). */
+function appliedMigrations(rows: MigrationRow[], migrations: MigrationFile[], dir: string): Set<string> {
+  // A failed attempt may have left part of a migration behind (Prisma does not wrap scripts in
+  // a transaction); only a person can tell whether to roll it back or mark it done.
+  const failed = rows.find((r) => r.finished_at === null && r.rolled_back_at === null);
+  if (failed) {
+    throw new Error(
+      `Migration ${failed.migration_name} failed in a previous attempt (_prisma_migrations id ${failed.id}) ` +
+        'and may be partly applied. Repair the database by hand, then mark the attempt rolled back ' +
+        `(UPDATE _prisma_migrations SET rolled_back_at = now() WHERE id = '${failed.id}') to retry it, ` +
+        `or finished (SET finished_at = now()) if it is in fact complete.`,
+    );
+  }
+  const onDisk = new Map(migrations.map((m) => [m.name, m]));
+  const applied = new Set<string>();
+  for (const row of rows) {
+    if (row.finished_at === null || row.rolled_back_at !== null) continue;
+    const file = onDisk.get(row.migration_name);
+    if (!file) {
+      throw new Error(
+        `Migration ${row.migration_name} is applied to this database but missing from ${dir}: ` +
+          'this code is older than the database, or the folder was renamed.',
+      );
+    }
+    if (!checksumMatches(file.script, row.checksum)) {
+      throw new Error(
+        `Migration ${row.migration_name} was modified after it was applied to this database ` +
+          `(recorded checksum ${row.checksum}, file ${migrationChecksum(file.script)}). ` +
+          'Restore the original migration.sql and put the change in a new migration.',
+      );
+    }
+    applied.add(row.migration_name);
+  }
+  return applied;
+}
+
+/** Runs the migration's script and records it, inside the caller's transaction. */
 async function applyOne(conn: MigrationConnection, migration: MigrationFile): Promise<void> {
-  await conn.exec('BEGIN');
   try {
     await conn.exec(migration.script);
     // started_at is now(), the transaction's start; finished_at the wall clock at the end.
@@ -227,9 +235,7 @@ async function applyOne(conn: MigrationConnection, migration: MigrationFile): Pr
        VALUES ($1, $2, $3, now(), clock_timestamp(), 1)`,
       [randomUUID(), migrationChecksum(migration.script), migration.name],
     );
-    await conn.exec('COMMIT');
   } catch (err) {
-    await conn.exec('ROLLBACK').catch(() => {});
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(`Migration ${migration.name} failed and was rolled back, nothing of it applied: ${reason}`, {
       cause: err,

@@ -197,14 +197,16 @@ type Script = (...args: (string | number)[]) => Promise<unknown>;
 type Commands = Record<typeof SESSIONS_COMMAND | typeof SESSIONS_OF_COMMAND, Script>;
 
 /**
- * Presence in Redis: `<prefix>presence:<listId>` hash of sessions, `…:exp` sorted set of
+ * Presence in Redis: `<prefix>presence:{<listId>}` hash of sessions, `…:exp` sorted set of
  * expiries, and `…:k:<rosterKey>` set of the session ids shown under each roster entry (an
  * index, so that a state change or an entry is read without the whole list; the hash and the
  * expiries stay the truth). Every call fails at once with RedisUnavailableError while Redis is down.
  */
 export function redisPresenceStore({ client, whenUp }: RedisConnection, prefix: string): PresenceStore {
-  const keys = (listId: string) => [`${prefix}presence:${listId}`, `${prefix}presence:${listId}:exp`] as const;
-  const index = (listId: string, key: string) => `${prefix}presence:${listId}:k:${key}`;
+  // `{listId}` is the hash tag: every key of a list is in one Cluster slot, as its scripts and
+  // transactions need.
+  const keys = (listId: string) => [`${prefix}presence:{${listId}}`, `${prefix}presence:{${listId}}:exp`] as const;
+  const index = (listId: string, key: string) => `${prefix}presence:{${listId}}:k:${key}`;
   // Sent by their digest (EVALSHA), not their text, on every call.
   client.defineCommand(SESSIONS_COMMAND, { numberOfKeys: 2, lua: SESSIONS_SCRIPT });
   client.defineCommand(SESSIONS_OF_COMMAND, { numberOfKeys: 3, lua: SESSIONS_OF_SCRIPT });

@@ -2,7 +2,7 @@ import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import { memoryPresenceStore, type PresenceStore, redisPresenceStore } from './presence.ts';
-import { connectRedis } from './redis.ts';
+import { connectRedis, type RedisTarget } from './redis.ts';
 
 /** What happened to a workspace; ids only, so it survives JSON through Redis. */
 export interface WorkspaceEventPayload {
@@ -28,6 +28,8 @@ export interface ListEventPayload {
     | 'LIST_DELETED'
     | 'ACCESS_CHANGED';
   listId: string;
+  /** The list's event number (1, 2, 3… in commit order), as recorded with the change. */
+  seq: number;
   itemId?: string;
   /** On ITEM_UPDATED: `title` and/or the keys of `fields` that changed. */
   changedFields?: string[];
@@ -79,7 +81,7 @@ export interface Realtime {
    * of the topic acts on anything.
    */
   listen<T extends keyof Topics>(topic: T, id: Topics[T][0], listener: (payload: Topics[T][1]) => void): () => void;
-  /** A cheap round trip, for readiness checks. */
+  /** A cheap write to a Redis master, for readiness checks: fails while the instance cannot write. */
   ping(): Promise<void>;
   /**
    * Calls `listener` each time the pub/sub came back from an outage with its subscriptions live
@@ -91,14 +93,15 @@ export interface Realtime {
 }
 
 export interface RealtimeOptions {
-  redisUrl?: string | undefined;
+  /** Redis in any of its modes; unset: in process. */
+  redis?: RedisTarget | undefined;
   keyPrefix?: string;
   onError?: (err: Error) => void;
 }
 
-/** In-process pub/sub, or Redis pub/sub when `redisUrl` is set. */
+/** In-process pub/sub, or Redis pub/sub when `redis` is set. */
 export function createRealtime(options: RealtimeOptions): Realtime {
-  if (!options.redisUrl) {
+  if (!options.redis) {
     const target = new EventTarget();
     return {
       pubsub: createPubSub<Topics>({ eventTarget: target as never }),
@@ -116,9 +119,9 @@ export function createRealtime(options: RealtimeOptions): Realtime {
   const redisOptions = { enableAutoPipelining: true, lazyConnect: false };
   // One connection for commands (publishes and presence), so a session re-created by its
   // heartbeat after a restart is announced on the connection that just wrote it.
-  const commands = connectRedis(options.redisUrl, onError, redisOptions);
+  const commands = connectRedis(options.redis, onError, redisOptions);
   // Subscriptions wait in the offline queue during an outage; ioredis resubscribes on reconnect.
-  const subscribeClient = connectRedis(options.redisUrl, onError, redisOptions).client;
+  const subscribeClient = connectRedis(options.redis, onError, redisOptions).client;
   // Subscribe and unsubscribe calls not yet acknowledged: `ready()` waits for them.
   const subscribing = new Set<Promise<unknown>>();
   // Publishes not yet sent: `close()` lets them go out first.
@@ -128,18 +131,26 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     set.add(settled);
     return settled;
   };
+  // The latest list event per list whose publish failed: sent again once Redis is back. The event
+  // is in PostgreSQL, and a subscriber that sees its number after a gap fills the gap from there,
+  // even when it resynced before this instance reconnected and nothing else is written after.
+  const unsent = new Map<string, string>();
+  const publish = (channel: string, message: string) =>
+    track(
+      publishing,
+      commands
+        .whenUp((redis) => redis.publish(prefix + channel, message))
+        .catch((err: unknown) => {
+          if (channel.startsWith('list:events:')) unsent.set(channel, message);
+          throw err;
+        }),
+    );
   // The event target names channels after topics; these adapters add REDIS_KEY_PREFIX so runs
   // and deployments sharing one Redis never hear each other. A publish during a Redis outage
   // fails at once and is logged: the change it announces has committed, and its mutation must
   // neither wait for Redis nor fail.
   const eventTarget = createRedisEventTarget({
-    publishClient: {
-      publish: (channel: string, message: string) =>
-        track(
-          publishing,
-          commands.whenUp((redis) => redis.publish(prefix + channel, message)),
-        ),
-    } as unknown as Redis,
+    publishClient: { publish } as unknown as Redis,
     subscribeClient: {
       on: (_event: 'message', listener: (channel: string, message: string) => void) => {
         subscribeClient.on('message', (channel: string, message: string) => {
@@ -161,6 +172,9 @@ export function createRealtime(options: RealtimeOptions): Realtime {
     if (!lost || commands.client.status !== 'ready' || subscribeClient.status !== 'ready') return;
     lost = false;
     subscribeClient.ping().then(() => {
+      const resend = [...unsent];
+      unsent.clear();
+      for (const [channel, message] of resend) void publish(channel, message);
       for (const listener of resyncs) listener();
     }, onError);
   };
@@ -175,7 +189,8 @@ export function createRealtime(options: RealtimeOptions): Realtime {
       await Promise.all([...subscribing]);
     },
     async ping() {
-      await commands.whenUp((redis) => redis.ping());
+      // A write, not PING: a master demoted to replica answers PING but refuses writes (READONLY).
+      await commands.whenUp((redis) => redis.set(`${prefix}ready`, '1', 'PX', 60_000));
     },
     onResync(listener) {
       resyncs.add(listener);

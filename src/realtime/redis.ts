@@ -1,4 +1,65 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+/** One Redis server: host and port. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where Redis is: a standalone server's URL (REDIS_URL), a master watched by Sentinels
+ * (REDIS_SENTINELS + REDIS_SENTINEL_NAME), or a Cluster (REDIS_CLUSTER_NODES).
+ */
+export type RedisTarget = string | { sentinels: HostPort[]; name: string } | { clusterNodes: HostPort[] };
+
+/** A client of any of the three: their commands, pub/sub and events are the same. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * The one place Redis clients are made (pub/sub, presence, rate limits, response-cache
+ * invalidation), so each mode is configured once:
+ * - Sentinel: the client asks the sentinels for the master, follows a failover as the sentinels
+ *   announce it, and reconnects (resending the command) when a server answers READONLY: a master
+ *   demoted to replica is never written to again.
+ * - Cluster: keys are routed by slot; keys one script or transaction touches share a hash tag.
+ */
+export function newRedisClient(target: RedisTarget, given: RedisOptions = {}): RedisClient {
+  const options: RedisOptions = { retryStrategy: reconnectDelay, ...given };
+  if (typeof target === 'string') return new Redis(target, options);
+  if ('sentinels' in target) {
+    return new Redis({
+      ...options,
+      sentinels: target.sentinels,
+      name: target.name,
+      role: 'master',
+      sentinelRetryStrategy: reconnectDelay,
+      failoverDetector: true,
+      reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+    });
+  }
+  const { enableOfflineQueue, enableAutoPipelining, lazyConnect, ...redisOptions } = options;
+  return new Cluster(target.clusterNodes, {
+    redisOptions,
+    clusterRetryStrategy: reconnectDelay,
+    scaleReads: 'master',
+    ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
+    ...(lazyConnect === undefined ? {} : { lazyConnect }),
+  });
+}
+
+/**
+ * How long to wait before reconnecting attempt `times`: ioredis' default grows to 2 s, which is
+ * how late events and presence resume after Redis returns; half a second keeps that short.
+ */
+function reconnectDelay(times: number): number {
+  return Math.min(times * 50, 500);
+}
+
+/** The masters of a Cluster, or the client itself: what a SCAN over every key must visit. */
+export function mastersOf(client: RedisClient): Redis[] {
+  return client instanceof Cluster ? client.nodes('master') : [client];
+}
 
 /** Redis could not be reached: the command was not sent. Requests that needed it answer 503. */
 export class RedisUnavailableError extends Error {
@@ -10,13 +71,13 @@ export class RedisUnavailableError extends Error {
 
 /** An ioredis client and a way to run commands that fail at once while its connection is down. */
 export interface RedisConnection {
-  client: Redis;
+  client: RedisClient;
   /**
    * Runs `command` when the connection is up (or still opening for the first time); otherwise
    * rejects with RedisUnavailableError without sending it. ioredis would keep it in its offline
    * queue until Redis returns (with `maxRetriesPerRequest: null`, forever) and then send it late.
    */
-  whenUp<T>(command: (client: Redis) => Promise<T>): Promise<T>;
+  whenUp<T>(command: (client: RedisClient) => Promise<T>): Promise<T>;
 }
 
 /**
@@ -29,8 +90,12 @@ const COMMAND_TIMEOUT_MS = 5_000;
  * Opens a client that reconnects forever. Commands run through `whenUp` fail fast during an
  * outage; commands sent directly (subscriptions) wait in the offline queue and run on reconnect.
  */
-export function connectRedis(url: string, onError: (err: Error) => void, options: RedisOptions = {}): RedisConnection {
-  const client = new Redis(url, { maxRetriesPerRequest: null, ...options });
+export function connectRedis(
+  target: RedisTarget,
+  onError: (err: Error) => void,
+  options: RedisOptions = {},
+): RedisConnection {
+  const client = newRedisClient(target, { maxRetriesPerRequest: null, ...options });
   client.on('error', onError);
   let wasReady = false;
   client.once('ready', () => {

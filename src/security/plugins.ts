@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError, getOperationAST, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.ts';
 import type { Context } from '../context.ts';
+import { complexityLimit } from './complexity.ts';
 import { documentIdOf, type TrustedDocuments } from './trusted-documents.ts';
 
 /** The header a browser cannot send cross-site without a preflight; GET and form posts need it. */
@@ -20,17 +22,24 @@ export function securityPlugins(config: Config, trusted: TrustedDocuments | null
   const { limits } = config;
   const plugins: Plugin[] = [
     limitBodySize(limits.bodyBytes),
+    wellFormedParams(),
     useCSRFPrevention({ requestHeaders: [CSRF_HEADER] }),
     EnvelopArmorPlugin({
       maxDepth: { n: limits.depth, flattenFragments: true, ...reported },
       maxAliases: { n: limits.aliases, ...reported },
       maxDirectives: { n: limits.directives, ...reported },
       maxTokens: { n: limits.tokens },
-      costLimit: { maxCost: limits.cost, ...reported },
+      // Cost is counted by complexityLimit instead, which counts list sizes (`first`).
+      costLimit: { enabled: false },
       // Suggestions ("did you mean …?") describe the schema; off wherever introspection is.
       blockFieldSuggestion: { enabled: !config.introspection },
     }),
     limitErrorsAsValidationErrors(),
+    complexityLimit(limits.cost),
+    // @defer and @stream: incremental results as multipart/mixed over HTTP, several `next`
+    // messages over graphql-ws.
+    useDeferStream(),
+    noServerSentEvents(),
   ];
   if (!config.introspection) plugins.push(disableIntrospection());
   if (trusted) {
@@ -53,6 +62,58 @@ export function securityPlugins(config: Config, trusted: TrustedDocuments | null
     );
   }
   return plugins;
+}
+
+/** Deepest nesting of objects and arrays in `variables` (a JSON argument's own nesting included). */
+export const MAX_VARIABLES_DEPTH = 64;
+
+/**
+ * Why a request's parameters cannot be a GraphQL request (`query` not a string, variables that are
+ * not an object or nest deeper than MAX_VARIABLES_DEPTH), or null. Checked before anything else
+ * reads them (the response cache hashes the variables), without recursion: a nesting too deep to
+ * serialise is refused, not a stack overflow.
+ */
+export function malformedParams(params: {
+  query?: unknown;
+  variables?: unknown;
+  operationName?: unknown;
+}): GraphQLError | null {
+  const bad = (message: string) =>
+    new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+  if (params.query !== undefined && params.query !== null && typeof params.query !== 'string') {
+    return bad('Invalid request: "query" must be a string');
+  }
+  if (params.operationName != null && typeof params.operationName !== 'string') {
+    return bad('Invalid request: "operationName" must be a string');
+  }
+  const { variables } = params;
+  if (variables == null) return null;
+  if (typeof variables !== 'object' || Array.isArray(variables)) {
+    return bad('Invalid request: "variables" must be an object');
+  }
+  let level: unknown[] = [variables];
+  for (let depth = 1; level.length; depth++) {
+    if (depth > MAX_VARIABLES_DEPTH) {
+      return bad(`Invalid request: "variables" nest deeper than ${MAX_VARIABLES_DEPTH} levels`);
+    }
+    const next: unknown[] = [];
+    for (const value of level) {
+      for (const child of Object.values(value as object)) {
+        if (child !== null && typeof child === 'object') next.push(child);
+      }
+    }
+    level = next;
+  }
+  return null;
+}
+
+function wellFormedParams(): Plugin {
+  return {
+    onParams({ params }) {
+      const error = malformedParams(params);
+      if (error) throw error;
+    },
+  };
 }
 
 const BODY_TOO_LARGE = () =>
@@ -136,6 +197,35 @@ function limitErrorsAsValidationErrors(): Plugin {
           ),
         );
       },
+  };
+}
+
+/**
+ * GraphQL over SSE (yoga answers it by default) is turned off: subscriptions are served over
+ * graphql-ws, where they are authorised, shared and ended as DESIGN.md §4 says; an SSE stream
+ * would skip all of it. A request that accepts only `text/event-stream` gets a 406.
+ */
+function noServerSentEvents(): Plugin {
+  return {
+    onRequest({ request, endResponse, fetchAPI }) {
+      const accept = request.headers.get('accept') ?? '';
+      if (
+        !accept.includes('text/event-stream') ||
+        /application\/(graphql-response\+)?json|multipart\/mixed|\*\/\*/.test(accept)
+      ) {
+        return;
+      }
+      const error = {
+        message: 'GraphQL over server-sent events is not served here: use graphql-ws on this path for subscriptions',
+        extensions: { code: 'NOT_ACCEPTABLE' },
+      };
+      endResponse(
+        new fetchAPI.Response(JSON.stringify({ errors: [error] }), {
+          status: 406,
+          headers: { 'content-type': 'application/json; charset=utf-8' },
+        }),
+      );
+    },
   };
 }
 

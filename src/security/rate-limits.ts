@@ -1,8 +1,9 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from '../config.ts';
 import { RateLimitedError } from '../errors.ts';
+import { mastersOf, newRedisClient, type RedisClient, type RedisTarget } from '../realtime/redis.ts';
 
 /** Who is asking: the signed-in user (if any) and the client address. */
 export interface Caller {
@@ -34,21 +35,39 @@ export interface RateLimits {
 }
 
 export interface RateLimitsOptions {
-  config: Pick<Config, 'redisUrl' | 'redisKeyPrefix' | 'rateLimits'>;
+  config: Pick<Config, 'redis' | 'redisKeyPrefix' | 'rateLimits'>;
   onError?: (err: Error) => void;
+  /** Hears each refusal, by budget (`mutation`, `failure`): the metrics count them. */
+  onRefused?: (budget: string) => void;
 }
 
 const MINUTE = 60;
 
-/** Budgets in Redis (with an in-memory fallback) when `redisUrl` is set, in memory otherwise. */
-export function createRateLimits({ config, onError }: RateLimitsOptions): RateLimits {
+/** Budgets in Redis (with an in-memory fallback) when `redis` is set, in memory otherwise. */
+export function createRateLimits({ config, onError, onRefused }: RateLimitsOptions): RateLimits {
+  const counted = async (budget: string, work: Promise<void>) => {
+    try {
+      await work;
+    } catch (err) {
+      if (err instanceof RateLimitedError) onRefused?.(budget);
+      throw err;
+    }
+  };
   // Its own client: the limiter wants commands to fail at once while Redis is down (no offline
   // queue), so a request falls back to the in-memory budget instead of waiting. Commands sent in
   // the same turn of the event loop (concurrent requests' budgets) share one write.
-  const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true })
+  const redis = config.redis
+    ? newRedisClient(config.redis, { enableOfflineQueue: false, maxRetriesPerRequest: 1, enableAutoPipelining: true })
     : null;
   redis?.on('error', (err) => onError?.(err));
+  // Budgets counted per instance are not the shared ones: said out loud (at most every 10 s)
+  // while it lasts, besides /readyz answering 503.
+  let warnedAt = 0;
+  const sayIfLocal = () => {
+    if (!redis || redis.status === 'ready' || Date.now() - warnedAt < 10_000) return;
+    warnedAt = Date.now();
+    onError?.(new Error('Redis is unavailable: rate limits are counted per instance until it is back'));
+  };
   const limiter = (name: string, points: number) => {
     const memory = new RateLimiterMemory({ points, duration: MINUTE, keyPrefix: name });
     if (!redis) return memory;
@@ -72,42 +91,48 @@ export function createRateLimits({ config, onError }: RateLimitsOptions): RateLi
       ...(caller.userId ? [[userFailures, 'failure-user', caller.userId] as const] : []),
     ] as const;
   const locks = lockOuts(
-    redis ? { client: redis, url: config.redisUrl as string, prefix: config.redisKeyPrefix, onError } : null,
+    redis && config.redis ? { client: redis, target: config.redis, prefix: config.redisKeyPrefix, onError } : null,
     authFailuresPerIp,
   );
 
   return {
-    async mutation(caller) {
-      // Both budgets at once: one Redis write for the two (auto-pipelining), one round trip.
-      const [ip, user] = await Promise.allSettled([
-        spend(ipMutations, caller.ip, 'Too many changes from this address'),
-        caller.userId ? spend(userMutations, caller.userId, 'Too many changes') : undefined,
-      ]);
-      if (ip.status === 'rejected') throw ip.reason;
-      if (user.status === 'rejected') throw user.reason;
-    },
-    async assertNotLocked(caller) {
-      for (const [budget, name, key] of failureKeys(caller)) {
-        const ms = locks.remaining(name, key);
-        if (ms > 0) throw tooMany('Too many failed attempts', { msBeforeNext: ms });
-        // Every lock-out is announced to every instance: none known means none, unless
-        // announcements may have gone unheard (then the store is asked, as each request did).
-        if (locks.complete()) continue;
-        const res = await budget.get(key).catch(() => null);
-        if (res && res.remainingPoints <= 0 && res.msBeforeNext > 0) throw tooMany('Too many failed attempts', res);
-      }
-    },
-    async failed(caller) {
-      // The last point spent: the caller is locked out from now on, here and on every instance.
-      for (const [budget, name, key] of failureKeys(caller)) {
-        await spend(budget, key, 'Too many failed attempts', (ms) => locks.lock(name, key, ms));
-      }
-    },
+    mutation: (caller) => counted('mutation', mutation(caller)),
+    assertNotLocked: (caller) => counted('failure', assertNotLocked(caller)),
+    failed: (caller) => counted('failure', failed(caller)),
     async close() {
       redis?.disconnect();
       locks.close();
     },
   };
+
+  async function mutation(caller: Caller) {
+    sayIfLocal();
+    // Both budgets at once: one Redis write for the two (auto-pipelining), one round trip.
+    const [ip, user] = await Promise.allSettled([
+      spend(ipMutations, caller.ip, 'Too many changes from this address'),
+      caller.userId ? spend(userMutations, caller.userId, 'Too many changes') : undefined,
+    ]);
+    if (ip.status === 'rejected') throw ip.reason;
+    if (user.status === 'rejected') throw user.reason;
+  }
+  async function assertNotLocked(caller: Caller) {
+    for (const [budget, name, key] of failureKeys(caller)) {
+      const ms = locks.remaining(name, key);
+      if (ms > 0) throw tooMany('Too many failed attempts', { msBeforeNext: ms });
+      // Every lock-out is announced to every instance: none known means none, unless
+      // announcements may have gone unheard (then the store is asked, as each request did).
+      if (locks.complete()) continue;
+      const res = await budget.get(key).catch(() => null);
+      if (res && res.remainingPoints <= 0 && res.msBeforeNext > 0) throw tooMany('Too many failed attempts', res);
+    }
+  }
+  async function failed(caller: Caller) {
+    sayIfLocal();
+    // The last point spent: the caller is locked out from now on, here and on every instance.
+    for (const [budget, name, key] of failureKeys(caller)) {
+      await spend(budget, key, 'Too many failed attempts', (ms) => locks.lock(name, key, ms));
+    }
+  }
 }
 
 /** Spends a point of `key`'s budget; `spent` hears when none is left (for how long), before a refusal. */
@@ -138,7 +163,7 @@ async function spend(
  * In memory (no Redis) every failure happens here, so the mirror is complete from the start.
  */
 function lockOuts(
-  redis: { client: Redis; url: string; prefix: string; onError?: (err: Error) => void } | null,
+  redis: { client: RedisClient; target: RedisTarget; prefix: string; onError?: (err: Error) => void } | null,
   points: number,
 ) {
   // Each lock-out is dropped when it ends, looked at again or not (many addresses may be locked).
@@ -158,7 +183,7 @@ function lockOuts(
   const channel = `${redis.prefix}ratelimit:lock-outs`;
   // The limiter's own client announces and reads the store; a subscriber needs a connection of its own.
   const publisher = redis.client;
-  const subscriber = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const subscriber = newRedisClient(redis.target, { maxRetriesPerRequest: null });
   subscriber.on('error', onError);
   let complete = false;
   subscriber.on('message', (_channel: string, message: string) => {
@@ -193,19 +218,30 @@ function lockOuts(
 }
 
 /** Resolves once `redis` is connected (it queues no commands before). */
-function readyOf(redis: Redis): Promise<void> {
+function readyOf(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => redis.once('ready', () => resolve()));
 }
 
 /** Reads the lock-outs in force from the store: the failure budgets whose points are all spent. */
 async function readStore(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   points: number,
   lock: (name: string, key: string, ms: number) => void,
 ): Promise<void> {
   const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  // A Cluster's keys are spread over its masters: each is scanned, and read, on its own.
+  for (const node of mastersOf(redis)) await readNode(node, pattern, prefix, points, lock);
+}
+
+async function readNode(
+  redis: Redis,
+  pattern: string,
+  prefix: string,
+  points: number,
+  lock: (name: string, key: string, ms: number) => void,
+): Promise<void> {
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);

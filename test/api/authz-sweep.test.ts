@@ -130,6 +130,7 @@ const ROOT_CALLS: Record<string, (a: AccountWorld) => Record<string, unknown>[]>
   list: (a) => Object.values(a.lists).flatMap((id) => [{ id }, { id, linkToken: 'not-the-token' }]),
   sharedWithMe: () => [{}],
   contentDirectory: (a) => [{ accountId: a.accountId }],
+  contentDirectoryConnection: (a) => [{ accountId: a.accountId }],
   explainAccess: (a) =>
     [a.accountId, ...Object.values(a.workspaces), ...Object.values(a.lists)].flatMap((resourceId) => [
       { resourceId },
@@ -151,6 +152,7 @@ const LOOKUPS: Record<string, [root: string, arg: string][]> = {
     ['account', 'id'],
     ['workspaces', 'accountId'],
     ['contentDirectory', 'accountId'],
+    ['contentDirectoryConnection', 'accountId'],
     ['explainAccess', 'resourceId'],
     ['auditLog', 'resourceId'],
   ],

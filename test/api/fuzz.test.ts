@@ -267,7 +267,9 @@ function isInputError(e: { message: string; extensions?: Record<string, unknown>
     /^Variable "\$input"/.test(e.message) ||
     e.message === 'Too many errors processing variables, error limit reached. Execution aborted.' ||
     /^Invalid global ID/.test(e.message) ||
-    /^ID: .* is not of type: /.test(e.message)
+    /^ID: .* is not of type: /.test(e.message) ||
+    // Variables nested past MAX_VARIABLES_DEPTH (deepJson(2_000)) are refused whole, with a 400.
+    (e.extensions?.code === 'BAD_REQUEST' && /^Invalid request: "variables" nest deeper than/.test(e.message))
   );
 }
 

@@ -44,8 +44,12 @@ const aliased = (n: number) => `{ me { ${Array.from({ length: n }, (_, i) => `a$
 const directed = (n: number) => `{ me { ${'__typename @skip(if: false) '.repeat(n)}} }`;
 /** `{ __typename … }`, `n` tokens long (the braces count, the end of the document does not). */
 const tokens = (n: number) => `{ ${'__typename '.repeat(n - 2)}}`;
-/** `{ me { id … } }` costs 2 for `me` and 1.5 for each `id` one level down (Armor's defaults). */
-const costing = (cost: number) => `{ me { ${'id '.repeat((cost - 2) / 1.5)}} }`;
+/**
+ * `sharedWithMe(first: 100)` costs 1 + 100 × 3 (its edges, node and id once per node asked for),
+ * `me` 1 and each of its scalars 1 (src/security/complexity.ts).
+ */
+const costing = (cost: number) =>
+  `{ sharedWithMe(first: 100) { edges { node { id } } } me { ${'id '.repeat(cost - 302)}} }`;
 
 describe('query limits (GraphQL Armor), each just under and just over', () => {
   let t: TestServer;
@@ -56,7 +60,7 @@ describe('query limits (GraphQL Armor), each just under and just over', () => {
         QUERY_MAX_ALIASES: '4',
         QUERY_MAX_DIRECTIVES: '3',
         QUERY_MAX_TOKENS: '50',
-        QUERY_MAX_COST: '59',
+        QUERY_MAX_COST: '303',
       },
     });
     await post(t, '{ me { id } }'); // provision the user, so later statement counts see only the request
@@ -68,7 +72,7 @@ describe('query limits (GraphQL Armor), each just under and just over', () => {
     ['aliases', aliased(4), aliased(5), /Aliases limit of 4 exceeded, found 5/],
     ['directives', directed(3), directed(4), /Directives limit of 3 exceeded, found 4/],
     ['tokens', tokens(50), tokens(51), /Token limit of 50 exceeded/],
-    ['cost', costing(59), costing(60.5), /Cost limit of 59 exceeded, found 60.5/],
+    ['cost', costing(303), costing(304), /complexity limit of 303 exceeded, found 304/],
   ])(
     '%s: the query at the limit runs, one step over is refused before anything executes',
     async (_name, under, over, message) => {

@@ -19,6 +19,8 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 // statement, with no transaction around it; it reads the item's list id first only the first time
 // the instance meets the item (items never change lists), so after updateItem the item is known;
 // a payload selecting a relation of the new row (createItem's updatedBy, postUpdate's author) loads it.
+// A list event is written in the item mutation's own statement, and in a transaction's as one more
+// statement (shareList).
 // These are the costs of operations that execute: the response cache is off here (a kept answer
 // costs no statement at all, see response-cache.test.ts).
 const EXPECTED: Record<string, number> = {
@@ -34,8 +36,8 @@ const EXPECTED: Record<string, number> = {
   'moveItem (after an item)': 3,
   postUpdate: 4,
   'postUpdate (reply)': 4,
-  // One of them asks whether the sharer sees the person named (who does not is told NOT_FOUND).
-  'shareList (user)': 10,
+  // One asks whether the sharer sees the person named (who does not is told NOT_FOUND); one writes the list event.
+  'shareList (user)': 11,
   createList: 6,
   deleteItem: 3,
 };

@@ -254,10 +254,10 @@ describe('generations', () => {
     const unreachable = watchGenerations({
       db: db.prisma,
       log: silent,
-      redisUrl: 'redis://127.0.0.1:1',
+      redis: 'redis://127.0.0.1:1',
       redisKeyPrefix: 'rc-test:',
     });
-    const alone = watchGenerations({ db: db.prisma, log: silent, redisUrl: undefined, redisKeyPrefix: 'rc-test:' });
+    const alone = watchGenerations({ db: db.prisma, log: silent, redis: undefined, redisKeyPrefix: 'rc-test:' });
     try {
       await db.migrate(() => {});
       expect(unreachable.current()).toBeNull();

@@ -1,7 +1,7 @@
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.ts';
 import { snapshot, startTestServer, type TestServer } from '../helpers/server.ts';
+import { smtpServer } from '../helpers/smtp.ts';
 
 const CreateAccount = graphql(`
   mutation WsT_CreateAccount($input: CreateAccountInput!) {
@@ -624,25 +624,9 @@ describe('audit', () => {
 
 describe('invitation mail over SMTP', () => {
   it('reaches a real SMTP server with the token link', async () => {
-    const received: string[] = [];
-    const smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onData(stream, _session, callback) {
-        let data = '';
-        stream.on('data', (chunk: Buffer) => {
-          data += chunk.toString();
-        });
-        stream.on('end', () => {
-          received.push(data);
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-    const port = (smtp.server.address() as { port: number }).port;
+    const smtp = await smtpServer();
     const mailed = await startTestServer({
-      env: { SMTP_URL: `smtp://127.0.0.1:${port}`, PUBLIC_URL: 'https://app.example.test' },
+      env: { SMTP_URL: smtp.url, PUBLIC_URL: 'https://app.example.test' },
     });
     try {
       const r = (await mailed.ok(CreateAccount, { input: { name: 'Mail' } }, ADMIN)).createAccount;
@@ -650,10 +634,8 @@ describe('invitation mail over SMTP', () => {
       const w = (await mailed.ok(CreateWorkspace, { input: { accountId, name: 'Team' } }, ADMIN)).createWorkspace;
       const workspaceId = w.__typename === 'CreateWorkspacePayload' ? w.workspace.id : '';
       await mailed.ok(Invite, { input: { workspaceId, email: 'smtp@x.test' } }, ADMIN);
-      expect(received).toHaveLength(1);
-      const link = /https:\/\/app\.example\.test\/invitations\/([A-Za-z0-9_-]+)/.exec(
-        received[0]?.replace(/=\r?\n/g, '') ?? '',
-      );
+      expect(smtp.received).toHaveLength(1);
+      const link = /https:\/\/app\.example\.test\/invitations\/([A-Za-z0-9_-]+)/.exec(smtp.received[0]?.data ?? '');
       expect(link?.[1]).toBeTruthy();
       const accepted = await mailed.ok(Accept, { input: { token: link?.[1] ?? '' } }, 'smtp@x.test');
       expect(accepted.acceptInvitation.__typename).toBe('AcceptInvitationPayload');
@@ -661,7 +643,7 @@ describe('invitation mail over SMTP', () => {
       expect(outbox.map((m) => m.status)).toEqual(['SENT']);
     } finally {
       await mailed.close();
-      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await smtp.close();
     }
   });
 });

@@ -1,12 +1,8 @@
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.ts';
+import { chromiumAvailable, launchChromium } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI) throw new Error(`CI needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
 
 const CreateAccount = graphql(`
   mutation E2e_CreateAccount($input: CreateAccountInput!) {
@@ -41,24 +37,12 @@ const UpdateItem = graphql(`
 const ADA = 'ada@e2e.test';
 const GRACE = 'grace@e2e.test';
 
-describe.skipIf(!available)('the demo presence page in headless Chromium', () => {
+describe.skipIf(!chromiumAvailable)('the demo presence page in headless Chromium', () => {
   let t: TestServer;
   let browser: Browser;
   beforeAll(async () => {
     t = await startTestServer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.ts';
+import type { RedisOut_ListEventsSubscription as EventsResult } from '../generated/graphql.ts';
 import { listHelpers } from '../helpers/lists.ts';
 import { type OwnRedis, ownRedis, redisServerAvailable } from '../helpers/processes.ts';
 import { startTwoInstances, type TestServer, type TwoInstances } from '../helpers/server.ts';
@@ -20,8 +21,12 @@ const SetPresence = graphql(`
   }
 `);
 const ListEvents = graphql(`
-  subscription RedisOut_ListEvents($listId: ID!) {
-    listEvents(listId: $listId) { __typename ... on ItemCreated { item { title } } }
+  subscription RedisOut_ListEvents($listId: ID!, $after: String) {
+    listEvents(listId: $listId, after: $after) {
+      __typename
+      ... on ListEventsSubscribed { cursor }
+      ... on ItemCreated { cursor item { title } }
+    }
   }
 `);
 const Presence = graphql(`
@@ -76,37 +81,57 @@ describe.skipIf(!available)('Redis down for a while', () => {
     }
   }
 
-  /** The next event whose roster holds exactly `emails` (earlier events are skipped). */
-  async function rosterOf(watch: Subscription<{ presence: { roster: { user?: { email: string } | null }[] } }>) {
-    const event = await watch.next(8_000);
-    return event.presence.roster.map((e) => e.user?.email).sort();
+  /** The titles of the next `n` ItemCreated events (failing on any other event), and the last cursor. */
+  async function created(sub: Subscription<EventsResult>, n: number, timeoutMs = 10_000) {
+    const titles: string[] = [];
+    let cursor = '';
+    for (let i = 0; i < n; i++) {
+      const event = (await sub.next(timeoutMs)).listEvents;
+      expect(event.__typename).toBe('ItemCreated');
+      if (event.__typename === 'ItemCreated') {
+        titles.push(event.item?.title ?? '');
+        cursor = event.cursor;
+      }
+    }
+    return { titles, cursor };
   }
 
-  it('keeps queries and mutations working, then resumes events and presence across instances', async () => {
+  it('keeps queries and mutations working, then delivers every event of the outage once, in order, and presence again', async () => {
     const lists = listHelpers(a);
-    const accountId = await lists.account(OWNER, [VIEWER]);
-    const workspace = await lists.workspace(accountId, OWNER, 'CLOSED');
-    const listId = await lists.list(workspace.id, OWNER, 'SHAREABLE');
-    await lists.share(OWNER, { listId, role: 'EDITOR', userId: await lists.userId(VIEWER) });
+    const listId = await lists.sharedList(OWNER, VIEWER);
 
     const ownerOnB = connectWs(b.server.url, await b.token(OWNER));
     const viewerOnA = connectWs(a.server.url, await a.token(VIEWER));
-    clients.push(ownerOnB, viewerOnA);
-    const events = ownerOnB.subscribe(ListEvents, { listId });
-    expect((await events.next()).listEvents.__typename).toBe('ListEventsSubscribed');
+    const viewerOnB = connectWs(b.server.url, await b.token(VIEWER));
+    clients.push(ownerOnB, viewerOnA, viewerOnB);
+    // Subscribers on B watching writes made (mostly) on A, and one on A.
+    const watchers = [
+      ownerOnB.subscribe(ListEvents, { listId }),
+      ownerOnB.subscribe(ListEvents, { listId }),
+      viewerOnB.subscribe(ListEvents, { listId }),
+      viewerOnA.subscribe(ListEvents, { listId }),
+    ];
+    for (const w of watchers) expect((await w.next()).listEvents.__typename).toBe('ListEventsSubscribed');
+    // One that will disconnect during the outage and resume with its cursor afterwards.
+    const leaving = connectWs(b.server.url, await b.token(VIEWER));
+    clients.push(leaving);
+    const resumable = leaving.subscribe(ListEvents, { listId });
+    expect((await resumable.next()).listEvents.__typename).toBe('ListEventsSubscribed');
     const watch = ownerOnB.subscribe(Presence, { listId });
     expect((await watch.next()).presence.kind).toBe('SNAPSHOT');
     const viewing = viewerOnA.subscribe(Presence, { listId });
     expect((await viewing.next()).presence.kind).toBe('SNAPSHOT');
     expect((await watch.next()).presence).toMatchObject({ kind: 'JOINED', entry: { user: { email: VIEWER } } });
     await createItem(a, listId, 'Before');
-    expect((await events.next()).listEvents).toMatchObject({ item: { title: 'Before' } });
+    for (const w of watchers) expect((await created(w, 1)).titles).toEqual(['Before']);
+    const { cursor: seenBefore } = await created(resumable, 1);
+    await leaving.dispose();
     expect(await readyz(a)).toBe(200);
 
     await redis.kill();
     await eventually(async () => (await readyz(a)) === 503 && (await readyz(b)) === 503, '/readyz answers 503');
 
-    // Mutations commit and answer without waiting for Redis; their events are lost, not queued.
+    // Mutations commit and answer without waiting for Redis; their events are in PostgreSQL.
     for (const title of ['During 1', 'During 2']) await createItem(a, listId, title);
     await createItem(b, listId, 'During 3');
     const titles = async (t: TestServer) =>
@@ -120,38 +145,38 @@ describe.skipIf(!available)('Redis down for a while', () => {
     await redis.start();
     await eventually(async () => (await readyz(a)) === 200 && (await readyz(b)) === 200, '/readyz answers 200');
 
-    // Presence lost with Redis comes back: each connection's heartbeat re-creates its entry.
+    // Presence lost with Redis comes back by itself: the watcher gets a fresh SNAPSHOT, and each
+    // connection's heartbeat re-creates its entry.
+    const kinds: string[] = [];
     await eventually(async () => {
-      const roster = await rosterOf(watch);
+      const event = (await watch.next(8_000)).presence;
+      kinds.push(event.kind);
+      const roster = event.roster.map((e) => e.user?.email).sort();
       return roster.length === 2 && roster[0] === OWNER && roster[1] === VIEWER;
     }, 'the roster shows both again');
+    expect(kinds).toContain('SNAPSHOT');
     const fresh = connectWs(b.server.url, await b.token(OWNER));
     clients.push(fresh);
     const snapshot = (await fresh.subscribe(Presence, { listId }).next()).presence;
     expect(snapshot.roster.map((e) => e.user?.email).sort()).toEqual([OWNER, VIEWER]);
 
-    // Events flow again from A to B once the subscriber has resubscribed; nothing from the outage
-    // arrives late.
-    let n = 0;
-    const after: string[] = [];
-    await eventually(async () => {
-      const title = `After ${++n}`;
-      after.push(title);
-      await createItem(a, listId, title);
-      const event = await events.next(500).catch(() => null);
-      if (!event) return false;
-      expect(event.listEvents).toMatchObject({ __typename: 'ItemCreated' });
-      const seen = event.listEvents.__typename === 'ItemCreated' ? event.listEvents.item?.title : undefined;
-      expect(after).toContain(seen);
-      return true;
-    }, 'an item created on A reaches B');
-    await createItem(a, listId, 'Last');
-    let last: string | undefined;
-    while (last !== 'Last') {
-      const event = (await events.next()).listEvents;
-      last = event.__typename === 'ItemCreated' ? event.item?.title : undefined;
-      expect([...after, 'Last']).toContain(last);
-    }
+    // Nothing was lost: every subscriber gets each event of the outage once, in order (filled from
+    // PostgreSQL), then the live ones.
+    await createItem(a, listId, 'After');
+    const all = ['During 1', 'During 2', 'During 3', 'After'];
+    for (const w of watchers) expect((await created(w, all.length)).titles).toEqual(all);
+    await Promise.all(watchers.map((w) => w.nothingFor(500)));
+    await createItem(b, listId, 'Last');
+    for (const w of watchers) expect((await created(w, 1)).titles).toEqual(['Last']);
+
+    // The client that left before the outage resumes with its cursor, on the other instance: exactly
+    // what it missed, then live.
+    const back = connectWs(a.server.url, await a.token(VIEWER));
+    clients.push(back);
+    const resumed = back.subscribe(ListEvents, { listId, after: seenBefore });
+    expect((await resumed.next()).listEvents).toEqual({ __typename: 'ListEventsSubscribed', cursor: seenBefore });
+    expect((await created(resumed, all.length + 1)).titles).toEqual([...all, 'Last']);
+    await resumed.nothingFor(300);
     expect((await a.ok(SetPresence, { input: { listId, status: 'VIEWING' } }, VIEWER)).setPresence).toMatchObject({
       sessions: 1,
     });

@@ -1,13 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { signToken } from '../../src/auth/jwt.ts';
 import { graphql } from '../generated/gql.ts';
-import type { TypedDocumentString } from '../generated/graphql.ts';
 import { freshPostgresDatabase } from '../helpers/db.ts';
-import { type ServerProcess, sparePort, startServerProcess } from '../helpers/processes.ts';
+import { call, type ServerProcess, sparePort, startServerProcess } from '../helpers/processes.ts';
 import { TEST_SECRET } from '../helpers/server.ts';
 import { connectWs } from '../helpers/ws.ts';
 
@@ -46,18 +45,6 @@ afterAll(async () => {
   await Promise.all(processes.map((p) => p.kill()));
   for (const step of cleanup) await step();
 });
-
-/** A GraphQL call over real HTTP to a server process; fails on errors. */
-async function call<R, V>(url: string, doc: TypedDocumentString<R, V>, variables: V, token: string): Promise<R> {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: doc.toString(), variables }),
-  });
-  const body = (await res.json()) as { data?: R; errors?: unknown };
-  if (!res.ok || body.errors || !body.data) throw new Error(`${res.status}: ${JSON.stringify(body)}`);
-  return body.data;
-}
 
 /** The environment of a server process on a database of its own (PostgreSQL, or PGlite on disk). */
 async function environment(): Promise<Record<string, string>> {
@@ -148,6 +135,89 @@ it('on SIGTERM finishes the in-flight request, closes sockets with 1001, exits 0
   expect(items.list?.items.edges.map((e) => e.node.title)).toEqual(['Committed before']);
   second.child.kill('SIGINT');
   expect(await second.exited).toBe(0);
+}, 60_000);
+
+type Answer = { status: number; text: string; connection: string | undefined; at: number } | { error: string };
+
+/** One request over a keep-alive agent: its status, body and Connection header, or the transport error. */
+function post(url: string, agent: Agent, body: string, token: string) {
+  return new Promise<Answer>((resolve) => {
+    const req = request(`${url}/graphql`, {
+      method: 'POST',
+      agent,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        authorization: `Bearer ${token}`,
+      },
+    });
+    req.on('response', (res) => {
+      const at = performance.now();
+      let text = '';
+      res.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, connection: res.headers.connection, at }));
+      res.on('error', (err) => resolve({ error: err.message }));
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
+    req.end(body);
+  });
+}
+
+it('under load, SIGTERM fails none of the requests sent before it, closes keep-alive connections after their response, and exits within SHUTDOWN_TIMEOUT_MS', async () => {
+  const env = { ...(await environment()), SHUTDOWN_TIMEOUT_MS: '5000' };
+  const server = await startServerProcess(env);
+  processes.push(server);
+  const token = await signToken(TEST_SECRET, { email: OWNER }, '1h');
+  const account = (await call(server.url, CreateAccount, { input: { name: 'Load' } }, token)).createAccount;
+  const accountId = account.__typename === 'CreateAccountPayload' ? account.account.id : '';
+  const ws = (await call(server.url, CreateWorkspace, { input: { accountId, name: 'Load' } }, token)).createWorkspace;
+  const workspaceId = ws.__typename === 'CreateWorkspacePayload' ? ws.workspace.id : '';
+  const list = (await call(server.url, CreateList, { input: { workspaceId, name: 'Load' } }, token)).createList;
+  const listId = list.__typename === 'CreateListPayload' ? list.list.id : '';
+
+  // Sixteen clients, each on its own keep-alive connection, alternating a mutation and a query
+  // until the server no longer answers.
+  let signalledAt = Number.POSITIVE_INFINITY;
+  const before: Answer[] = [];
+  const after: Answer[] = [];
+  const client = async (n: number) => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    for (let i = 0; ; i++) {
+      const body =
+        i % 2
+          ? JSON.stringify({ query: Items.toString(), variables: { id: listId } })
+          : JSON.stringify({ query: CreateItem.toString(), variables: { input: { listId, title: `c${n}-${i}` } } });
+      const sentAt = performance.now();
+      const answer = await post(server.url, agent, body, token);
+      (sentAt < signalledAt ? before : after).push(answer);
+      if ('error' in answer) break;
+    }
+    agent.destroy();
+  };
+  const clients = Array.from({ length: 16 }, (_, n) => client(n));
+  await new Promise((r) => setTimeout(r, 3_000));
+  signalledAt = performance.now();
+  server.child.kill('SIGTERM');
+  // The server logs this in the same turn as it starts closing: every response after it says close.
+  let closingSeenAt = Number.POSITIVE_INFINITY;
+  while (!server.output().includes('SIGTERM: finishing in-flight requests')) await new Promise((r) => setTimeout(r, 5));
+  closingSeenAt = performance.now();
+  const code = await server.exited;
+  const exitedAfterMs = performance.now() - signalledAt;
+  await Promise.all(clients);
+
+  // Every client had requests answered before the signal, and had one in flight when it came.
+  expect(before.length).toBeGreaterThan(32);
+  const failed = before.filter((a) => 'error' in a || a.status !== 200 || a.text.includes('"errors"'));
+  expect(failed).toEqual([]);
+  // Those answered once it was closing told their keep-alive client to leave.
+  const answeredAfter = [...before, ...after].filter((a) => !('error' in a) && a.at > closingSeenAt);
+  expect(answeredAfter.length).toBeGreaterThan(0);
+  expect(answeredAfter.filter((a) => !('error' in a) && a.connection !== 'close')).toEqual([]);
+  expect(code).toBe(0);
+  expect(exitedAfterMs).toBeLessThan(5_000);
 }, 60_000);
 
 it('logs why and exits non-zero when it cannot start', async () => {

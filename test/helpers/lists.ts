@@ -111,6 +111,14 @@ export function listHelpers(t: TestServer) {
         return fail('setListGeneralAccess', res);
       return res.setListGeneralAccess.list;
     },
+    /** A SHAREABLE list of a CLOSED workspace of `owner`, shared with `editor` (an account member) as EDITOR. */
+    async sharedList(owner: string, editor: string) {
+      const accountId = await this.account(owner, [editor]);
+      const workspace = await this.workspace(accountId, owner, 'CLOSED');
+      const listId = await this.list(workspace.id, owner, 'SHAREABLE');
+      await this.share(owner, { listId, role: 'EDITOR', userId: await this.userId(editor) });
+      return listId;
+    },
     async userId(email: string) {
       const res = await t.ok(Me, {}, email);
       return res.me?.id ?? fail('me', res);

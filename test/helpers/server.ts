@@ -148,3 +148,14 @@ export async function startTwoInstances(env: Record<string, string> = {}): Promi
     },
   };
 }
+
+/** The HTTP status of `{ me { email } }` over the network with `token`: 401 for a bad one, 429 when locked out. */
+export async function meStatus(t: TestServer, token: string): Promise<number> {
+  const res = await fetch(`${t.server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: '{ me { email } }' }),
+  });
+  await res.body?.cancel();
+  return res.status;
+}

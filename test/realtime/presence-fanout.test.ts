@@ -95,7 +95,7 @@ describe.each(['memory', 'redis'] as const)('the %s presence store', async (kind
   beforeAll(() => {
     if (!available) return;
     realtime = createRealtime(
-      kind === 'redis' ? { redisUrl: REDIS_URL, keyPrefix: `sharegraph-test:${randomBytes(6).toString('hex')}:` } : {},
+      kind === 'redis' ? { redis: REDIS_URL, keyPrefix: `sharegraph-test:${randomBytes(6).toString('hex')}:` } : {},
     );
   });
   afterAll(async () => realtime?.close());

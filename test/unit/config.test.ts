@@ -37,6 +37,47 @@ describe('configuration', () => {
     expect(message).not.toContain('\n');
   });
 
+  it.each([
+    ['REDIS_SENTINELS', { REDIS_SENTINELS: 'localhost', REDIS_SENTINEL_NAME: 'main' }],
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: 'a:1,b' }],
+    ['REDIS_SENTINEL_NAME', { REDIS_SENTINELS: 'a:26379' }],
+    ['REDIS_SENTINEL_NAME', { REDIS_SENTINEL_NAME: 'main' }],
+    ['REDIS_CLUSTER_NODES', { REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'a:7000' }],
+    ['REDIS_CLUSTER_NODES', { REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm', REDIS_CLUSTER_NODES: 'a:7000' }],
+    ['REDIS_CLUSTER_NODES', { REDIS_URL: 'redis://a:6379', REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'm' }],
+    ['DATABASE_DIRECT_URL', { DATABASE_DIRECT_URL: 'postgres://db:5432/x' }],
+    ['EVENT_RETENTION_HOURS', { EVENT_RETENTION_HOURS: '0' }],
+    ['SHUTDOWN_TIMEOUT_MS', { SHUTDOWN_TIMEOUT_MS: 'soon' }],
+  ])('refuses a bad %s (or combination) with one line naming it: %j', (name, env) => {
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(new RegExp(`^Invalid ${name}=`));
+    expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('reads Redis in each of its three modes', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://r:6379' }).redis).toBe('redis://r:6379');
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26380', REDIS_SENTINEL_NAME: 'main' }).redis).toEqual({
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
+      name: 'main',
+    });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'c1:7000,c2:7001' }).redis).toEqual({
+      clusterNodes: [
+        { host: 'c1', port: 7000 },
+        { host: 'c2', port: 7001 },
+      ],
+    });
+    expect(loadConfig({}).redis).toBeUndefined();
+  });
+
   it('refuses JWT_SECRET together with JWKS_URL', () => {
     expect(() => loadConfig({ JWT_SECRET: 'x'.repeat(40), JWKS_URL: 'https://idp.example/jwks' })).toThrow(/JWKS_URL/);
   });

@@ -64,10 +64,23 @@ export const AccountType = builder.prismaNode('Account', {
     // A guest reaches the account (by name) through a list shared with them, but not its people.
     members: t.relation('members', {
       description: 'Everyone in the account with their role.',
+      deprecationReason: 'Use membersConnection: the same, a page at a time (first/after).',
       query: (_args, ctx) => ({
         where: { account: readableAccountsWhere(ctx.viewer?.id ?? '') },
         orderBy: { createdAt: 'asc' },
       }),
+    }),
+    // Its own query (not a relation of the loaded account): a guest reaches the account by name
+    // only, and gets an empty page, as `members` gives an empty list.
+    membersConnection: t.prismaConnection({
+      type: 'AccountMember',
+      cursor: 'accountId_userId',
+      description: 'Everyone in the account with their role, a page at a time (in the order of their user ids).',
+      resolve: (query, account, _args, ctx) =>
+        ctx.db.accountMember.findMany({
+          ...query,
+          where: { accountId: account.id, account: readableAccountsWhere(ctx.viewer?.id ?? '') },
+        }),
     }),
   }),
 });

@@ -11,8 +11,11 @@ import type {
   WorkspaceAction,
   WorkspaceCreators,
 } from '../../generated/prisma/client.ts';
+import type { ListEventPayload } from '../../realtime/pubsub.ts';
 import { type AnonymizationStep, carryOutDeparture, planDeparture } from '../anonymize/service.ts';
 import { audit } from '../audit/service.ts';
+import { recordListEvents } from '../list/event-log.ts';
+import { publishListEvents } from '../list/service.ts';
 import { ensureUser, normalizeEmail } from '../user/service.ts';
 
 type Ctx = Context & { viewer: Viewer };
@@ -47,12 +50,19 @@ export async function listsReachedBy(db: DbTx, accountId: string, userIds: strin
   return lists.map((l) => l.id);
 }
 
-/** Tells the live streams of the lists that access changed for these people; after commit. */
-export function publishAccessChanged(ctx: Context, listIds: Iterable<string>, userIds: string[]): void {
-  const at = new Date().toISOString();
-  for (const listId of new Set(listIds)) {
-    ctx.realtime.pubsub.publish('list:events', listId, { kind: 'ACCESS_CHANGED', listId, userIds, at });
-  }
+/**
+ * Records, inside the change's transaction, that access changed for these people on the lists
+ * they reached before the change and reach after it (read in the transaction); publish what it
+ * returns after commit, and their live streams re-decide.
+ */
+async function recordAccessChanged(
+  tx: DbTx,
+  accountId: string,
+  before: readonly string[],
+  userIds: string[],
+): Promise<ListEventPayload[]> {
+  const after = await listsReachedBy(tx, accountId, userIds);
+  return recordListEvents(tx, [...before, ...after], { kind: 'ACCESS_CHANGED', userIds });
 }
 
 /**
@@ -81,7 +91,7 @@ export async function addAccountMember(
   }
   enforce(account && decideBringIn({ account, email, current: before?.role ?? null, as: input.role }), 'The account');
   const reached = before ? await listsReachedBy(ctx.db, input.accountId, [before.userId]) : [];
-  const key = await ctx.db.$transaction(async (tx) => {
+  const [key, events] = await ctx.db.$transaction(async (tx) => {
     const user = await ensureUser(tx, email);
     const member = await tx.accountMember.upsert({
       where: { accountId_userId: { accountId: input.accountId, userId: user.id } },
@@ -96,16 +106,11 @@ export async function addAccountMember(
       resourceId: input.accountId,
       data: { userId: user.id, role: input.role, ...(before ? { previousRole: before.role } : {}) },
     });
-    return { accountId: member.accountId, userId: member.userId };
+    const changed = before ? await recordAccessChanged(tx, input.accountId, reached, [user.id]) : [];
+    return [{ accountId: member.accountId, userId: member.userId }, changed] as const;
   });
   ctx.access.clear();
-  if (before) {
-    publishAccessChanged(
-      ctx,
-      [...reached, ...(await listsReachedBy(ctx.db, input.accountId, [key.userId]))],
-      [key.userId],
-    );
-  }
+  publishListEvents(ctx, events);
   return key;
 }
 
@@ -133,11 +138,11 @@ export async function setAccountMemberRole(
   if (!found) throw new NotFoundError('The member');
   if (found.role === input.role) return key;
   const reached = await listsReachedBy(ctx.db, input.accountId, [input.userId]);
-  const changed = await ctx.db.$transaction(async (tx) => {
+  const events = await ctx.db.$transaction(async (tx) => {
     const admins = await lockAdmins(tx, input.accountId);
     const before = await tx.accountMember.findUnique({ where: { accountId_userId: key } });
     if (!before) throw new NotFoundError('The member');
-    if (before.role === input.role) return false;
+    if (before.role === input.role) return [];
     if (leavesNoAdmin(admins, before.role, input.role))
       throw new LastOwnerError('An account must keep at least one admin');
     await tx.accountMember.update({ where: { accountId_userId: key }, data: { role: input.role } });
@@ -149,16 +154,10 @@ export async function setAccountMemberRole(
       resourceId: input.accountId,
       data: { userId: input.userId, role: input.role, previousRole: before.role },
     });
-    return true;
+    return recordAccessChanged(tx, input.accountId, reached, [input.userId]);
   });
   ctx.access.clear();
-  if (changed) {
-    publishAccessChanged(
-      ctx,
-      [...reached, ...(await listsReachedBy(ctx.db, input.accountId, [input.userId]))],
-      [input.userId],
-    );
-  }
+  publishListEvents(ctx, events);
   return key;
 }
 
@@ -255,7 +254,7 @@ export async function removeAccountMember(
     return { userId: target.id, steps: await planDeparture(ctx.db, target, scope) };
   }
   const reached = await listsReachedBy(ctx.db, input.accountId, [target.id]);
-  const steps = await ctx.db.$transaction(async (tx) => {
+  const [steps, events] = await ctx.db.$transaction(async (tx) => {
     // Serialises concurrent runs on one person: the second then plans against the first's result.
     await tx.$queryRaw`SELECT id FROM "User" WHERE id = ${target.id} FOR UPDATE`;
     await check(tx);
@@ -273,9 +272,10 @@ export async function removeAccountMember(
         data: { userId: target.id, transferredTo: heirId, steps: plan.length },
       });
     }
-    return plan;
+    const changed = plan.length ? await recordAccessChanged(tx, input.accountId, reached, [target.id]) : [];
+    return [plan, changed] as const;
   });
   ctx.access.clear();
-  if (steps.length) publishAccessChanged(ctx, reached, [target.id]);
+  publishListEvents(ctx, events);
   return { userId: target.id, steps };
 }

@@ -7,6 +7,8 @@ import type { DbTx } from '../../db/client.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { Prisma, User } from '../../generated/prisma/client.ts';
 import { audit } from '../audit/service.ts';
+import { recordListEvents } from '../list/event-log.ts';
+import { publishListEvents } from '../list/service.ts';
 import { normalizeEmail } from '../user/service.ts';
 
 type Ctx = Context & { viewer: Viewer };
@@ -282,7 +284,7 @@ export async function anonymizeUser(
   }
   // Their open streams must end: every list they could read hears that their access changed.
   const reachable = await ctx.db.list.findMany({ where: readableListsWhere(target.id), select: { id: true } });
-  const steps = await ctx.db.$transaction(async (tx) => {
+  const [steps, events] = await ctx.db.$transaction(async (tx) => {
     // Serialises concurrent runs on one user: the second then plans against the first's result.
     await tx.$queryRaw`SELECT id FROM "User" WHERE id = ${target.id} FOR UPDATE`;
     const user = await tx.user.findUniqueOrThrow({ where: { id: target.id } });
@@ -309,14 +311,16 @@ export async function anonymizeUser(
         });
       }
     }
-    return plan;
+    const recorded = plan.length
+      ? await recordListEvents(
+          tx,
+          reachable.map((l) => l.id),
+          { kind: 'ACCESS_CHANGED', userIds: [user.id] },
+        )
+      : [];
+    return [plan, recorded] as const;
   });
   ctx.access.clear();
-  if (steps.length) {
-    const at = new Date().toISOString();
-    for (const { id } of reachable) {
-      ctx.realtime.pubsub.publish('list:events', id, { kind: 'ACCESS_CHANGED', listId: id, userIds: [target.id], at });
-    }
-  }
+  publishListEvents(ctx, events);
   return { userId: target.id, steps };
 }

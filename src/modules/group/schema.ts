@@ -38,8 +38,16 @@ export const GroupObject = builder.prismaNode('Group', {
     members: t.field({
       type: [UserType],
       description: 'Its direct members.',
+      deprecationReason: 'Use membersConnection: the same, a page at a time (first/after).',
       select: { members: { select: { user: true }, orderBy: { createdAt: 'asc' } } },
       resolve: (group) => group.members.map((m) => m.user),
+    }),
+    membersConnection: t.prismaConnection({
+      type: 'User',
+      cursor: 'id',
+      description: 'Its direct members, a page at a time (in the order of their ids).',
+      resolve: (query, group, _args, ctx) =>
+        ctx.db.user.findMany({ ...query, where: { groups: { some: { groupId: group.id } } } }),
     }),
   }),
 });
@@ -57,8 +65,16 @@ export const RightObject = builder.prismaNode('Right', {
     holders: t.field({
       type: [UserType],
       description: 'The people holding it.',
+      deprecationReason: 'Use holdersConnection: the same, a page at a time (first/after).',
       select: { holders: { select: { user: true }, orderBy: { createdAt: 'asc' } } },
       resolve: (right) => right.holders.map((h) => h.user),
+    }),
+    holdersConnection: t.prismaConnection({
+      type: 'User',
+      cursor: 'id',
+      description: 'The people holding it, a page at a time (in the order of their ids).',
+      resolve: (query, right, _args, ctx) =>
+        ctx.db.user.findMany({ ...query, where: { rights: { some: { rightId: right.id } } } }),
     }),
   }),
 });

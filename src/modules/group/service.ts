@@ -5,11 +5,16 @@ import type { DbTx } from '../../db/client.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { Group, Right } from '../../generated/prisma/client.ts';
 import { audit } from '../audit/service.ts';
-import { publishListEvent } from '../list/service.ts';
+import { recordListEvents } from '../list/event-log.ts';
+import { publishListEvents } from '../list/service.ts';
 
 type Ctx = Context & { viewer: Viewer };
 
-/** Runs an account-level change (groups, rights) in one transaction with its audit row. */
+/**
+ * Runs an account-level change (groups, rights) in one transaction with its audit row. With
+ * `accessChanged`, an ACCESS_CHANGED event for those people is recorded on each of those lists in
+ * the same transaction and published after commit: their open streams re-decide at once.
+ */
 async function accountChange<T>(
   ctx: Ctx,
   accountId: string,
@@ -17,8 +22,9 @@ async function accountChange<T>(
   resource: { type: string; id: string | ((value: T) => string) },
   data: Record<string, unknown>,
   work: (tx: DbTx) => Promise<T>,
+  accessChanged?: { listIds: readonly string[]; userIds: string[] },
 ): Promise<T> {
-  const result = await ctx.db.$transaction(async (tx) => {
+  const [result, events] = await ctx.db.$transaction(async (tx) => {
     const value = await work(tx);
     await audit(tx, {
       accountId,
@@ -28,9 +34,13 @@ async function accountChange<T>(
       resourceId: typeof resource.id === 'function' ? resource.id(value) : resource.id,
       data,
     });
-    return value;
+    const recorded = accessChanged
+      ? await recordListEvents(tx, accessChanged.listIds, { kind: 'ACCESS_CHANGED', userIds: accessChanged.userIds })
+      : [];
+    return [value, recorded] as const;
   });
   ctx.access.clear();
+  publishListEvents(ctx, events);
   return result;
 }
 
@@ -42,14 +52,6 @@ async function requireManage(ctx: Ctx, accountId: string, what: string): Promise
   const facts = await ctx.access.account(accountId);
   if (!facts) throw new NotFoundError(what);
   enforce(decideGroup(facts, 'group:manage'), what, decideGroup(facts, 'group:see').allowed);
-}
-
-/**
- * Tells the live streams of every list the group or right carries a share on that access changed
- * for `userIds` (empty: for anyone), so each affected subscriber re-decides. After commit.
- */
-function publishAccessChanged(ctx: Ctx, listIds: readonly string[], userIds: string[]): void {
-  for (const listId of listIds) publishListEvent(ctx, { kind: 'ACCESS_CHANGED', listId, userIds });
 }
 
 /** The lists a group or right carries shares on. */
@@ -110,6 +112,7 @@ export async function createGroup(
 export async function addGroupMember(ctx: Ctx, input: { groupId: string; userId: string }): Promise<Group> {
   const group = await loadGroup(ctx, input.groupId);
   await requireAccountMember(ctx, group.accountId, input.userId);
+  const listIds = await sharedLists(ctx, { groupId: group.id });
   await accountChange(
     ctx,
     group.accountId,
@@ -122,8 +125,8 @@ export async function addGroupMember(ctx: Ctx, input: { groupId: string; userId:
         create: { groupId: group.id, userId: input.userId },
         update: {},
       }),
+    { listIds, userIds: [input.userId] },
   );
-  publishAccessChanged(ctx, await sharedLists(ctx, { groupId: group.id }), [input.userId]);
   return group;
 }
 
@@ -145,8 +148,8 @@ export async function removeGroupMember(ctx: Ctx, input: { groupId: string; user
     { type: 'Group', id: group.id },
     { userId: input.userId, lists: listIds.length },
     (tx) => tx.groupMember.deleteMany({ where: { groupId: group.id, userId: input.userId } }),
+    { listIds, userIds: [input.userId] },
   );
-  publishAccessChanged(ctx, listIds, [input.userId]);
   return group;
 }
 
@@ -168,8 +171,8 @@ export async function deleteGroup(ctx: Ctx, input: { groupId: string }): Promise
     { type: 'Group', id: group.id },
     { name: group.name, members: userIds, lists: listIds },
     (tx) => tx.group.delete({ where: { id: group.id } }),
+    { listIds, userIds: userIds },
   );
-  publishAccessChanged(ctx, listIds, userIds);
   return group.id;
 }
 
@@ -194,6 +197,7 @@ export async function createRight(ctx: Ctx, input: { accountId: string; name: st
 export async function grantRight(ctx: Ctx, input: { rightId: string; userId: string }): Promise<Right> {
   const right = await loadRight(ctx, input.rightId);
   await requireAccountMember(ctx, right.accountId, input.userId);
+  const listIds = await sharedLists(ctx, { rightId: right.id });
   await accountChange(
     ctx,
     right.accountId,
@@ -206,8 +210,8 @@ export async function grantRight(ctx: Ctx, input: { rightId: string; userId: str
         create: { rightId: right.id, userId: input.userId },
         update: {},
       }),
+    { listIds, userIds: [input.userId] },
   );
-  publishAccessChanged(ctx, await sharedLists(ctx, { rightId: right.id }), [input.userId]);
   return right;
 }
 
@@ -229,8 +233,8 @@ export async function revokeRight(ctx: Ctx, input: { rightId: string; userId: st
     { type: 'Right', id: right.id },
     { userId: input.userId, lists: listIds.length },
     (tx) => tx.rightGrant.deleteMany({ where: { rightId: right.id, userId: input.userId } }),
+    { listIds, userIds: [input.userId] },
   );
-  publishAccessChanged(ctx, listIds, [input.userId]);
   return right;
 }
 
@@ -252,7 +256,7 @@ export async function deleteRight(ctx: Ctx, input: { rightId: string }): Promise
     { type: 'Right', id: right.id },
     { name: right.name, holders: userIds, lists: listIds },
     (tx) => tx.right.delete({ where: { id: right.id } }),
+    { listIds, userIds: userIds },
   );
-  publishAccessChanged(ctx, listIds, userIds);
   return right.id;
 }

@@ -44,12 +44,15 @@ async function mailInvitation(ctx: Ctx, tx: DbTx, invitation: Invitation, token:
       ? (await tx.list.findUniqueOrThrow({ where: { id: invitation.listId } })).name
       : 'sharegraph';
   const from = ctx.viewer.name ?? ctx.viewer.email;
+  const link = invitationLink(ctx.config.invitationUrl, token);
   await queueMail(tx, {
+    kind: invitation.listId ? 'invitation.list' : 'invitation.workspace',
     to: invitation.email,
+    link,
     subject: `${from} invited you to ${where}`,
     text:
       `${from} invited you to ${where} on sharegraph.\n\n` +
-      `Accept the invitation: ${invitationLink(ctx.config.publicUrl, token)}\n\n` +
+      `Accept the invitation: ${link}\n\n` +
       `It expires on ${invitation.expiresAt.toISOString()}.\n`,
   });
 }

@@ -11,7 +11,10 @@ export function hashInvitationToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** The link an invitation mail carries (DESIGN.md §6). */
-export function invitationLink(publicUrl: string, token: string): string {
-  return `${publicUrl}/invitations/${token}`;
+/**
+ * The link an invitation mail carries: `${PUBLIC_URL}/invitations/<token>` (DESIGN.md §6), or
+ * INVITATION_URL's template with the token in place of `{token}`.
+ */
+export function invitationLink(template: string, token: string): string {
+  return template.replaceAll('{token}', encodeURIComponent(token));
 }

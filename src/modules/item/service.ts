@@ -1,11 +1,13 @@
 import { enforce } from '../../access/enforce.ts';
 import type { ListFacts } from '../../access/facts.ts';
 import { decideUpdate, type ListQuestion, type UpdateQuestion } from '../../access/rules.ts';
+import { writeListContent } from '../../cache/generations.ts';
 import type { Context, Viewer } from '../../context.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { type Item, type ItemUpdate, Prisma, type UpdateKind } from '../../generated/prisma/client.ts';
 import { auditInsertSql, newRowId, SQL_NOW } from '../audit/service.ts';
-import { listAuditEntry, publishListEvent, requireList } from '../list/service.ts';
+import { LIST_EVENT_COLUMN, type ListEventRecord, listEventCtes, recordedEvent } from '../list/event-log.ts';
+import { listAuditEntry, publishListEvents, requireList } from '../list/service.ts';
 
 type Ctx = Context & { viewer: Viewer };
 
@@ -63,24 +65,43 @@ async function loadItem(ctx: Ctx, itemId: string, question: ListQuestion): Promi
   }
 }
 
+/** The list event of an item change; `rowData` (jsonb over the changed row) adds what only the change knows. */
+type ItemEvent = ListEventRecord & { rowData?: Prisma.Sql };
+
+/** What an event carries from the item row it changed: its new version. */
+const VERSION = Prisma.sql`jsonb_build_object('version', "version")`;
+
 /**
- * Runs one data-modifying statement (`change`, which returns rows) with its audit row written by
- * the same statement: atomic without an interactive transaction (no BEGIN, no COMMIT), one round
- * trip. Returns what `change` returned; no row, no audit row.
+ * Runs one data-modifying statement (`change`, which returns rows) with its audit row and its
+ * list event written by the same statement: atomic without an interactive transaction (no BEGIN,
+ * no COMMIT), one round trip. Publishes the event, and returns what `change` returned; no row,
+ * no audit row and no event. It changes only the content of the account's lists, so it ends only
+ * the kept answers that could read them (`writeListContent`).
  */
-function auditedChange<T>(
+async function auditedChange<T>(
   ctx: Ctx,
   facts: ListFacts,
   action: string,
   resource: { type: string; id: string },
   data: Record<string, unknown>,
   change: Prisma.Sql,
+  event: ItemEvent,
   rowData?: Prisma.Sql,
 ): Promise<T[]> {
   const entry = listAuditEntry(ctx, facts, action, resource, data);
-  return ctx.db.$queryRaw<T[]>`
-    WITH "change" AS (${change}), "audit" AS (${auditInsertSql(entry, Prisma.sql`"change"`, rowData)})
-    SELECT * FROM "change"`;
+  const { rowData: eventRowData, ...record } = event;
+  const rows = await writeListContent<T & { listEvent?: unknown }>(
+    ctx.db,
+    facts.workspace.account.accountId,
+    Prisma.sql`
+    WITH "change" AS (${change}), "audit" AS (${auditInsertSql(entry, Prisma.sql`"change"`, rowData)}),
+      ${listEventCtes(facts.listId, record, Prisma.sql`"change"`, eventRowData)}
+    SELECT *, ${LIST_EVENT_COLUMN} FROM "change"`,
+  );
+  const [first] = rows;
+  if (!first) return [];
+  publishListEvents(ctx, [recordedEvent(first)]);
+  return rows.map(({ listEvent: _, ...row }) => row as T);
 }
 
 /** Adds an item at the end of a list (editors and above). */
@@ -104,10 +125,10 @@ export async function createItem(
         COALESCE(MAX("position"), 0) + 1, ${ctx.viewer.id}, ${ctx.viewer.id}, ${SQL_NOW}, ${SQL_NOW}
       FROM "Item" WHERE "listId" = ${facts.listId}
       RETURNING *`,
+    { kind: 'ITEM_CREATED', itemId: id, rowData: VERSION },
   );
   if (!item) throw new Error('INSERT … SELECT MAX(…) returned no row');
   rememberList(ctx, item.id, item.listId);
-  publishListEvent(ctx, { kind: 'ITEM_CREATED', listId: facts.listId, itemId: item.id, version: item.version });
   return item;
 }
 
@@ -153,6 +174,7 @@ export async function updateItem(
       WHERE "id" = ${input.id} AND "listId" = ${facts.listId} AND "version" >= ${input.expectedVersion}
         AND (SELECT COALESCE(MAX(("fieldVersions" ->> k)::int), 0) FROM ${touchedKeys}) <= ${input.expectedVersion}
       RETURNING *`,
+    { kind: 'ITEM_UPDATED', itemId: input.id, changedFields, rowData: VERSION },
   );
   if (!updated) {
     // Why nothing matched, from the row as it is now (versions only grow, so this is why it failed).
@@ -169,13 +191,6 @@ export async function updateItem(
       input.id,
     );
   }
-  publishListEvent(ctx, {
-    kind: 'ITEM_UPDATED',
-    listId: updated.listId,
-    itemId: updated.id,
-    changedFields,
-    version: updated.version,
-  });
   return { item: updated, changedFields };
 }
 
@@ -189,11 +204,11 @@ export async function deleteItem(ctx: Ctx, input: { id: string }): Promise<strin
     { type: 'Item', id: input.id },
     {},
     Prisma.sql`DELETE FROM "Item" WHERE "id" = ${input.id} AND "listId" = ${facts.listId} RETURNING "id", "title"`,
+    { kind: 'ITEM_DELETED', itemId: input.id },
     Prisma.sql`jsonb_build_object('title', "title")`,
   );
   if (!deleted) throw new NotFoundError('The item');
   knownLists.get(ctx.db)?.delete(deleted.id);
-  publishListEvent(ctx, { kind: 'ITEM_DELETED', listId: facts.listId, itemId: deleted.id });
   return deleted.id;
 }
 
@@ -225,12 +240,12 @@ export async function moveItem(ctx: Ctx, input: { id: string; afterId?: string |
     { type: 'Item', id: input.id },
     { afterId: input.afterId ?? null },
     move,
+    { kind: 'ITEM_MOVED', itemId: input.id, rowData: VERSION },
   );
   if (!moved) {
     if (!input.afterId || !(await itemExists(ctx, input.id))) throw new NotFoundError('The item');
     throw new ValidationError('afterId is not an item of this list', ['input', 'afterId']);
   }
-  publishListEvent(ctx, { kind: 'ITEM_MOVED', listId: moved.listId, itemId: moved.id, version: moved.version });
   return moved;
 }
 
@@ -253,6 +268,7 @@ export async function postUpdate(
     throw new ValidationError('A reply names the update it answers', ['input', 'parentId']);
   const facts = await loadItem(ctx, input.itemId, TALK_QUESTION[kind]);
   const parentId = input.parentId ?? null;
+  const updateId = newRowId();
   const [update] = await auditedChange<ItemUpdate>(
     ctx,
     facts,
@@ -261,17 +277,17 @@ export async function postUpdate(
     { itemId: input.itemId, kind },
     Prisma.sql`
       INSERT INTO "ItemUpdate" ("id", "itemId", "authorId", "kind", "parentId", "body", "createdAt")
-      SELECT ${newRowId()}, "id", ${ctx.viewer.id}, ${kind}::"UpdateKind", ${parentId}, ${input.body}, ${SQL_NOW}
+      SELECT ${updateId}, "id", ${ctx.viewer.id}, ${kind}::"UpdateKind", ${parentId}, ${input.body}, ${SQL_NOW}
       FROM "Item" WHERE "id" = ${input.itemId} AND "listId" = ${facts.listId}
         AND (${parentId}::text IS NULL
           OR EXISTS (SELECT 1 FROM "ItemUpdate" WHERE "id" = ${parentId} AND "itemId" = ${input.itemId}))
       RETURNING *`,
+    { kind: 'UPDATE_POSTED', itemId: input.itemId, updateId },
   );
   if (!update) {
     if (!parentId || !(await itemExists(ctx, input.itemId))) throw new NotFoundError('The item');
     throw new ValidationError('parentId is not an update of this item', ['input', 'parentId']);
   }
-  publishListEvent(ctx, { kind: 'UPDATE_POSTED', listId: facts.listId, itemId: input.itemId, updateId: update.id });
   return update;
 }
 
@@ -306,9 +322,9 @@ export async function updateUpdate(ctx: Ctx, input: { id: string; body: string }
     { type: 'ItemUpdate', id: update.id },
     { itemId: update.itemId },
     Prisma.sql`UPDATE "ItemUpdate" SET "body" = ${input.body} WHERE "id" = ${update.id} RETURNING *`,
+    { kind: 'UPDATE_EDITED', itemId: update.itemId, updateId: update.id },
   );
   if (!edited) throw new NotFoundError('The update');
-  publishListEvent(ctx, { kind: 'UPDATE_EDITED', listId: facts.listId, itemId: edited.itemId, updateId: edited.id });
   return edited;
 }
 
@@ -322,8 +338,8 @@ export async function deleteUpdate(ctx: Ctx, input: { id: string }): Promise<str
     { type: 'ItemUpdate', id: update.id },
     { itemId: update.itemId, authorId: update.authorId, kind: update.kind },
     Prisma.sql`DELETE FROM "ItemUpdate" WHERE "id" = ${update.id} RETURNING "id"`,
+    { kind: 'UPDATE_DELETED', itemId: update.itemId, updateId: update.id },
   );
   if (!deleted) throw new NotFoundError('The update');
-  publishListEvent(ctx, { kind: 'UPDATE_DELETED', listId: facts.listId, itemId: update.itemId, updateId: update.id });
   return update.id;
 }

@@ -68,7 +68,17 @@ export const ListObject = builder.prismaNode('List', {
     shares: t.relation('shares', {
       nullable: true,
       description: 'Who it is shared with, and as what; null for anonymous link viewers.',
+      deprecationReason: 'Use sharesConnection: the same, a page at a time (first/after).',
       query: { orderBy: { createdAt: 'asc' } },
+      authScopes: { loggedIn: true },
+      unauthorizedResolver: () => null,
+    }),
+    sharesConnection: t.relatedConnection('shares', {
+      nullable: true,
+      description:
+        'Who it is shared with, and as what, oldest first, a page at a time; null for anonymous link viewers.',
+      cursor: 'id',
+      query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
       authScopes: { loggedIn: true },
       unauthorizedResolver: () => null,
     }),

@@ -14,12 +14,13 @@ import { NotFoundError } from '../../errors.ts';
 import type { GeneralAccess, List, ListKind, ListRole } from '../../generated/prisma/client.ts';
 import type { ListEventPayload } from '../../realtime/pubsub.ts';
 import { type AuditEntry, audit } from '../audit/service.ts';
+import { type ListEventRecord, recordListEvents } from './event-log.ts';
 
 type Ctx = Context & { viewer: Viewer };
 
-/** Publishes a list event to the list's subscribers, after the commit that caused it. */
-export function publishListEvent(ctx: Context, event: Omit<ListEventPayload, 'at'>): void {
-  ctx.realtime.pubsub.publish('list:events', event.listId, { ...event, at: new Date().toISOString() });
+/** Publishes recorded list events to the lists' subscribers, after the commit that recorded them. */
+export function publishListEvents(ctx: Context, events: readonly ListEventPayload[]): void {
+  for (const event of events) ctx.realtime.pubsub.publish('list:events', event.listId, event);
 }
 
 /** The viewer's facts on a list; NOT_FOUND when it does not exist. */
@@ -37,8 +38,8 @@ export async function requireList(ctx: Context, listId: string, question: ListQu
 }
 
 /**
- * Runs a list change in one transaction with its audit row, then forgets cached access facts
- * (the change may be to access itself).
+ * Runs a list change in one transaction with its audit row and its list event, then forgets
+ * cached access facts (the change may be to access itself) and publishes the event.
  */
 export async function listChange<T>(
   ctx: Ctx,
@@ -46,14 +47,16 @@ export async function listChange<T>(
   action: string,
   data: Record<string, unknown>,
   work: (tx: DbTx) => Promise<T>,
+  event: ListEventRecord,
   resource: { type: string; id: string } = { type: 'List', id: facts.listId },
 ): Promise<T> {
-  const result = await ctx.db.$transaction(async (tx) => {
+  const [result, events] = await ctx.db.$transaction(async (tx) => {
     const value = await work(tx);
     await audit(tx, listAuditEntry(ctx, facts, action, resource, data));
-    return value;
+    return [value, await recordListEvents(tx, [facts.listId], event)] as const;
   });
   ctx.access.clear();
+  publishListEvents(ctx, events);
   return result;
 }
 
@@ -116,10 +119,14 @@ export async function updateList(ctx: Ctx, input: { listId: string; name: string
   const facts = await requireList(ctx, input.listId, 'list:edit');
   const before = await ctx.db.list.findUniqueOrThrow({ where: { id: facts.listId } });
   if (before.name === input.name) return before;
-  const list = await listChange(ctx, facts, 'list.rename', { from: before.name, to: input.name }, (tx) =>
-    tx.list.update({ where: { id: facts.listId }, data: { name: input.name } }),
+  const list = await listChange(
+    ctx,
+    facts,
+    'list.rename',
+    { from: before.name, to: input.name },
+    (tx) => tx.list.update({ where: { id: facts.listId }, data: { name: input.name } }),
+    { kind: 'LIST_RENAMED' },
   );
-  publishListEvent(ctx, { kind: 'LIST_RENAMED', listId: list.id });
   return list;
 }
 
@@ -127,10 +134,14 @@ export async function updateList(ctx: Ctx, input: { listId: string; name: string
 export async function deleteList(ctx: Ctx, input: { listId: string }): Promise<string> {
   const facts = await requireList(ctx, input.listId, 'list:delete');
   const list = await ctx.db.list.findUniqueOrThrow({ where: { id: facts.listId } });
-  await listChange(ctx, facts, 'list.delete', { name: list.name, kind: list.kind }, (tx) =>
-    tx.list.delete({ where: { id: list.id } }),
+  await listChange(
+    ctx,
+    facts,
+    'list.delete',
+    { name: list.name, kind: list.kind },
+    (tx) => tx.list.delete({ where: { id: list.id } }),
+    { kind: 'LIST_DELETED' },
   );
-  publishListEvent(ctx, { kind: 'LIST_DELETED', listId: list.id });
   return list.id;
 }
 
@@ -207,17 +218,21 @@ export async function setListGeneralAccess(
           ...(input.access === 'ANYONE_WITH_LINK' && !before.linkToken ? { linkToken: newLinkToken() } : {}),
         },
       }),
+    { kind: 'ACCESS_CHANGED', userIds: [] },
   );
-  publishListEvent(ctx, { kind: 'ACCESS_CHANGED', listId: list.id, userIds: [] });
   return list;
 }
 
 /** Replaces the list's link token: the old link stops working at once (co-owners and above). */
 export async function rotateListLink(ctx: Ctx, input: { listId: string }): Promise<List> {
   const facts = await requireList(ctx, input.listId, 'list:manage-access');
-  const list = await listChange(ctx, facts, 'list.link-rotate', {}, (tx) =>
-    tx.list.update({ where: { id: facts.listId }, data: { linkToken: newLinkToken() } }),
+  const list = await listChange(
+    ctx,
+    facts,
+    'list.link-rotate',
+    {},
+    (tx) => tx.list.update({ where: { id: facts.listId }, data: { linkToken: newLinkToken() } }),
+    { kind: 'ACCESS_CHANGED', userIds: [] },
   );
-  publishListEvent(ctx, { kind: 'ACCESS_CHANGED', listId: list.id, userIds: [] });
   return list;
 }

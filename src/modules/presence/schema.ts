@@ -153,8 +153,10 @@ builder.subscriptionField('presence', (t) =>
               continue;
             }
             if (event === RESYNC) {
-              // Joins and leaves during a Redis outage were lost: send the whole roster again.
+              // Joins and leaves during a Redis outage were lost: send the whole roster again. So
+              // may an access change have been: decide again first.
               if (!joined) continue;
+              if (!(await canReadList(ctx, listId, args.linkToken))) return;
               const current = await readRoster(ctx.realtime, listId).catch(warn);
               if (current) await push(snapshotOf(current));
               continue;

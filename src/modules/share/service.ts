@@ -8,7 +8,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
 import type { ListRole, Share } from '../../generated/prisma/client.ts';
 import { queueMail } from '../../mail/mailer.ts';
 import { invitationLink, newInvitationToken } from '../invitation/token.ts';
-import { listChange, listFacts, publishListEvent } from '../list/service.ts';
+import { listChange, listFacts } from '../list/service.ts';
 import { normalizeEmail } from '../user/service.ts';
 
 type Ctx = Context & { viewer: Viewer };
@@ -80,6 +80,11 @@ async function resolvePrincipal(ctx: Ctx, facts: ListFacts, target: ShareTarget)
   return { principal: { kind: 'EMAIL' }, key: { email }, userIds: [], invite: true };
 }
 
+/** The list event of a change to a share: whom it may concern (a group or right: anyone). */
+function accessChanged(resolved: ResolvedPrincipal) {
+  return { kind: 'ACCESS_CHANGED', userIds: resolved.userIds ?? [] } as const;
+}
+
 function principalOfShare(share: Share): ShareTarget {
   if (share.userId) return { userId: share.userId };
   if (share.groupId) return { groupId: share.groupId };
@@ -102,10 +107,13 @@ async function pendingInvitation(tx: DbTx, ctx: Ctx, facts: ListFacts, email: st
     },
   });
   const list = await tx.list.findUniqueOrThrow({ where: { id: facts.listId }, select: { name: true } });
+  const link = invitationLink(ctx.config.invitationUrl, token);
   await queueMail(tx, {
+    kind: 'invitation.list',
     to: email,
+    link,
     subject: `${ctx.viewer.name ?? ctx.viewer.email} shared "${list.name}" with you`,
-    text: `${ctx.viewer.name ?? ctx.viewer.email} shared the list "${list.name}" with you as ${role}.\n\nOpen it: ${invitationLink(ctx.config.publicUrl, token)}\n`,
+    text: `${ctx.viewer.name ?? ctx.viewer.email} shared the list "${list.name}" with you as ${role}.\n\nOpen it: ${link}\n`,
   });
 }
 
@@ -143,16 +151,22 @@ export async function shareList(
   enforce(decideShare(facts, resolved.principal, input.role), 'The list');
   const existing = await ctx.db.share.findFirst({ where: { listId: facts.listId, ...resolved.key } });
   if (existing) throw new ConflictError('The list is already shared with them; change that share instead');
-  const share = await listChange(ctx, facts, 'share.create', { role: input.role, ...resolved.key }, async (tx) => {
-    const created = await tx.share.create({
-      data: { listId: facts.listId, role: input.role, createdById: ctx.viewer.id, ...resolved.key },
-    });
-    if (resolved.invite && 'email' in resolved.key)
-      await pendingInvitation(tx, ctx, facts, resolved.key.email, input.role);
-    return created;
-  });
+  const share = await listChange(
+    ctx,
+    facts,
+    'share.create',
+    { role: input.role, ...resolved.key },
+    async (tx) => {
+      const created = await tx.share.create({
+        data: { listId: facts.listId, role: input.role, createdById: ctx.viewer.id, ...resolved.key },
+      });
+      if (resolved.invite && 'email' in resolved.key)
+        await pendingInvitation(tx, ctx, facts, resolved.key.email, input.role);
+      return created;
+    },
+    accessChanged(resolved),
+  );
   if (resolved.invite) await ctx.mail.flush();
-  publishListEvent(ctx, { kind: 'ACCESS_CHANGED', listId: facts.listId, userIds: resolved.userIds ?? [] });
   return share;
 }
 
@@ -184,9 +198,9 @@ export async function updateShare(ctx: Ctx, input: { shareId: string; role: List
         });
       return changed;
     },
+    accessChanged(resolved),
     { type: 'Share', id: share.id },
   );
-  publishListEvent(ctx, { kind: 'ACCESS_CHANGED', listId: facts.listId, userIds: resolved.userIds ?? [] });
   return updated;
 }
 
@@ -208,9 +222,9 @@ export async function removeShare(ctx: Ctx, input: { shareId: string }): Promise
           data: { status: 'REVOKED', decidedAt: new Date() },
         });
     },
+    accessChanged(resolved),
     { type: 'Share', id: share.id },
   );
-  publishListEvent(ctx, { kind: 'ACCESS_CHANGED', listId: facts.listId, userIds: resolved.userIds ?? [] });
   return share;
 }
 

@@ -289,14 +289,32 @@ builder.prismaObjectFields('Workspace', (t) => ({
   joinRequests: t.relation('joinRequests', {
     nullable: true,
     description: 'Pending requests to join; owners and account admins only.',
+    deprecationReason: 'Use joinRequestsConnection: the same, a page at a time (first/after).',
     query: { where: { status: 'PENDING' }, orderBy: { createdAt: 'asc' } },
+    authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:manage' } }),
+    unauthorizedResolver: () => null,
+  }),
+  joinRequestsConnection: t.relatedConnection('joinRequests', {
+    nullable: true,
+    description: 'Pending requests to join, oldest first, a page at a time; owners and account admins only.',
+    cursor: 'id',
+    query: { where: { status: 'PENDING' }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
     authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:manage' } }),
     unauthorizedResolver: () => null,
   }),
   invitations: t.relation('invitations', {
     nullable: true,
     description: 'Pending invitations; owners and account admins only.',
+    deprecationReason: 'Use invitationsConnection: the same, a page at a time (first/after).',
     query: { where: { status: 'PENDING' }, orderBy: { createdAt: 'asc' } },
+    authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:manage' } }),
+    unauthorizedResolver: () => null,
+  }),
+  invitationsConnection: t.relatedConnection('invitations', {
+    nullable: true,
+    description: 'Pending invitations, oldest first, a page at a time; owners and account admins only.',
+    cursor: 'id',
+    query: { where: { status: 'PENDING' }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
     authScopes: (ws) => ({ workspace: { id: ws.id, question: 'workspace:manage' } }),
     unauthorizedResolver: () => null,
   }),
@@ -367,8 +385,24 @@ builder.queryField('contentDirectory', (t) =>
     args: { accountId: t.arg.globalID({ required: true, for: AccountType, description: 'The account.' }) },
     authScopes: (_root, args) => ({ accountAdmin: args.accountId.id }),
     unauthorizedResolver: () => null,
+    deprecationReason: 'Use contentDirectoryConnection: the same, a page at a time (first/after).',
     resolve: (query, _root, args, ctx) =>
       ctx.db.workspace.findMany({ ...query, where: { accountId: args.accountId.id }, orderBy: { createdAt: 'asc' } }),
+  }),
+);
+
+builder.queryField('contentDirectoryConnection', (t) =>
+  t.prismaConnection({
+    type: 'Workspace',
+    cursor: 'id',
+    nullable: true,
+    description:
+      "For account admins: every workspace's name, members and creation date, closed ones included, oldest first, a page at a time. Null for others.",
+    args: { accountId: t.arg.globalID({ required: true, for: AccountType, description: 'The account.' }) },
+    authScopes: (_root, args) => ({ accountAdmin: args.accountId.id }),
+    unauthorizedResolver: () => null,
+    resolve: (query, _root, args, ctx) =>
+      ctx.db.workspace.findMany({ ...query, where: { accountId: args.accountId.id } }),
   }),
 );
 

@@ -14,6 +14,8 @@ import type {
 } from '../../generated/prisma/client.ts';
 import type { WorkspaceEventPayload } from '../../realtime/pubsub.ts';
 import { audit } from '../audit/service.ts';
+import { type ListEventRecord, recordListEvents } from '../list/event-log.ts';
+import { publishListEvents } from '../list/service.ts';
 
 type Ctx = Context & { viewer: Viewer };
 
@@ -23,32 +25,23 @@ function publish(ctx: Context, accountId: string, event: Omit<WorkspaceEventPayl
 }
 
 /**
- * Tells the live streams of the workspace's lists that access changed for `userIds` (empty: for
- * anyone), so each subscriber re-decides and a revoked one ends. Called after commit.
+ * Runs a workspace change in one transaction with its audit row, then clears cached access facts.
+ * With `listEvent` (access may have changed, or the lists are deleted), it is recorded on every
+ * list the workspace had before the change, in the same transaction, and published after commit:
+ * their live streams re-decide, and a revoked one ends.
  */
-async function publishAccessChanged(
-  ctx: Context,
-  listIds: string[],
-  userIds: string[],
-  kind: 'ACCESS_CHANGED' | 'LIST_DELETED' = 'ACCESS_CHANGED',
-) {
-  const at = new Date().toISOString();
-  for (const listId of listIds) ctx.realtime.pubsub.publish('list:events', listId, { kind, listId, userIds, at });
-}
-
-async function listIdsOf(ctx: Context, workspaceId: string): Promise<string[]> {
-  return (await ctx.db.list.findMany({ where: { workspaceId }, select: { id: true } })).map((l) => l.id);
-}
-
-/** Runs a workspace change in one transaction with its audit row, then clears cached access facts. */
 async function change<T>(
   ctx: Ctx,
   workspace: { id: string; accountId: string },
   action: string,
   data: Record<string, unknown>,
   work: (tx: DbTx) => Promise<T>,
+  listEvent?: ListEventRecord,
 ): Promise<T> {
-  const result = await ctx.db.$transaction(async (tx) => {
+  const [result, events] = await ctx.db.$transaction(async (tx) => {
+    const lists = listEvent
+      ? await tx.list.findMany({ where: { workspaceId: workspace.id }, select: { id: true } })
+      : [];
     const value = await work(tx);
     await audit(tx, {
       accountId: workspace.accountId,
@@ -58,9 +51,17 @@ async function change<T>(
       resourceId: workspace.id,
       data,
     });
-    return value;
+    const recorded = listEvent
+      ? await recordListEvents(
+          tx,
+          lists.map((l) => l.id),
+          listEvent,
+        )
+      : [];
+    return [value, recorded] as const;
   });
   ctx.access.clear();
+  publishListEvents(ctx, events);
   return result;
 }
 
@@ -136,9 +137,9 @@ export async function updateWorkspace(
     action,
     { before: { name: before.name, type: before.type }, after: data },
     (tx) => tx.workspace.update({ where: { id: before.id }, data }),
+    data.type ? { kind: 'ACCESS_CHANGED', userIds: [] } : undefined,
   );
   publish(ctx, before.accountId, { kind: 'UPDATED', workspaceId: before.id });
-  if (data.type) await publishAccessChanged(ctx, await listIdsOf(ctx, before.id), []);
   return after;
 }
 
@@ -147,9 +148,13 @@ export async function deleteWorkspace(ctx: Ctx, input: { workspaceId: string }):
   enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:manage'), 'The workspace');
   const ws = await load(ctx, input.workspaceId);
   const members = await ctx.db.workspaceMember.findMany({ where: { workspaceId: ws.id }, select: { userId: true } });
-  const listIds = await listIdsOf(ctx, ws.id);
-  await change(ctx, ws, 'workspace.delete', { name: ws.name, type: ws.type }, (tx) =>
-    tx.workspace.delete({ where: { id: ws.id } }),
+  await change(
+    ctx,
+    ws,
+    'workspace.delete',
+    { name: ws.name, type: ws.type },
+    (tx) => tx.workspace.delete({ where: { id: ws.id } }),
+    { kind: 'LIST_DELETED' },
   );
   publish(ctx, ws.accountId, {
     kind: 'DELETED',
@@ -157,7 +162,6 @@ export async function deleteWorkspace(ctx: Ctx, input: { workspaceId: string }):
     // `open`: listed to the account's members (open and closed workspaces), who saw it in `workspaces`.
     audience: { open: ws.type !== 'PRIVATE', memberIds: members.map((m) => m.userId) },
   });
-  await publishAccessChanged(ctx, listIds, [], 'LIST_DELETED');
   return ws.id;
 }
 
@@ -193,11 +197,15 @@ export async function joinWorkspace(ctx: Ctx, input: { workspaceId: string }): P
   const ws = await load(ctx, input.workspaceId);
   // An admin entering a closed or private workspace without approval leaves a mark its owners see.
   const asAdmin = ws.type !== 'OPEN';
-  const member = await change(ctx, ws, asAdmin ? 'member.admin-join' : 'member.join', { userId: ctx.viewer.id }, (tx) =>
-    tx.workspaceMember.create({ data: { workspaceId: ws.id, userId: ctx.viewer.id, role: 'MEMBER' } }),
+  const member = await change(
+    ctx,
+    ws,
+    asAdmin ? 'member.admin-join' : 'member.join',
+    { userId: ctx.viewer.id },
+    (tx) => tx.workspaceMember.create({ data: { workspaceId: ws.id, userId: ctx.viewer.id, role: 'MEMBER' } }),
+    { kind: 'ACCESS_CHANGED', userIds: [ctx.viewer.id] },
   );
   if (asAdmin) publish(ctx, ws.accountId, { kind: 'UPDATED', workspaceId: ws.id });
-  await publishAccessChanged(ctx, await listIdsOf(ctx, ws.id), [ctx.viewer.id]);
   return member;
 }
 
@@ -258,16 +266,27 @@ async function membership(ctx: Ctx, workspaceId: string, userId: string) {
   return member;
 }
 
+/** Takes `member` out of the workspace (the last owner stays); their lists' streams re-decide. */
+function removeMember(ctx: Ctx, ws: Workspace, member: WorkspaceMember, action: 'member.remove' | 'member.leave') {
+  return change(
+    ctx,
+    ws,
+    action,
+    { userId: member.userId, role: member.role },
+    async (tx) => {
+      await keepAnOwner(tx, ws.id, member);
+      await tx.workspaceMember.delete({ where: { workspaceId_userId: { workspaceId: ws.id, userId: member.userId } } });
+    },
+    { kind: 'ACCESS_CHANGED', userIds: [member.userId] },
+  );
+}
+
 /** Removes a member (owners and account admins); the last owner stays. */
 export async function removeWorkspaceMember(ctx: Ctx, input: { workspaceId: string; userId: string }): Promise<string> {
   enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:manage'), 'The workspace');
   const ws = await load(ctx, input.workspaceId);
   const member = await membership(ctx, ws.id, input.userId);
-  await change(ctx, ws, 'member.remove', { userId: member.userId, role: member.role }, async (tx) => {
-    await keepAnOwner(tx, ws.id, member);
-    await tx.workspaceMember.delete({ where: { workspaceId_userId: { workspaceId: ws.id, userId: member.userId } } });
-  });
-  await publishAccessChanged(ctx, await listIdsOf(ctx, ws.id), [member.userId]);
+  await removeMember(ctx, ws, member, 'member.remove');
   return member.userId;
 }
 
@@ -276,11 +295,7 @@ export async function leaveWorkspace(ctx: Ctx, input: { workspaceId: string }): 
   enforce(await ctx.access.decideWorkspace(input.workspaceId, 'workspace:leave'), 'The workspace');
   const ws = await load(ctx, input.workspaceId);
   const member = await membership(ctx, ws.id, ctx.viewer.id);
-  await change(ctx, ws, 'member.leave', { userId: member.userId, role: member.role }, async (tx) => {
-    await keepAnOwner(tx, ws.id, member);
-    await tx.workspaceMember.delete({ where: { workspaceId_userId: { workspaceId: ws.id, userId: member.userId } } });
-  });
-  await publishAccessChanged(ctx, await listIdsOf(ctx, ws.id), [member.userId]);
+  await removeMember(ctx, ws, member, 'member.leave');
   return ws.id;
 }
 

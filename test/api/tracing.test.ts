@@ -1,0 +1,96 @@
+import { trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tracingRequested } from '../../src/telemetry/tracing.ts';
+import { graphql } from '../generated/gql.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { connectWs } from '../helpers/ws.ts';
+
+const Accounts = graphql(`
+  query TrT_Accounts { me { email accounts { role } } }
+`);
+const CreateAccount = graphql(`
+  mutation TrT_CreateAccount($input: CreateAccountInput!) {
+    createAccount(input: $input) { __typename ... on CreateAccountPayload { account { id } } }
+  }
+`);
+const CreateWorkspace = graphql(`
+  mutation TrT_CreateWorkspace($input: CreateWorkspaceInput!) {
+    createWorkspace(input: $input) { __typename ... on CreateWorkspacePayload { workspace { id } } }
+  }
+`);
+const CreateList = graphql(`
+  mutation TrT_CreateList($input: CreateListInput!) {
+    createList(input: $input) { __typename ... on CreateListPayload { list { id } } }
+  }
+`);
+const Presence = graphql(`
+  subscription TrT_Presence($listId: ID!) { presence(listId: $listId) { kind } }
+`);
+
+const ADA = 'ada@tracing.test';
+
+describe('OpenTelemetry traces', () => {
+  // What an OTLP exporter would be sent, kept in memory (the provider main.ts registers when the
+  // OTEL_* variables ask for traces is the same, with an OTLP exporter instead).
+  const exporter = new InMemorySpanExporter();
+  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  let t: TestServer;
+  beforeAll(async () => {
+    provider.register();
+    t = await startTestServer();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await provider.shutdown();
+    trace.disable();
+  });
+
+  it('are off unless the OTEL_* variables ask for them', () => {
+    expect(tracingRequested({})).toBe(false);
+    expect(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' })).toBe(true);
+    expect(tracingRequested({ OTEL_TRACES_EXPORTER: 'otlp' })).toBe(true);
+    expect(tracingRequested({ OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x' })).toBe(false);
+    expect(tracingRequested({ OTEL_SDK_DISABLED: 'true', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x' })).toBe(false);
+  });
+
+  it("show a query's span with its SQL statements as children", async () => {
+    await t.ok(CreateAccount, { input: { name: 'Traced' } }, ADA);
+    exporter.reset();
+    await t.ok(Accounts, {}, ADA);
+    const spans = exporter.getFinishedSpans();
+    const query = spans.find((s) => s.name === 'query TrT_Accounts');
+    expect(query?.attributes).toMatchObject({
+      'graphql.operation.type': 'query',
+      'graphql.operation.name': 'TrT_Accounts',
+    });
+    const statements = spans.filter(
+      (s) => s.name === 'db.statement' && s.parentSpanContext?.spanId === query?.spanContext().spanId,
+    );
+    expect(statements.length).toBeGreaterThan(0);
+    expect(String(statements[0]?.attributes['db.statement'])).toMatch(/SELECT/);
+  });
+
+  it("show a websocket subscription's span and a span for each event it delivers", async () => {
+    const a = (await t.ok(CreateAccount, { input: { name: 'Live' } }, ADA)).createAccount;
+    const accountId = a.__typename === 'CreateAccountPayload' ? a.account.id : '';
+    const w = (await t.ok(CreateWorkspace, { input: { accountId, name: 'W' } }, ADA)).createWorkspace;
+    const workspaceId = w.__typename === 'CreateWorkspacePayload' ? w.workspace.id : '';
+    const l = (await t.ok(CreateList, { input: { workspaceId, name: 'L' } }, ADA)).createList;
+    const listId = l.__typename === 'CreateListPayload' ? l.list.id : '';
+    exporter.reset();
+    const ws = connectWs(t.server.url, await t.token(ADA));
+    try {
+      const sub = ws.subscribe(Presence, { listId });
+      expect((await sub.next()).presence.kind).toBe('SNAPSHOT');
+      await expect
+        .poll(() => exporter.getFinishedSpans().map((s) => s.name))
+        .toEqual(expect.arrayContaining(['subscription TrT_Presence', 'presence event']));
+      const subscribe = exporter.getFinishedSpans().find((s) => s.name === 'subscription TrT_Presence');
+      expect(subscribe?.attributes['graphql.operation.type']).toBe('subscription');
+    } finally {
+      await ws.dispose();
+    }
+  });
+});

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from '../generated/gql.ts';
+import { listHelpers } from '../helpers/lists.ts';
+import { type OwnRedisGroup, ownRedisCluster, redisServerAvailable } from '../helpers/processes.ts';
+import { meStatus, startTwoInstances, type TestServer, type TwoInstances } from '../helpers/server.ts';
+import { servicesAvailable } from '../helpers/services.ts';
+import { connectWs, type WsClient } from '../helpers/ws.ts';
+
+const CreateItem = graphql(`
+  mutation Cluster_CreateItem($input: CreateItemInput!) {
+    createItem(input: $input) { __typename ... on CreateItemPayload { item { id } } ... on Error { code } }
+  }
+`);
+const Items = graphql(`
+  query Cluster_Items($id: ID!) { list(id: $id) { items(first: 10) { edges { node { title } } } } }
+`);
+const SetPresence = graphql(`
+  mutation Cluster_SetPresence($input: SetPresenceInput!) {
+    setPresence(input: $input) { __typename ... on SetPresencePayload { sessions } ... on Error { code } }
+  }
+`);
+const ListEvents = graphql(`
+  subscription Cluster_ListEvents($listId: ID!) {
+    listEvents(listId: $listId) { __typename ... on ItemCreated { item { title } } }
+  }
+`);
+const Presence = graphql(`
+  subscription Cluster_Presence($listId: ID!) {
+    presence(listId: $listId) { kind entry { user { email } status field } roster { user { email } } }
+  }
+`);
+
+const OWNER = 'owner@cluster.test';
+const VIEWER = 'viewer@cluster.test';
+
+const available = (await servicesAvailable()) && redisServerAvailable();
+
+describe.skipIf(!available)('on a Redis Cluster of three masters', () => {
+  let cluster: OwnRedisGroup;
+  let both: TwoInstances;
+  let a: TestServer;
+  let b: TestServer;
+  const clients: WsClient[] = [];
+
+  beforeAll(async () => {
+    cluster = await ownRedisCluster();
+    both = await startTwoInstances({
+      REDIS_URL: '',
+      REDIS_CLUSTER_NODES: cluster.list,
+      RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '4',
+    });
+    ({ a, b } = both);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.dispose()));
+    await both?.close();
+    await cluster?.stop();
+  });
+
+  async function shared() {
+    const lists = listHelpers(a);
+    const listId = await lists.sharedList(OWNER, VIEWER);
+    return listId;
+  }
+
+  it('carries events and presence (snapshot, join, setPresence, leave) across instances', async () => {
+    expect(a.server.services.realtime.kind).toBe('redis');
+    const listId = await shared();
+    const ownerOnB = connectWs(b.server.url, await b.token(OWNER));
+    clients.push(ownerOnB);
+    const events = ownerOnB.subscribe(ListEvents, { listId });
+    expect((await events.next()).listEvents.__typename).toBe('ListEventsSubscribed');
+    const created = (await a.ok(CreateItem, { input: { listId, title: 'Across the cluster' } }, OWNER)).createItem;
+    const itemId = created.__typename === 'CreateItemPayload' ? created.item.id : '';
+    expect((await events.next()).listEvents).toEqual({
+      __typename: 'ItemCreated',
+      item: { title: 'Across the cluster' },
+    });
+
+    const watch = ownerOnB.subscribe(Presence, { listId });
+    expect((await watch.next()).presence).toMatchObject({ kind: 'SNAPSHOT', roster: [{ user: { email: OWNER } }] });
+    const viewerOnA = connectWs(a.server.url, await a.token(VIEWER));
+    clients.push(viewerOnA);
+    const viewing = viewerOnA.subscribe(Presence, { listId });
+    expect((await viewing.next()).presence.kind).toBe('SNAPSHOT');
+    expect((await watch.next()).presence).toMatchObject({ kind: 'JOINED', entry: { user: { email: VIEWER } } });
+    const set = await a.ok(SetPresence, { input: { listId, status: 'EDITING', itemId, field: 'title' } }, VIEWER);
+    expect(set.setPresence).toMatchObject({ sessions: 1 });
+    expect((await watch.next()).presence).toMatchObject({
+      kind: 'UPDATED',
+      entry: { user: { email: VIEWER }, status: 'EDITING', field: 'title' },
+    });
+    await viewerOnA.dispose();
+    expect((await watch.next()).presence).toMatchObject({
+      kind: 'LEFT',
+      entry: { user: { email: VIEWER } },
+      roster: [{ user: { email: OWNER } }],
+    });
+  });
+
+  it('shares one rate limit between the instances', async () => {
+    const good = await a.token('limited@cluster.test');
+    expect(await meStatus(b, good)).toBe(200);
+    // Four failures from one address, two on each instance: the shared budget of four is spent.
+    for (const t of [a, b, a, b]) expect(await meStatus(t, `${good}x`)).toBe(401);
+    expect(await meStatus(a, good)).toBe(429);
+    expect(await meStatus(b, good)).toBe(429);
+  });
+
+  it('invalidates cached answers on the other instance', async () => {
+    const listId = await shared();
+    const titles = async (t: TestServer) =>
+      (await t.ok(Items, { id: listId }, OWNER)).list?.items.edges.map((e) => e.node.title);
+    expect(await titles(b)).toEqual([]);
+    expect(await titles(b)).toEqual([]);
+    await a.ok(CreateItem, { input: { listId, title: 'Fresh' } }, OWNER);
+    const deadline = Date.now() + 3_000;
+    let seen = await titles(b);
+    while (seen?.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      seen = await titles(b);
+    }
+    expect(seen).toEqual(['Fresh']);
+  });
+});
