@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page, type WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.ts';
 import { listHelpers } from '../helpers/lists.ts';
@@ -130,8 +130,11 @@ describe.skipIf(!available)('the React example client in headless Chromium, two 
     await t?.close();
   });
 
-  /** A browser context of its own (its own storage, so its own session) that reaches only loopback. */
-  async function signIn(email: string): Promise<Page> {
+  /**
+   * A browser context of its own (its own storage, so its own session) that reaches only loopback;
+   * `prepare` runs on it before the page opens.
+   */
+  async function signIn(email: string, prepare?: (context: BrowserContext) => Promise<void>): Promise<Page> {
     const context = await browser.newContext();
     contexts.push(context);
     await context.route('**/*', (route) => {
@@ -140,6 +143,7 @@ describe.skipIf(!available)('the React example client in headless Chromium, two 
       outside.push(route.request().url());
       return route.abort();
     });
+    await prepare?.(context);
     const page = await context.newPage();
     await page.goto(site.url);
     await page.locator('input[name=api]').fill(`${t.server.url}/graphql`);
@@ -186,7 +190,30 @@ describe.skipIf(!available)('the React example client in headless Chromium, two 
     // Grace opens the account from her membership, which names it. Both closed workspaces are
     // listed to her with a lock (`locked`), the one with the list shared with her showing that
     // list only; the private one is not listed.
-    const grace = await signIn(GRACE);
+    // Grace's websockets pass through the test, which can drop one and hold the next until it
+    // lets it through, and sees what her page sends on each.
+    const sockets: { route: WebSocketRoute; sent: string[] }[] = [];
+    let gate: Promise<void> = Promise.resolve();
+    const grace = await signIn(GRACE, (context) =>
+      context.routeWebSocket(/\/graphql$/, async (route) => {
+        const sent: string[] = [];
+        const held: (string | Buffer)[] = [];
+        let server: WebSocketRoute | null = null;
+        route.onMessage((message) => {
+          sent.push(String(message));
+          if (server) server.send(message);
+          else held.push(message);
+        });
+        sockets.push({ route, sent });
+        await gate;
+        server = route.connectToServer();
+        for (const message of held) server.send(message);
+      }),
+    );
+    let listLoads = 0;
+    grace.on('request', (r) => {
+      if (r.method() === 'POST' && r.postData()?.includes('query ListView(')) listLoads += 1;
+    });
     await grace.locator('.memberships li[data-role=MEMBER] small', { hasText: 'MEMBER since' }).waitFor();
     expect(await grace.locator('.memberships li').count()).toBe(1);
     expect(await grace.locator('.memberships li[data-role=MEMBER]').getAttribute('data-account')).toBe(accountId);
@@ -267,6 +294,31 @@ describe.skipIf(!available)('the React example client in headless Chromium, two 
     await grace.locator('.items li .error', { hasText: 'Globex pilot (won)' }).waitFor({ timeout: 15_000 });
     await expect.poll(() => graceGlobex.inputValue()).toBe('Globex pilot (won)');
     expect(await titles()).toEqual(['Acme renewal (signed)', 'Globex pilot (won)']);
+
+    // Grace's socket drops; Ada adds an item while Grace is away. Grace's page reconnects and
+    // resumes her list's stream after the last cursor it saw: the missed item arrives, and the
+    // list is not loaded again.
+    const loadsBefore = listLoads;
+    let release = () => {};
+    gate = new Promise((done) => {
+      release = done;
+    });
+    const dropped = sockets.length;
+    await sockets[dropped - 1]!.route.close({ code: 1012, reason: 'dropped by the test' });
+    await t.ok(CreateItem, { input: { listId, title: 'Initech trial' } }, ADA);
+    await expect.poll(() => sockets.length, { timeout: 15_000 }).toBe(dropped + 1);
+    release();
+    const graceTitles = () =>
+      grace.locator('.items input').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+    await expect
+      .poll(graceTitles, { timeout: 15_000 })
+      .toEqual(['Acme renewal (signed)', 'Globex pilot (won)', 'Initech trial']);
+    const resumedAfter = sockets[dropped]!.sent.map((m) => JSON.parse(m))
+      .filter((m) => m.type === 'subscribe' && String(m.payload.query).includes('subscription ListEvents'))
+      .map((m) => m.payload.variables.after);
+    expect(resumedAfter).toContainEqual(expect.any(String));
+    expect(listLoads).toBe(loadsBefore);
+    expect(await titles()).toEqual(['Acme renewal (signed)', 'Globex pilot (won)', 'Initech trial']);
 
     // The share dialog explains Ada's own access, then Grace's, as explainAccess answers them.
     const expected = (await t.ok(Explain, { resourceId: listId, userId: graceId }, ADA)).explainAccess?.role;
