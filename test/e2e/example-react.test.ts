@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page, type WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.ts';
 import { listHelpers } from '../helpers/lists.ts';
@@ -26,6 +26,16 @@ const Explain = graphql(`
 `);
 const Items = graphql(`
   query ExampleE2e_Items($id: ID!) { list(id: $id) { items(first: 10) { edges { node { title updatedBy { email } } } } } }
+`);
+const CreateWorkspace = graphql(`
+  mutation ExampleE2e_CreateWorkspace($input: CreateWorkspaceInput!) {
+    createWorkspace(input: $input) { __typename ... on CreateWorkspacePayload { workspace { id } } }
+  }
+`);
+const JoinRequests = graphql(`
+  query ExampleE2e_JoinRequests($id: ID!) {
+    workspace(id: $id) { joinRequests { status user { email } } }
+  }
 `);
 
 const ADA = 'ada@example-react.test';
@@ -116,12 +126,15 @@ describe.skipIf(!available)('the React example client in headless Chromium, two 
   afterAll(async () => {
     for (const context of contexts) await context.close();
     await browser?.close();
-    await new Promise((done) => site?.server.close(done));
+    if (site) await new Promise((done) => site.server.close(done));
     await t?.close();
   });
 
-  /** A browser context of its own (its own storage, so its own session) that reaches only loopback. */
-  async function signIn(email: string): Promise<Page> {
+  /**
+   * A browser context of its own (its own storage, so its own session) that reaches only loopback;
+   * `prepare` runs on it before the page opens.
+   */
+  async function signIn(email: string, prepare?: (context: BrowserContext) => Promise<void>): Promise<Page> {
     const context = await browser.newContext();
     contexts.push(context);
     await context.route('**/*', (route) => {
@@ -130,6 +143,7 @@ describe.skipIf(!available)('the React example client in headless Chromium, two 
       outside.push(route.request().url());
       return route.abort();
     });
+    await prepare?.(context);
     const page = await context.newPage();
     await page.goto(site.url);
     await page.locator('input[name=api]').fill(`${t.server.url}/graphql`);
@@ -161,29 +175,78 @@ describe.skipIf(!available)('the React example client in headless Chromium, two 
     const sales = await h.workspace(accountId, ADA, 'OPEN', [GRACE]);
     const listId = await h.list(sales.id, ADA, 'MAIN', 'Pipeline');
     await t.ok(CreateItem, { input: { listId, title: 'Acme renewal' } }, ADA);
-    // A closed workspace Grace is not in, with one list shared with her.
+    // A closed workspace Grace is not in, with one list shared with her; another closed one
+    // with nothing of hers in it; a private one she is not in.
     const board = await h.workspace(accountId, ADA, 'CLOSED');
     const planId = await h.list(board.id, ADA, 'MAIN', 'Plan');
     const graceId = await h.userId(GRACE);
     await h.share(ADA, { listId: planId, role: 'VIEWER', userId: graceId });
+    const created = await t.ok(CreateWorkspace, { input: { accountId, name: 'Finance', type: 'CLOSED' } }, ADA);
+    if (created.createWorkspace.__typename !== 'CreateWorkspacePayload') throw new Error('createWorkspace failed');
+    const financeId = created.createWorkspace.workspace.id;
+    await h.list(financeId, ADA, 'MAIN', 'Budget');
+    await h.workspace(accountId, ADA, 'PRIVATE');
 
-    // Grace reaches the account through the list shared with her; its closed workspace shows locked to her.
-    const grace = await signIn(GRACE);
-    await grace.locator('.memberships li[data-role=MEMBER]').waitFor();
-    await grace.locator('.accounts .reached button', { hasText: 'Acme' }).click();
+    // Grace opens the account from her membership, which names it. Both closed workspaces are
+    // listed to her with a lock (`locked`), the one with the list shared with her showing that
+    // list only; the private one is not listed.
+    // Grace's websockets pass through the test, which can drop one and hold the next until it
+    // lets it through, and sees what her page sends on each.
+    const sockets: { route: WebSocketRoute; sent: string[] }[] = [];
+    let gate: Promise<void> = Promise.resolve();
+    const grace = await signIn(GRACE, (context) =>
+      context.routeWebSocket(/\/graphql$/, async (route) => {
+        const sent: string[] = [];
+        const held: (string | Buffer)[] = [];
+        let server: WebSocketRoute | null = null;
+        route.onMessage((message) => {
+          sent.push(String(message));
+          if (server) server.send(message);
+          else held.push(message);
+        });
+        sockets.push({ route, sent });
+        await gate;
+        server = route.connectToServer();
+        for (const message of held) server.send(message);
+      }),
+    );
+    let listLoads = 0;
+    grace.on('request', (r) => {
+      if (r.method() === 'POST' && r.postData()?.includes('query ListView(')) listLoads += 1;
+    });
+    await grace.locator('.memberships li[data-role=MEMBER] small', { hasText: 'MEMBER since' }).waitFor();
+    expect(await grace.locator('.memberships li').count()).toBe(1);
+    expect(await grace.locator('.memberships li[data-role=MEMBER]').getAttribute('data-account')).toBe(accountId);
+    await grace.locator('.memberships li[data-role=MEMBER] button', { hasText: 'Acme' }).click();
     await grace.locator('li.workspace[data-name="WS CLOSED"][data-locked=true] .lock').waitFor({ timeout: 15_000 });
     await grace.locator('li.workspace[data-name="WS CLOSED"] .list-link', { hasText: 'Plan' }).waitFor();
+    const finance = grace.locator('li.workspace[data-name="Finance"][data-locked=true]');
+    await finance.locator('.lock').waitFor();
+    await finance.locator('.locked-note').waitFor({ timeout: 15_000 });
+    expect(await finance.locator('.list-link').count()).toBe(0);
     expect(await grace.locator('li.workspace[data-name="WS OPEN"]').getAttribute('data-locked')).toBe('false');
+    expect(await grace.locator('li.workspace[data-name="WS OPEN"] .join-request').count()).toBe(0);
+    const names = await grace
+      .locator('li.workspace')
+      .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.name));
+    expect(names.sort()).toEqual(['Finance', 'WS CLOSED', 'WS OPEN']);
+
+    // She asks to join Finance: its owner sees her pending request.
+    await finance.getByRole('button', { name: 'Request to join' }).click();
+    await finance.locator('.join-request[data-status=PENDING]').waitFor({ timeout: 15_000 });
+    const requests = (await t.ok(JoinRequests, { id: financeId }, ADA)).workspace?.joinRequests;
+    expect(requests).toEqual([{ status: 'PENDING', user: { email: GRACE } }]);
     await openList(grace, 'WS OPEN', 'Pipeline');
     await expect.poll(() => grace.locator('.items input').first().inputValue()).toBe('Acme renewal');
 
-    // Ada opens the account by its id.
+    // Ada opens the account from her membership; she owns the closed workspaces, so no lock.
     const ada = await signIn(ADA);
-    await ada.locator('.memberships li[data-role=ADMIN]').waitFor();
-    await ada.locator('input[name=account-id]').fill(accountId);
-    await ada.getByRole('button', { name: 'Open' }).click();
-    await ada.locator('.current-account', { hasText: 'Acme' }).waitFor({ timeout: 15_000 });
+    await ada.locator('.memberships li[data-role=ADMIN] button', { hasText: 'Acme' }).click();
+    await ada.locator('li.workspace[data-name="Finance"]').waitFor({ timeout: 15_000 });
+    expect(await ada.locator('.memberships button[aria-pressed=true]').textContent()).toBe('Acme');
     expect(await ada.locator('li.workspace[data-name="WS OPEN"]').getAttribute('data-locked')).toBe('false');
+    expect(await ada.locator('li.workspace[data-name="Finance"]').getAttribute('data-locked')).toBe('false');
+    await ada.locator('li.workspace[data-name="Finance"] .list-link', { hasText: 'Budget' }).waitFor();
     await openList(ada, 'WS OPEN', 'Pipeline');
     await expect.poll(() => grace.locator('.avatars .avatar').count(), { timeout: 15_000 }).toBe(2);
     expect(
@@ -231,6 +294,31 @@ describe.skipIf(!available)('the React example client in headless Chromium, two 
     await grace.locator('.items li .error', { hasText: 'Globex pilot (won)' }).waitFor({ timeout: 15_000 });
     await expect.poll(() => graceGlobex.inputValue()).toBe('Globex pilot (won)');
     expect(await titles()).toEqual(['Acme renewal (signed)', 'Globex pilot (won)']);
+
+    // Grace's socket drops; Ada adds an item while Grace is away. Grace's page reconnects and
+    // resumes her list's stream after the last cursor it saw: the missed item arrives, and the
+    // list is not loaded again.
+    const loadsBefore = listLoads;
+    let release = () => {};
+    gate = new Promise((done) => {
+      release = done;
+    });
+    const dropped = sockets.length;
+    await sockets[dropped - 1]!.route.close({ code: 1012, reason: 'dropped by the test' });
+    await t.ok(CreateItem, { input: { listId, title: 'Initech trial' } }, ADA);
+    await expect.poll(() => sockets.length, { timeout: 15_000 }).toBe(dropped + 1);
+    release();
+    const graceTitles = () =>
+      grace.locator('.items input').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).value));
+    await expect
+      .poll(graceTitles, { timeout: 15_000 })
+      .toEqual(['Acme renewal (signed)', 'Globex pilot (won)', 'Initech trial']);
+    const resumedAfter = sockets[dropped]!.sent.map((m) => JSON.parse(m))
+      .filter((m) => m.type === 'subscribe' && String(m.payload.query).includes('subscription ListEvents'))
+      .map((m) => m.payload.variables.after);
+    expect(resumedAfter).toContainEqual(expect.any(String));
+    expect(listLoads).toBe(loadsBefore);
+    expect(await titles()).toEqual(['Acme renewal (signed)', 'Globex pilot (won)', 'Initech trial']);
 
     // The share dialog explains Ada's own access, then Grace's, as explainAccess answers them.
     const expected = (await t.ok(Explain, { resourceId: listId, userId: graceId }, ADA)).explainAccess?.role;

@@ -13,8 +13,13 @@ const MeQuery = graphql(`
       email
       name
       accounts {
+        id
         role
         createdAt
+        account {
+          id
+          name
+        }
       }
     }
   }

@@ -1,5 +1,4 @@
-import { useQuery } from 'urql';
-import type { WorkspacesQuery } from '../gql/graphql.ts';
+import { useMutation, useQuery } from 'urql';
 import { graphql } from '../gql/index.ts';
 
 const WorkspacesQueryDoc = graphql(`
@@ -11,6 +10,7 @@ const WorkspacesQueryDoc = graphql(`
           name
           type
           viewerRole
+          locked
         }
       }
     }
@@ -35,20 +35,27 @@ const WorkspaceListsQuery = graphql(`
   }
 `);
 
-type Workspace = WorkspacesQuery['workspaces']['edges'][number]['node'];
+const RequestToJoinDoc = graphql(`
+  mutation RequestToJoinWorkspace($input: RequestToJoinWorkspaceInput!) {
+    requestToJoinWorkspace(input: $input) {
+      __typename
+      ... on RequestToJoinWorkspacePayload {
+        request {
+          id
+          status
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
 
 /**
- * Whether the workspace shows only its outside (name, type) to me. Issue 16 adds
- * `Workspace.locked`; until it is in the schema, a closed or private workspace I am not a
- * member of is locked. With issue 16: select `locked` above and return `workspace.locked`.
- */
-export function isLocked(workspace: Pick<Workspace, 'type' | 'viewerRole'>): boolean {
-  return workspace.type !== 'OPEN' && (workspace.viewerRole === null || workspace.viewerRole === 'NON_MEMBER');
-}
-
-/**
- * An account's workspaces I can see, each with the lists I reach in it (of a locked workspace,
- * only those shared with me); a lock on those whose content I have not joined.
+ * An account's workspaces I can see (open ones, and closed ones with a lock; private ones only
+ * when I am in them), each with the lists I reach in it: of a locked workspace, only those shared
+ * with me. A locked closed workspace offers to ask its owners to let me in.
  */
 export function Workspaces({
   accountId,
@@ -66,9 +73,9 @@ export function Workspaces({
       {error && <p className="error">{error.message}</p>}
       <ul>
         {data?.workspaces.edges.map(({ node: ws }) => (
-          <li key={ws.id} className="workspace" data-name={ws.name} data-locked={isLocked(ws)}>
+          <li key={ws.id} className="workspace" data-name={ws.name} data-locked={ws.locked}>
             <div>
-              {isLocked(ws) && (
+              {ws.locked && (
                 <svg className="lock" viewBox="0 0 16 16" width="14" height="14" role="img" aria-label="locked">
                   <title>{`${ws.type.toLowerCase()}: join to see its content`}</title>
                   <path d="M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 0 0-4 0z" fill="currentColor" />
@@ -76,11 +83,35 @@ export function Workspaces({
               )}
               <strong>{ws.name}</strong> <small>{ws.viewerRole ?? ws.type.toLowerCase()}</small>
             </div>
+            {ws.locked && ws.type === 'CLOSED' && <RequestToJoin workspaceId={ws.id} />}
             <WorkspaceLists workspaceId={ws.id} selected={selectedList} onOpen={onOpenList} />
           </li>
         ))}
       </ul>
     </section>
+  );
+}
+
+/** Asks a closed workspace's owners to let me in; asking again returns the same pending request. */
+function RequestToJoin({ workspaceId }: { workspaceId: string }) {
+  const [{ data, error, fetching }, request] = useMutation(RequestToJoinDoc);
+  const result = data?.requestToJoinWorkspace;
+  if (result?.__typename === 'RequestToJoinWorkspacePayload') {
+    return (
+      <p
+        className="join-request"
+        data-status={result.request.status}
+      >{`Request ${result.request.status.toLowerCase()}.`}</p>
+    );
+  }
+  const problem = error?.message ?? (result && 'message' in result ? result.message : null);
+  return (
+    <div className="join-request">
+      <button type="button" disabled={fetching} onClick={() => request({ input: { workspaceId } })}>
+        Request to join
+      </button>
+      {problem && <span className="error">{problem}</span>}
+    </div>
   );
 }
 
@@ -96,9 +127,12 @@ function WorkspaceLists({
 }) {
   const [{ data, error }] = useQuery({ query: WorkspaceListsQuery, variables: { id: workspaceId } });
   if (error) return <p className="error">{error.message}</p>;
+  // Null behind the lock of a workspace I have not joined and reach no list of.
+  const lists = data?.workspace?.lists;
+  if (data && !lists) return <p className="locked-note">Its lists show once you are in it.</p>;
   return (
     <ul className="lists">
-      {data?.workspace?.lists.edges.map(({ node: list }) => (
+      {lists?.edges.map(({ node: list }) => (
         <li key={list.id}>
           <button
             type="button"

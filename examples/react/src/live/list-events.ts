@@ -43,32 +43,58 @@ const ListViewQueryDoc = graphql(`
 `);
 
 const ListEventsDoc = graphql(`
-  subscription ListEvents($listId: ID!) {
-    listEvents(listId: $listId) {
+  subscription ListEvents($listId: ID!, $after: String) {
+    listEvents(listId: $listId, after: $after) {
       __typename
+      ... on ListEventsSubscribed {
+        cursor
+      }
+      ... on ResyncRequired {
+        cursor
+      }
       ... on ItemCreated {
+        cursor
         item {
           ...ItemFields
         }
       }
       ... on ItemUpdated {
+        cursor
         item {
           ...ItemFields
         }
       }
       ... on ItemMoved {
+        cursor
         item {
           ...ItemFields
         }
       }
       ... on ItemDeleted {
+        cursor
         itemId
       }
       ... on ListRenamed {
+        cursor
         list {
           id
           name
         }
+      }
+      ... on AccessChanged {
+        cursor
+      }
+      ... on AccessRevoked {
+        cursor
+      }
+      ... on UpdatePosted {
+        cursor
+      }
+      ... on UpdateEdited {
+        cursor
+      }
+      ... on UpdateDeleted {
+        cursor
       }
     }
   }
@@ -152,22 +178,16 @@ function reduce(state: LiveList, action: Action): LiveList {
 }
 
 /**
- * Where a reconnecting stream resumes. Today `listEvents` has no cursor, so a reconnect
- * re-subscribes and refetches the list to catch up.
- *
- * Issue 17 (`listEvents(after:)` and `cursor` on every event) is one addition here:
- * 1. in ListEventsDoc, declare `$after: String`, pass `after: $after`, and select `cursor` on
- *    each event (and handle `ResyncRequired` in `reduce` by refetching);
- * 2. in `onEvent` below, `resume.cursor = event.cursor`;
- * 3. in `listEventsVariables`, return `{ listId, after: resume.cursor }`;
- * 4. in `useLiveList`, refetch on reconnect only when there is no cursor.
+ * Where a reconnecting stream resumes: the cursor of the last event applied (every `listEvents`
+ * event carries one). A new stream passes it as `after` and gets exactly the events that
+ * followed, then the live ones; without one (nothing received yet) the list is refetched.
  */
 interface Resume {
   cursor: string | null;
 }
 
-function listEventsVariables(listId: string, _resume: Resume) {
-  return { listId };
+function listEventsVariables(listId: string, resume: Resume) {
+  return { listId, after: resume.cursor };
 }
 
 /**
@@ -186,6 +206,8 @@ export function useLiveList(listId: string, ws: WsClient): LiveList {
   });
   const [{ data, error }, refetchQuery] = useQuery({ query: ListViewQueryDoc, variables: { id: listId } });
   const resume = useRef<Resume>({ cursor: null });
+  /** The stream whose events count: a reconnect makes the one running stale until it restarts. */
+  const stream = useRef(0);
   const [reconnects, setReconnects] = useState(0);
 
   useEffect(() => {
@@ -195,25 +217,39 @@ export function useLiveList(listId: string, ws: WsClient): LiveList {
     if (error) dispatch({ type: 'failed', message: error.message });
   }, [error]);
 
-  // graphql-ws re-sends a subscription's first payload after a reconnect; starting it anew
-  // lets it carry where to resume from.
-  useEffect(() => ws.on('connected', (_socket, _payload, wasRetry) => wasRetry && setReconnects((n) => n + 1)), [ws]);
+  // graphql-ws re-sends a subscription's first payload (its first `after`) after a reconnect:
+  // that stream's events are dropped, and the stream starts anew from the last cursor. This runs
+  // on the ack, before any event of the new socket can arrive.
+  useEffect(
+    () =>
+      ws.on('connected', (_socket, _payload, wasRetry) => {
+        if (!wasRetry) return;
+        stream.current += 1;
+        setReconnects((n) => n + 1);
+      }),
+    [ws],
+  );
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: a reconnect starts the stream anew
   useEffect(() => {
+    const current = ++stream.current;
     const reload = () => {
       dispatch({ type: 'loading' });
       refetchQuery({ requestPolicy: 'network-only' });
     };
-    if (reconnects > 0) reload();
+    if (reconnects > 0 && !resume.current.cursor) reload();
     const onEvent = (event: ListEvent) => {
+      if (stream.current !== current) return;
+      resume.current.cursor = event.cursor;
       dispatch({ type: 'event', event });
-      // My role may have changed (what I may edit, whether I may share).
-      if (event.__typename === 'AccessChanged') reload();
+      // Past the retention the missed events are gone: the list itself is the catch-up. On an
+      // access change my role may have changed (what I may edit, whether I may share).
+      if (event.__typename === 'ResyncRequired' || event.__typename === 'AccessChanged') reload();
     };
     const { unsubscribe } = client
       .subscription(ListEventsDoc, listEventsVariables(listId, resume.current))
       .subscribe((result) => {
+        if (stream.current !== current) return;
         if (result.error) dispatch({ type: 'failed', message: result.error.message });
         else if (result.data) onEvent(result.data.listEvents);
       });
