@@ -1,5 +1,5 @@
 import { encodeGlobalID, resolveArrayConnection } from '@pothos/plugin-relay';
-import { getArgumentValues, type GraphQLResolveInfo } from 'graphql';
+import { type GraphQLResolveInfo, getArgumentValues } from 'graphql';
 import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
 import {
@@ -11,7 +11,16 @@ import {
   RateLimitedError,
   ValidationError,
 } from '../../errors.ts';
-import { type AccessChangeDiff, type AccessDifference, type ChangeKind, PREVIEWABLE, previewChange } from './service.ts';
+import {
+  type AccessChangeDiff,
+  type AccessDifference,
+  type ChangeKind,
+  PREVIEWABLE,
+  previewChange,
+} from './service.ts';
+
+/** Mutations with a `dryRun` of their own: the preview needs the change itself to compare. */
+const DRY_RUNS = new Set<ChangeKind>(['anonymizeUser', 'removeAccountMember']);
 
 const AccessChangeInput = builder.inputType('AccessChangeInput', {
   description:
@@ -23,7 +32,7 @@ const AccessChangeInput = builder.inputType('AccessChangeInput', {
         t.field({
           // The mutation's own input type, by name: its fields, defaults and validation come with it.
           type: `${kind[0]?.toUpperCase()}${kind.slice(1)}Input` as never,
-          description: `The input of \`${kind}\`.${kind === 'anonymizeUser' ? ' `dryRun` is ignored: the preview always shows the real change.' : ''}`,
+          description: `The input of \`${kind}\`.${DRY_RUNS.has(kind) ? ' `dryRun` is ignored: the preview shows the real change.' : ''}`,
         }),
       ]),
     ),
@@ -40,7 +49,7 @@ const AccessChangeEntry = builder.objectRef<AccessDifference>('AccessChangeEntry
         e.userId ? ctx.db.user.findUnique({ ...query, where: { id: e.userId } }) : null,
     }),
     anyoneWithTheLink: t.boolean({
-      description: 'Whether the entry is about anyone holding the list\'s link (no person).',
+      description: "Whether the entry is about anyone holding the list's link (no person).",
       resolve: (e) => e.userId === null,
     }),
     resourceType: t.exposeString('resourceType', { description: 'List or Workspace.' }),
@@ -56,7 +65,8 @@ const AccessChangeEntry = builder.objectRef<AccessDifference>('AccessChangeEntry
     roleAfter: t.exposeString('roleAfter', { nullable: true, description: 'Role after the change; null when none.' }),
     reachBefore: t.exposeString('reachBefore', {
       nullable: true,
-      description: 'Workspaces only: how far they reached it before (FULL, LOCKED or LIST); null for lists or no access.',
+      description:
+        'Workspaces only: how far they reached it before (FULL, LOCKED or LIST); null for lists or no access.',
     }),
     reachAfter: t.exposeString('reachAfter', {
       nullable: true,
@@ -87,7 +97,8 @@ const AccessChangePreviewObject = builder.objectRef<AccessChangeDiff>('AccessCha
             }),
             listCount: c.int({
               description: 'How many distinct lists in all.',
-              resolve: (conn) => new Set(conn.all.filter((e) => e.resourceType === 'List').map((e) => e.resourceId)).size,
+              resolve: (conn) =>
+                new Set(conn.all.filter((e) => e.resourceType === 'List').map((e) => e.resourceId)).size,
             }),
             workspaceCount: c.int({
               description: 'How many distinct workspaces in all.',
@@ -106,6 +117,14 @@ const AccessChangePreviewObject = builder.objectRef<AccessChangeDiff>('AccessCha
   },
 });
 
+// The errors plugin hands a mutation's typed error back wrapped so that it reads as its GraphQL
+// type; unwrapped, it is the error the mutation threw (an `instanceof` of its class again).
+const UNWRAP_ERRORS = Symbol.for('Pothos.unwrapErrors');
+const unwrapped = (value: unknown) => {
+  (value as { [UNWRAP_ERRORS]?: () => void } | null)?.[UNWRAP_ERRORS]?.();
+  return value;
+};
+
 /** The input of the one change, as the client sent it (before ids are decoded), for the mutation's resolver. */
 function rawChange(info: GraphQLResolveInfo): Record<string, unknown> {
   const field = info.parentType.getFields()[info.fieldName];
@@ -121,7 +140,15 @@ builder.queryField('previewAccessChange', (t) =>
       'Who would gain, lose or change access to which lists and workspaces if the change were made, without making it. Allowed to whoever may make the change (otherwise the error the mutation would give); nothing is written, published or mailed.',
     args: { change: t.arg({ type: AccessChangeInput, required: true, description: 'The change to preview.' }) },
     errors: {
-      types: [ValidationError, ForbiddenError, NotFoundError, ConflictError, LastOwnerError, CappedByAccountPolicy, RateLimitedError],
+      types: [
+        ValidationError,
+        ForbiddenError,
+        NotFoundError,
+        ConflictError,
+        LastOwnerError,
+        CappedByAccountPolicy,
+        RateLimitedError,
+      ],
       directResult: true,
       union: { name: 'PreviewAccessChangeResult' },
     },
@@ -131,12 +158,12 @@ builder.queryField('previewAccessChange', (t) =>
       const kind: ChangeKind | undefined = kinds[0];
       if (!kind || kinds.length > 1)
         throw new ValidationError('Give exactly one change', ['change', ...(kinds.length > 1 ? kinds : [])]);
-      const input = kind === 'anonymizeUser' ? { ...(raw[kind] as object), dryRun: false } : (raw[kind] as object);
+      const input = DRY_RUNS.has(kind) ? { ...(raw[kind] as object), dryRun: false } : (raw[kind] as object);
       const mutation = info.schema.getMutationType()?.getFields()[kind];
       if (!mutation?.resolve) throw new Error(`previewAccessChange: no mutation ${kind}`);
       const resolve = mutation.resolve;
       const result = await previewChange(ctx, kind, input as Record<string, unknown>, (previewCtx: Context) =>
-        Promise.resolve(resolve(undefined, { input }, previewCtx, info)),
+        Promise.resolve(resolve(undefined, { input }, previewCtx, info)).then(unwrapped),
       );
       if (result instanceof Error) throw result;
       return result;

@@ -72,10 +72,15 @@ const idOf = (globalId: unknown): string | null => {
 async function accountsTouched(tx: DbTx, kind: ChangeKind, input: Record<string, unknown>): Promise<string[]> {
   const ofList = async (listId: string | null) =>
     listId
-      ? [(await tx.list.findUnique({ where: { id: listId }, select: { workspace: { select: { accountId: true } } } }))?.workspace.accountId]
+      ? [
+          (await tx.list.findUnique({ where: { id: listId }, select: { workspace: { select: { accountId: true } } } }))
+            ?.workspace.accountId,
+        ]
       : [];
   const ofWorkspace = async (workspaceId: string | null) =>
-    workspaceId ? [(await tx.workspace.findUnique({ where: { id: workspaceId }, select: { accountId: true } }))?.accountId] : [];
+    workspaceId
+      ? [(await tx.workspace.findUnique({ where: { id: workspaceId }, select: { accountId: true } }))?.accountId]
+      : [];
   let found: (string | undefined)[] = [];
   switch (kind) {
     case 'setListGeneralAccess':
@@ -101,7 +106,9 @@ async function accountsTouched(tx: DbTx, kind: ChangeKind, input: Record<string,
       break;
     case 'removeGroupMember': {
       const groupId = idOf(input.groupId);
-      found = groupId ? [(await tx.group.findUnique({ where: { id: groupId }, select: { accountId: true } }))?.accountId] : [];
+      found = groupId
+        ? [(await tx.group.findUnique({ where: { id: groupId }, select: { accountId: true } }))?.accountId]
+        : [];
       break;
     }
     case 'anonymizeUser': {
@@ -109,7 +116,10 @@ async function accountsTouched(tx: DbTx, kind: ChangeKind, input: Record<string,
       const [members, workspaces, shares, lists] = await Promise.all([
         tx.accountMember.findMany({ where: { userId }, select: { accountId: true } }),
         tx.workspaceMember.findMany({ where: { userId }, select: { workspace: { select: { accountId: true } } } }),
-        tx.share.findMany({ where: { userId }, select: { list: { select: { workspace: { select: { accountId: true } } } } } }),
+        tx.share.findMany({
+          where: { userId },
+          select: { list: { select: { workspace: { select: { accountId: true } } } } },
+        }),
         tx.list.findMany({ where: { creatorId: userId }, select: { workspace: { select: { accountId: true } } } }),
       ]);
       found = [
@@ -137,7 +147,10 @@ async function peopleOf(tx: DbTx, accountIds: string[]): Promise<Map<string, str
     tx.share.findMany({ where: { list: { workspace: inAccounts }, userId: { not: null } }, select: person }),
     tx.groupMember.findMany({ where: { group: inAccounts }, select: person }),
     tx.rightGrant.findMany({ where: { right: inAccounts }, select: person }),
-    tx.list.findMany({ where: { workspace: inAccounts, creatorId: { not: null } }, select: { creator: { select: { id: true, email: true } } } }),
+    tx.list.findMany({
+      where: { workspace: inAccounts, creatorId: { not: null } },
+      select: { creator: { select: { id: true, email: true } } },
+    }),
   ]);
   const people = new Map<string, string>();
   for (const row of [...members, ...workspaceMembers, ...shares, ...groupMembers, ...holders]) {
@@ -158,7 +171,10 @@ async function standings(tx: DbTx, accountIds: string[], people: Map<string, str
   const db = tx as Db;
   const [workspaces, lists] = await Promise.all([
     tx.workspace.findMany({ where: { accountId: { in: accountIds } }, select: { id: true } }),
-    tx.list.findMany({ where: { workspace: { accountId: { in: accountIds } } }, select: { id: true, linkToken: true } }),
+    tx.list.findMany({
+      where: { workspace: { accountId: { in: accountIds } } },
+      select: { id: true, linkToken: true },
+    }),
   ]);
   const out = new Map<string, Standing>();
   const keep = (s: Standing) => out.set(standingKey(s), s);
