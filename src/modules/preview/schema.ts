@@ -1,5 +1,6 @@
 import { encodeGlobalID, resolveArrayConnection } from '@pothos/plugin-relay';
 import { type GraphQLResolveInfo, getArgumentValues } from 'graphql';
+import { visibleUsersWhere } from '../../access/load.ts';
 import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
 import {
@@ -44,9 +45,12 @@ const AccessChangeEntry = builder.objectRef<AccessDifference>('AccessChangeEntry
     user: t.prismaField({
       type: 'User',
       nullable: true,
-      description: 'The person; null when the entry is about anyone with the link.',
+      description:
+        'The person; null for anyone with the link, and for a person the viewer may not see (`anyoneWithTheLink` tells which).',
       resolve: (query, e, _args, ctx) =>
-        e.userId ? ctx.db.user.findUnique({ ...query, where: { id: e.userId } }) : null,
+        e.userId
+          ? ctx.db.user.findFirst({ ...query, where: { id: e.userId, AND: [visibleUsersWhere(ctx.viewer?.id ?? '')] } })
+          : null,
     }),
     anyoneWithTheLink: t.boolean({
       description: "Whether the entry is about anyone holding the list's link (no person).",
