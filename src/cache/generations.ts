@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
@@ -33,6 +34,13 @@ export interface GenerationOptions {
   redis: RedisTarget | undefined;
   redisKeyPrefix: string;
 }
+
+/**
+ * Statements sent inside `unheard.run(true, …)` move no generation: a transaction that is always
+ * rolled back (`previewAccessChange`) changes nothing another request could read, so it must not
+ * end the answers the cache keeps.
+ */
+export const unheard = new AsyncLocalStorage<boolean>();
 
 /** Any statement but a plain read: INSERT, UPDATE, DELETE, COMMIT, a CTE, a raw statement. */
 const READ_ONLY = /^\s*SELECT\b/i;
@@ -105,7 +113,7 @@ export function watchGenerations(options: GenerationOptions): Generations {
 
   if (!options.redis) {
     db.$on('query', (e) => {
-      if (!READ_ONLY.test(e.query) && !isListContent(e.query)) next();
+      if (!READ_ONLY.test(e.query) && !isListContent(e.query) && !unheard.getStore()) next();
     });
     onListContent(db, contentWritten);
     return { ...common, current: () => generation, close: async () => {} };
@@ -136,7 +144,7 @@ export function watchGenerations(options: GenerationOptions): Generations {
     }
   };
   db.$on('query', (e) => {
-    if (READ_ONLY.test(e.query) || isListContent(e.query)) return;
+    if (READ_ONLY.test(e.query) || isListContent(e.query) || unheard.getStore()) return;
     next();
     wroteAny = true;
     announceSoon();

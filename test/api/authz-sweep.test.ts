@@ -141,6 +141,11 @@ const ROOT_CALLS: Record<string, (a: AccountWorld) => Record<string, unknown>[]>
       (resourceId) => ({ resourceId }),
     ),
   invitation: () => [{ token: 'not-a-token' }],
+  // Previews write nothing: the account stays as the sweep built it.
+  previewAccessChange: (a) => [
+    { change: { updateWorkspace: { workspaceId: a.workspaces.open, type: 'PRIVATE' } } },
+    { change: { removeShare: { shareId: a.shares.group } } },
+  ],
 };
 
 /**
