@@ -16,6 +16,7 @@ import './modules/item/schema.ts';
 import './modules/contact/schema.ts';
 import './modules/email/schema.ts';
 import './modules/anonymize/schema.ts';
+import './modules/report/schema.ts';
 
 /** The whole GraphQL schema, sorted so that schema.graphql diffs stay readable. */
 export const schema = lexicographicSortSchema(builder.toSchema());

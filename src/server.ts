@@ -17,6 +17,7 @@ import type { Context, Services, Viewer } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { RateLimitedError } from './errors.ts';
 import { createMailer } from './mail/mailer.ts';
+import { CSV_PATH, serveAccessReportCsv } from './modules/report/csv.ts';
 import { documentCache } from './realtime/documents.ts';
 import { createRealtime, type Realtime } from './realtime/pubsub.ts';
 import { type MaskError, type SendNext, subscribeShared } from './realtime/shared-execution.ts';
@@ -96,6 +97,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     const path = req.url?.split('?')[0];
     if (path === '/demo' || path === '/demo/') return serveFile(res, DEMO_PAGE, 'text/html; charset=utf-8');
     if (path === '/demo/graphql-ws.js') return serveFile(res, GRAPHQL_WS_CLIENT, 'text/javascript; charset=utf-8');
+    const report = path && CSV_PATH.exec(path);
+    if (report?.[1]) {
+      serveAccessReportCsv(services, req, res, report[1]).catch((err) => {
+        log.error({ err }, 'access report failed');
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+      return;
+    }
     if (req.url === '/readyz') {
       const checks = Promise.all([database.ping(), services.realtime.ping()]);
       return health(res, ready ? checks : Promise.reject(new Error('starting')));
