@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { Access } from '../../access/load.ts';
@@ -62,6 +61,19 @@ function plain(res: ServerResponse, status: number, message: string, headers: Re
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }).end(`${message}\n`);
 }
 
+/** Resolves once the socket took what was written, or the client went away. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
 function accountIdOf(globalId: string): string | null {
   try {
     const decoded = decodeGlobalID(decodeURIComponent(globalId));
@@ -117,11 +129,11 @@ export async function serveAccessReportCsv(
   res.write(csvLine(HEADER));
   try {
     let chunk = '';
-    for await (const row of accessReportRows(services.db, accountId)) {
+    for await (const row of accessReportRows(services.db, accountId, 5000)) {
       chunk += rowLine(row);
       if (chunk.length < 64 * 1024) continue;
       if (closed) return;
-      if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      if (!res.write(chunk)) await drained(res);
       chunk = '';
     }
     if (!closed) res.end(chunk);
