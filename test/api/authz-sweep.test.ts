@@ -140,6 +140,7 @@ const ROOT_CALLS: Record<string, (a: AccountWorld) => Record<string, unknown>[]>
       (resourceId) => ({ resourceId }),
     ),
   invitation: () => [{ token: 'not-a-token' }],
+  accessReport: (a) => [{ accountId: a.accountId }],
 };
 
 /**
@@ -153,6 +154,7 @@ const LOOKUPS: Record<string, [root: string, arg: string][]> = {
     ['contentDirectory', 'accountId'],
     ['explainAccess', 'resourceId'],
     ['auditLog', 'resourceId'],
+    ['accessReport', 'accountId'],
   ],
   Workspace: [
     ['workspace', 'id'],
