@@ -17,6 +17,7 @@ import './modules/contact/schema.ts';
 import './modules/email/schema.ts';
 import './modules/anonymize/schema.ts';
 import './modules/preview/schema.ts';
+import './modules/report/schema.ts';
 
 /** The whole GraphQL schema, sorted so that schema.graphql diffs stay readable. */
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -21,6 +21,7 @@ import { httpDrain } from './http/drain.ts';
 import { devMailPage } from './mail/dev-page.ts';
 import { createMailer } from './mail/mailer.ts';
 import { prunePeriodically } from './modules/list/event-log.ts';
+import { CSV_PATH, serveAccessReportCsv } from './modules/report/csv.ts';
 import { documentCache } from './realtime/documents.ts';
 import { createRealtime, type Realtime } from './realtime/pubsub.ts';
 import { type MaskError, type SendNext, subscribeShared } from './realtime/shared-execution.ts';
@@ -133,6 +134,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
         () => res.writeHead(500).end(),
       );
+    }
+    const report = path && CSV_PATH.exec(path);
+    if (report?.[1]) {
+      serveAccessReportCsv(services, req, res, report[1]).catch((err) => {
+        log.error({ err }, 'access report failed');
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+      return;
     }
     if (req.url === '/readyz') {
       const checks = Promise.all([database.ping(), services.realtime.ping()]);

@@ -146,6 +146,7 @@ const ROOT_CALLS: Record<string, (a: AccountWorld) => Record<string, unknown>[]>
     { change: { updateWorkspace: { workspaceId: a.workspaces.open, type: 'PRIVATE' } } },
     { change: { removeShare: { shareId: a.shares.group } } },
   ],
+  accessReport: (a) => [{ accountId: a.accountId }],
 };
 
 /**
@@ -160,6 +161,7 @@ const LOOKUPS: Record<string, [root: string, arg: string][]> = {
     ['contentDirectoryConnection', 'accountId'],
     ['explainAccess', 'resourceId'],
     ['auditLog', 'resourceId'],
+    ['accessReport', 'accountId'],
   ],
   Workspace: [
     ['workspace', 'id'],
