@@ -17,6 +17,7 @@ import type { Context, Services, Viewer } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
 import { RateLimitedError } from './errors.ts';
 import { createMailer } from './mail/mailer.ts';
+import { startExpirySweeper } from './modules/expiry/sweeper.ts';
 import { documentCache } from './realtime/documents.ts';
 import { createRealtime, type Realtime } from './realtime/pubsub.ts';
 import { type MaskError, type SendNext, subscribeShared } from './realtime/shared-execution.ts';
@@ -87,6 +88,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     authenticate: (token) => authenticate(database.prisma, verifier, token),
   };
   const yoga = createApp(services, trusted);
+  const sweeper = startExpirySweeper({ db: database.prisma, realtime, log });
   // Mail queued by changes that committed before a crash or restart goes out now.
   void services.mail.flush();
 
@@ -233,6 +235,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         await services.mail.flush();
         services.mail.close();
         await yoga.dispose();
+        await sweeper.close();
         await services.realtime.close();
         await services.limits.close();
         await database.close();
