@@ -1,5 +1,5 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { readableListsWhere } from '../../access/load.ts';
+import { membershipWhere, readableListsWhere, sharesReachingWhere } from '../../access/load.ts';
 import { builder } from '../../builder.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { GeneralAccess, ListKind, ListRole } from '../../generated/prisma/enums.ts';
@@ -128,16 +128,8 @@ builder.queryField('sharedWithMe', (t) =>
       return ctx.db.list.findMany({
         ...query,
         where: {
-          shares: {
-            some: {
-              OR: [
-                { userId: viewerId },
-                { group: { members: { some: { userId: viewerId } } } },
-                { right: { holders: { some: { userId: viewerId } } } },
-              ],
-            },
-          },
-          workspace: { members: { none: { userId: viewerId } } },
+          shares: { some: sharesReachingWhere(viewerId) },
+          workspace: { members: { none: membershipWhere(viewerId) } },
           NOT: { creatorId: viewerId },
         },
         orderBy: { id: 'desc' },
