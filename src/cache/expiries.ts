@@ -8,6 +8,8 @@
 interface Known {
   /** Epoch milliseconds; Infinity when no grant is known to end. */
   next: number;
+  /** Moves on with every `noteExpiry`, so a look-up that began before a note cannot undo it. */
+  notes: number;
   listeners: Set<(at: number) => void>;
 }
 
@@ -16,7 +18,7 @@ const known = new WeakMap<object, Known>();
 function of(db: object): Known {
   let k = known.get(db);
   if (!k) {
-    k = { next: Number.POSITIVE_INFINITY, listeners: new Set() };
+    k = { next: Number.POSITIVE_INFINITY, notes: 0, listeners: new Set() };
     known.set(db, k);
   }
   return k;
@@ -37,16 +39,28 @@ export function noteExpiry(db: object, at: Date | number | null | undefined): vo
   if (at == null) return;
   const t = typeof at === 'number' ? at : at.getTime();
   const k = of(db);
+  k.notes++;
   if (t >= k.next) return;
   k.next = t;
   for (const listener of k.listeners) listener(t);
 }
 
-/** Replaces what is known with the database's answer (the earliest end still ahead, or Infinity). */
-export function setNextExpiry(db: object, at: number): void {
+/** A mark to take before looking the next expiry up in the database (see `setNextExpiry`). */
+export function expiryNotes(db: object): number {
+  return of(db).notes;
+}
+
+/**
+ * Replaces what is known with the database's answer (the earliest end, or Infinity), read by a
+ * look-up begun at `notes` (`expiryNotes`): an end noted meanwhile may be missing from that
+ * answer, so then the answer may only bring the next expiry nearer.
+ */
+export function setNextExpiry(db: object, at: number, notes: number): void {
   const k = of(db);
-  k.next = at;
-  for (const listener of k.listeners) listener(at);
+  const next = notes === k.notes ? at : Math.min(at, k.next);
+  if (next === k.next) return;
+  k.next = next;
+  for (const listener of k.listeners) listener(next);
 }
 
 /** Calls `listener` when the next known expiry changes. */

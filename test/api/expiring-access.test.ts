@@ -159,7 +159,7 @@ describe('a share ends at its instant', () => {
   it('reads stop at the instant, explainAccess shows the expiry, the audit records share.expire once', async () => {
     const listId = await h.list(workspaceId, OWNER, 'SHAREABLE', 'Expiring');
     const memberId = await h.userId(MEMBER);
-    const at = Date.now() + 2_500;
+    const at = Date.now() + 5_000;
     const expiresAt = new Date(at).toISOString();
     const res = await t.ok(ShareList, { input: { listId, role: 'EDITOR', userId: memberId, expiresAt } }, OWNER);
     expect(res.shareList).toMatchObject({ __typename: 'ShareListPayload', share: { expiresAt } });
@@ -200,10 +200,38 @@ describe('a share ends at its instant', () => {
   });
 });
 
+describe('an email share keeps its end once accepted', () => {
+  it('the share the guest holds after acceptance ends when the email share would have', async () => {
+    const listId = await h.list(workspaceId, OWNER, 'SHAREABLE', 'For a guest');
+    const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+    const guest = 'guest@elsewhere.test';
+    const res = await t.ok(ShareList, { input: { listId, role: 'VIEWER', email: guest, expiresAt } }, OWNER);
+    expect(res.shareList).toMatchObject({ __typename: 'ShareListPayload', share: { expiresAt } });
+    const mail = await t.server.services.db.mailOutbox.findFirstOrThrow({
+      where: { to: guest },
+      orderBy: { id: 'desc' },
+    });
+    const token = /\/invitations\/([A-Za-z0-9_-]+)/.exec(mail.text)?.[1] ?? '';
+    expect((await t.ok(Accept, { input: { token } }, guest)).acceptInvitation.__typename).toBe(
+      'AcceptInvitationPayload',
+    );
+    const shares = await t.ok(
+      graphql(`query ExShares($id: ID!) { list(id: $id) { shares { expiresAt email user { email } } } }`),
+      { id: listId },
+      OWNER,
+    );
+    expect(shares.list?.shares).toEqual([{ expiresAt, email: null, user: { email: guest } }]);
+    const explained = await t.ok(Explain, { resourceId: listId, userId: await h.userId(guest) }, OWNER);
+    expect(explained.explainAccess?.decisions[0]?.reasons.find((r) => r.rule === 'list.share.user')?.expiresAt).toBe(
+      expiresAt,
+    );
+  });
+});
+
 describe('a link ends at its instant', () => {
   it('the link opens the list until then; then general access is RESTRICTED, audited once', async () => {
     const listId = await h.list(workspaceId, OWNER, 'SHAREABLE', 'Linked');
-    const at = Date.now() + 2_000;
+    const at = Date.now() + 4_000;
     const linkExpiresAt = new Date(at).toISOString();
     const res = await t.ok(SetGeneralAccess, { input: { listId, access: 'ANYONE_WITH_LINK', linkExpiresAt } }, OWNER);
     if (res.setListGeneralAccess.__typename !== 'SetListGeneralAccessPayload') throw new Error('not set');
@@ -226,7 +254,7 @@ describe('a link ends at its instant', () => {
 describe("a contractor's membership ends at its instant", () => {
   it('invited with expiresAt, accepted, the workspace and its lists close at the instant; member.expire once', async () => {
     const listId = await h.list(workspaceId, OWNER, 'MAIN', 'Team list');
-    const at = Date.now() + 3_000;
+    const at = Date.now() + 6_000;
     const expiresAt = new Date(at).toISOString();
     const invited = await t.ok(Invite, { input: { workspaceId, email: CONTRACTOR, expiresAt } }, OWNER);
     expect(invited.inviteToWorkspace).toMatchObject({ invitation: { membershipExpiresAt: expiresAt } });

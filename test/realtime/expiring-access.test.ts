@@ -77,7 +77,7 @@ async function expiresWhileWatched(a: TestServer, b: TestServer) {
   const list = (await a.ok(CreateList, { input: { workspaceId, name: 'Board', kind: 'SHAREABLE' } }, ADMIN)).createList;
   if (list.__typename !== 'CreateListPayload') throw new Error(JSON.stringify(list));
   const listId = list.list.id;
-  const at = Date.now() + 4_000;
+  const at = Date.now() + 8_000;
   const shared = await a.ok(
     ShareList,
     { input: { listId, role: 'VIEWER', userId, expiresAt: new Date(at).toISOString() } },
