@@ -20,6 +20,7 @@ import { RateLimitedError } from './errors.ts';
 import { httpDrain } from './http/drain.ts';
 import { devMailPage } from './mail/dev-page.ts';
 import { createMailer } from './mail/mailer.ts';
+import { startExpirySweeper } from './modules/expiry/sweeper.ts';
 import { prunePeriodically } from './modules/list/event-log.ts';
 import { CSV_PATH, serveAccessReportCsv } from './modules/report/csv.ts';
 import { documentCache } from './realtime/documents.ts';
@@ -106,6 +107,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const stopPruning = prunePeriodically(database.prisma, config.eventRetentionMs, (err) =>
     log.warn({ err: err.message }, 'pruning old list events failed'),
   );
+  const sweeper = startExpirySweeper({ db: database.prisma, realtime, log });
   // Mail queued by changes that committed before a crash or restart goes out now.
   void services.mail.flush();
 
@@ -326,6 +328,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         await services.mail.flush();
         services.mail.close();
         await yoga.dispose();
+        await sweeper.close();
         await services.realtime.close();
         await services.limits.close();
         await database.close();

@@ -54,6 +54,8 @@ export interface WorkspaceFacts {
   memberRole: WorkspaceRole | null;
   /** The viewer reaches at least one list of this workspace through a share or general access. */
   reachesAList: boolean;
+  /** When the viewer's membership ends (`inviteToWorkspace(expiresAt)`); null: it does not. */
+  memberExpiresAt?: Date | null;
   /** The owner's explicit rules; a missing (audience, action) falls back to `DEFAULT_RULES`. */
   rules: ReadonlyArray<{ audience: WorkspaceAudience; action: WorkspaceAction; allowed: boolean }>;
 }
@@ -64,6 +66,8 @@ export interface ShareGrant {
   role: ListRole;
   via: 'USER' | 'GROUP' | 'RIGHT';
   principalId: string;
+  /** When the share ends; null or absent: it does not. An ended share is no grant. */
+  expiresAt?: Date | null;
 }
 
 /** One list as the viewer stands on it. */
@@ -76,6 +80,8 @@ export interface ListFacts {
   isCreator: boolean;
   /** The viewer presented the list's current link token. */
   hasValidLinkToken: boolean;
+  /** When ANYONE_WITH_LINK stops opening the list; null or absent: it does not. */
+  linkExpiresAt?: Date | null;
   /** Shares that name the viewer, a group the viewer is a direct member of, or a right the viewer holds. */
   grants: ReadonlyArray<ShareGrant>;
   workspace: WorkspaceFacts;

@@ -10,6 +10,7 @@ import {
   decideAccount,
   decideList,
   decideWorkspace,
+  inForce,
   type ListQuestion,
   listRole,
   type WorkspaceQuestion,
@@ -21,6 +22,36 @@ import {
 export interface ViewerRef {
   id: string;
   email: string;
+}
+
+/**
+ * Grants (shares, workspace memberships) still in force, as a Prisma filter: one whose `expiresAt`
+ * has passed grants nothing from that instant, before the expiry sweeper (src/modules/expiry)
+ * deletes it. Every SQL mirror of the rules reads through it.
+ */
+export function inForceWhere(now: Date = new Date()): { OR: [{ expiresAt: null }, { expiresAt: { gt: Date } }] } {
+  return { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] };
+}
+
+/** The shares that reach a user: theirs, their groups' (direct members), their rights', still in force. */
+export function sharesReachingWhere(viewerId: string): Prisma.ShareWhereInput {
+  return {
+    AND: [
+      inForceWhere(),
+      {
+        OR: [
+          { userId: viewerId },
+          { group: { members: { some: { userId: viewerId } } } },
+          { right: { holders: { some: { userId: viewerId } } } },
+        ],
+      },
+    ],
+  };
+}
+
+/** The user's workspace memberships still in force. */
+export function membershipWhere(userId: string, role?: 'OWNER'): Prisma.WorkspaceMemberWhereInput {
+  return { userId, ...(role ? { role } : {}), ...inForceWhere() };
 }
 
 /**
@@ -38,24 +69,14 @@ export function readableListsWhere(viewerId: string): Prisma.ListWhereInput {
       {
         workspace: {
           account: { members: { some: { userId: viewerId, role: 'ADMIN' } } },
-          OR: [{ type: 'OPEN' }, { members: { some: { userId: viewerId } } }],
+          OR: [{ type: 'OPEN' }, { members: { some: membershipWhere(viewerId) } }],
         },
       },
-      {
-        shares: {
-          some: {
-            OR: [
-              { userId: viewerId },
-              { group: { members: { some: { userId: viewerId } } } },
-              { right: { holders: { some: { userId: viewerId } } } },
-            ],
-          },
-        },
-      },
+      { shares: { some: sharesReachingWhere(viewerId) } },
       {
         generalAccess: 'WORKSPACE',
         OR: [
-          { workspace: { members: { some: { userId: viewerId } } } },
+          { workspace: { members: { some: membershipWhere(viewerId) } } },
           { workspace: { type: 'OPEN', ...inAccountAs(['ADMIN', 'MEMBER']).workspace } },
         ],
       },
@@ -78,7 +99,7 @@ export function reachableAccountsWhere(viewerId: string): Prisma.AccountWhereInp
       {
         workspaces: {
           some: {
-            OR: [{ members: { some: { userId: viewerId } } }, { lists: { some: readableListsWhere(viewerId) } }],
+            OR: [{ members: { some: membershipWhere(viewerId) } }, { lists: { some: readableListsWhere(viewerId) } }],
           },
         },
       },
@@ -94,7 +115,7 @@ export function reachableAccountsWhere(viewerId: string): Prisma.AccountWhereInp
 export function visibleWorkspacesWhere(viewerId: string): Prisma.WorkspaceWhereInput {
   return {
     OR: [
-      { members: { some: { userId: viewerId } } },
+      { members: { some: membershipWhere(viewerId) } },
       {
         type: { in: ['OPEN', 'CLOSED'] },
         account: { members: { some: { userId: viewerId, role: { in: ['ADMIN', 'MEMBER'] } } } },
@@ -111,7 +132,7 @@ export function visibleWorkspacesWhere(viewerId: string): Prisma.WorkspaceWhereI
 export function readableWorkspacesWhere(viewerId: string): Prisma.WorkspaceWhereInput {
   return {
     OR: [
-      { members: { some: { userId: viewerId } } },
+      { members: { some: membershipWhere(viewerId) } },
       { type: 'OPEN', account: { members: { some: { userId: viewerId, role: { in: ['ADMIN', 'MEMBER'] } } } } },
     ],
   };
@@ -205,7 +226,7 @@ function workspaceSelect(viewer: ViewerRef | null, reach = true) {
     accountId: true,
     type: true,
     permissions: { select: { audience: true, action: true, allowed: true } },
-    members: { where: { userId: viewerId }, select: { role: true } },
+    members: { where: membershipWhere(viewerId), select: { role: true, expiresAt: true } },
     lists: viewer && reach ? { where: readableListsWhere(viewerId), select: { id: true }, take: 1 } : false,
     account: { select: accountSelect(viewer) },
   } as const;
@@ -225,6 +246,7 @@ function toWorkspaceFacts(row: WorkspaceRow): WorkspaceFacts {
     type: row.type,
     account: toAccountFacts(row.account),
     memberRole: row.members[0]?.role ?? null,
+    memberExpiresAt: row.members[0]?.expiresAt ?? null,
     reachesAList: (row.lists?.length ?? 0) > 0,
     rules: row.permissions,
   };
@@ -290,17 +312,12 @@ export class Access {
           generalAccess: true,
           generalRole: true,
           linkToken: true,
+          linkExpiresAt: true,
           creatorId: true,
           shares: viewer
             ? {
-                where: {
-                  OR: [
-                    { userId: viewerId },
-                    { group: { members: { some: { userId: viewerId } } } },
-                    { right: { holders: { some: { userId: viewerId } } } },
-                  ],
-                },
-                select: { id: true, role: true, userId: true, groupId: true, rightId: true },
+                where: sharesReachingWhere(viewerId),
+                select: { id: true, role: true, userId: true, groupId: true, rightId: true, expiresAt: true },
               }
             : false,
           workspace: { select: workspaceSelect(viewer, false) },
@@ -311,7 +328,7 @@ export class Access {
         const list = { ...rest, grants: (shares ?? []).flatMap(toGrant) };
         const loaded = { ...list, workspace: this.settleReach(list, workspace) };
         hits.set(row.id, loaded);
-        remembered?.set(rememberedKey(row.id), loaded, generation);
+        remembered?.set(rememberedKey(row.id), loaded, generation, earliestEnd(loaded));
       }
       return ids.map((id) => hits.get(id) ?? null);
     });
@@ -349,7 +366,9 @@ export class Access {
       generalAccess: row.generalAccess,
       generalRole: row.generalRole,
       isCreator: this.viewer !== null && row.creatorId === this.viewer.id,
-      hasValidLinkToken: !!presented && row.linkToken !== null && presented === row.linkToken,
+      hasValidLinkToken:
+        !!presented && row.linkToken !== null && presented === row.linkToken && inForce(row.linkExpiresAt),
+      linkExpiresAt: row.linkExpiresAt,
       grants: row.grants,
       workspace,
     };
@@ -433,10 +452,22 @@ interface ListRow {
   generalAccess: ListFacts['generalAccess'];
   generalRole: ListRole;
   linkToken: string | null;
+  linkExpiresAt: Date | null;
   creatorId: string | null;
   grants: ShareGrant[];
   /** Its workspace's facts when the list settled them (`Access.settleReach`). */
   workspace: WorkspaceFacts | null;
+}
+
+/**
+ * The first instant at which a remembered list row stops being true: the earliest end of a
+ * share, the link, or the viewer's membership in it (src/cache/facts.ts keeps it no longer).
+ */
+function earliestEnd(row: ListRow): Date | null {
+  const ends = [row.linkExpiresAt, row.workspace?.memberExpiresAt, ...row.grants.map((g) => g.expiresAt)];
+  let first: Date | null = null;
+  for (const end of ends) if (end && (!first || end < first)) first = end;
+  return first;
 }
 
 function toGrant(share: {
@@ -445,10 +476,12 @@ function toGrant(share: {
   userId: string | null;
   groupId: string | null;
   rightId: string | null;
+  expiresAt: Date | null;
 }): ShareGrant[] {
-  if (share.userId) return [{ shareId: share.id, role: share.role, via: 'USER', principalId: share.userId }];
-  if (share.groupId) return [{ shareId: share.id, role: share.role, via: 'GROUP', principalId: share.groupId }];
-  if (share.rightId) return [{ shareId: share.id, role: share.role, via: 'RIGHT', principalId: share.rightId }];
+  const { id: shareId, role, expiresAt } = share;
+  if (share.userId) return [{ shareId, role, via: 'USER', principalId: share.userId, expiresAt }];
+  if (share.groupId) return [{ shareId, role, via: 'GROUP', principalId: share.groupId, expiresAt }];
+  if (share.rightId) return [{ shareId, role, via: 'RIGHT', principalId: share.rightId, expiresAt }];
   return [];
 }
 
@@ -470,7 +503,7 @@ export function visibleUsersWhere(viewerId: string): Prisma.UserWhereInput {
       {
         accounts: { some: { account: { members: { some: { userId: viewerId, role: { in: ['ADMIN', 'MEMBER'] } } } } } },
       },
-      { workspaces: { some: { workspace: { members: { some: { userId: viewerId } } } } } },
+      { workspaces: { some: { ...inForceWhere(), workspace: { members: { some: membershipWhere(viewerId) } } } } },
     ],
   };
 }
@@ -491,7 +524,7 @@ export function visibleInvitationsWhere(viewer: ViewerRef | null): Prisma.Invita
     OR: [
       { invitedById: id },
       { email: viewer?.email ?? '' },
-      { workspace: { members: { some: { userId: id, role: 'OWNER' } } } },
+      { workspace: { members: { some: membershipWhere(id, 'OWNER') } } },
       { account: { members: { some: { userId: id, role: 'ADMIN' } } } },
     ],
   };
@@ -502,7 +535,7 @@ export function visibleJoinRequestsWhere(viewerId: string): Prisma.JoinRequestWh
   return {
     OR: [
       { userId: viewerId },
-      { workspace: { members: { some: { userId: viewerId, role: 'OWNER' } } } },
+      { workspace: { members: { some: membershipWhere(viewerId, 'OWNER') } } },
       { workspace: { account: { members: { some: { userId: viewerId, role: 'ADMIN' } } } } },
     ],
   };

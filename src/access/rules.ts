@@ -19,6 +19,27 @@ export interface Reason {
   /** ALLOW and GRANT count for the viewer, DENY and CAP against. */
   effect: 'ALLOW' | 'DENY' | 'GRANT' | 'CAP';
   detail: string;
+  /** When the grant behind this reason ends (an expiring share, membership or link). */
+  expiresAt?: Date;
+}
+
+/**
+ * Whether a grant that ends at `expiresAt` still holds at `now`: it ends at that instant. The
+ * loader leaves ended grants out already; the rules check again, so facts remembered across
+ * requests (src/cache/facts.ts) cannot carry one past its end.
+ */
+export function inForce(expiresAt: Date | null | undefined, now: number = Date.now()): boolean {
+  return !expiresAt || expiresAt.getTime() > now;
+}
+
+/** The viewer's membership role while it is in force (an ended membership is none). */
+export function memberRoleOf(ws: WorkspaceFacts): WorkspaceFacts['memberRole'] {
+  return inForce(ws.memberExpiresAt) ? ws.memberRole : null;
+}
+
+/** " until <ISO instant>" for a grant that ends, "" otherwise. */
+function until(expiresAt: Date | null | undefined): string {
+  return expiresAt ? ` until ${expiresAt.toISOString()}` : '';
 }
 
 /** The answer to one question: may the viewer do this, with which role, and why. */
@@ -212,14 +233,19 @@ export function workspaceStanding(facts: WorkspaceFacts): {
   reasons: Reason[];
 } {
   const accountRole = facts.account.role;
+  const memberRole = memberRoleOf(facts);
   const at = (reach: WorkspaceReach | null, listed: boolean, reason: Reason) => ({
-    role: reach ? (facts.memberRole ?? ('NON_MEMBER' as const)) : null,
+    role: reach ? (memberRole ?? ('NON_MEMBER' as const)) : null,
     full: reach === 'FULL',
     reach,
     listed: reach !== null && listed,
     reasons: [reason],
   });
-  if (facts.memberRole) return at('FULL', true, grantR('workspace.member', `workspace ${facts.memberRole}`));
+  if (memberRole)
+    return at('FULL', true, {
+      ...grantR('workspace.member', `workspace ${memberRole}${until(facts.memberExpiresAt)}`),
+      ...(facts.memberExpiresAt ? { expiresAt: facts.memberExpiresAt } : {}),
+    });
   const inAccount = accountRole === 'ADMIN' || accountRole === 'MEMBER';
   if (inAccount && facts.type === 'OPEN')
     return at(
@@ -272,7 +298,7 @@ export function decideWorkspace(facts: WorkspaceFacts, question: WorkspaceQuesti
         ? result(true, allow('workspace.overview', 'may read its overview'))
         : result(false, deny_('workspace.overview', 'sees only the lists shared with them and its name'));
     case 'workspace:subscribers':
-      if (facts.memberRole === 'OWNER') return result(true, allow('workspace.owner', 'owners see its subscribers'));
+      if (memberRoleOf(facts) === 'OWNER') return result(true, allow('workspace.owner', 'owners see its subscribers'));
       return accountRole === 'ADMIN'
         ? result(true, allow('account.admin', 'admins see the subscribers of every workspace'))
         : result(false, deny_('workspace.owner', 'its subscribers are shown to owners and account admins'));
@@ -294,7 +320,7 @@ export function decideWorkspace(facts: WorkspaceFacts, question: WorkspaceQuesti
       if (accountRole === 'ADMIN') return result(true, allow('account.admin', 'account admins manage every workspace'));
       return result(false, deny_('workspace.owner', 'only owners and account admins'));
     case 'workspace:join':
-      if (facts.memberRole) return result(false, deny_('workspace.member', 'already a member'));
+      if (memberRoleOf(facts)) return result(false, deny_('workspace.member', 'already a member'));
       if (accountRole !== 'ADMIN' && accountRole !== 'MEMBER')
         return result(false, deny_('account.role', 'only account members join'));
       if (facts.type === 'OPEN') return result(true, allow('workspace.open', 'open workspaces are joined instantly'));
@@ -304,7 +330,7 @@ export function decideWorkspace(facts: WorkspaceFacts, question: WorkspaceQuesti
         ? result(false, deny_('workspace.closed', 'closed workspaces are joined by invitation or request'))
         : result(false, deny_('workspace.private', 'private workspaces are joined by invitation only'));
     case 'workspace:request-join':
-      if (facts.memberRole) return result(false, deny_('workspace.member', 'already a member'));
+      if (memberRoleOf(facts)) return result(false, deny_('workspace.member', 'already a member'));
       if (facts.type === 'OPEN') return result(false, deny_('workspace.open', 'open workspaces are joined directly'));
       if (facts.type === 'PRIVATE')
         return result(false, deny_('workspace.private', 'private workspaces are joined by invitation only'));
@@ -316,7 +342,7 @@ export function decideWorkspace(facts: WorkspaceFacts, question: WorkspaceQuesti
       return manage.allowed ? manage : decideWorkspaceAction(facts, role, reasons, 'INVITE_MEMBERS');
     }
     case 'workspace:leave':
-      return facts.memberRole
+      return memberRoleOf(facts)
         ? result(true, allow('workspace.member', 'members may leave'))
         : result(false, deny_('workspace.member', 'not a member'));
     default:
@@ -396,7 +422,7 @@ function higher(a: ListRole | null, b: ListRole): ListRole {
 
 /** Whether the viewer belongs to the workspace audience that WORKSPACE general access reaches. */
 export function inWorkspaceAudience(ws: WorkspaceFacts): boolean {
-  if (ws.memberRole) return true;
+  if (memberRoleOf(ws)) return true;
   const accountRole = ws.account.role;
   return ws.type === 'OPEN' && (accountRole === 'MEMBER' || accountRole === 'ADMIN');
 }
@@ -406,23 +432,26 @@ export function inWorkspaceAudience(ws: WorkspaceFacts): boolean {
  * of a closed or private one once joined. There they are at least co-owner of every list.
  */
 export function adminReachesContent(ws: WorkspaceFacts): boolean {
-  return ws.account.role === 'ADMIN' && (ws.memberRole !== null || ws.type === 'OPEN');
+  return ws.account.role === 'ADMIN' && (memberRoleOf(ws) !== null || ws.type === 'OPEN');
 }
 
 /** The viewer's effective role on a list (the highest of every grant) and every grant that produced it. */
 export function listRole(facts: ListFacts): Decision<ListRole> {
   let role: ListRole | null = null;
   const reasons: Reason[] = [];
-  const give = (r: ListRole, rule: string, detail: string) => {
+  const give = (r: ListRole, rule: string, detail: string, expiresAt?: Date | null) => {
     role = higher(role, r);
-    reasons.push(grantR(rule, `${detail}: ${r}`));
+    reasons.push({ ...grantR(rule, `${detail}: ${r}${until(expiresAt)}`), ...(expiresAt ? { expiresAt } : {}) });
   };
+  const now = Date.now();
   const accountRole = facts.workspace.account.role;
   if (facts.isCreator) give('CREATOR', 'list.creator', 'made the list');
   if (adminReachesContent(facts.workspace))
     give('CO_OWNER', 'account.admin', 'account admins are at least co-owner of the lists they reach');
   for (const g of facts.grants) {
-    give(g.role, `list.share.${g.via.toLowerCase()}`, `shared with the ${g.via.toLowerCase()} ${g.principalId}`);
+    if (!inForce(g.expiresAt, now)) continue;
+    const via = g.via.toLowerCase();
+    give(g.role, `list.share.${via}`, `shared with the ${via} ${g.principalId}`, g.expiresAt);
   }
   // Guests are never "the account": GLOBAL reaches admins and members only (as readableListsWhere).
   const member = accountRole === 'MEMBER' || accountRole === 'ADMIN';
@@ -435,7 +464,8 @@ export function listRole(facts: ListFacts): Decision<ListRole> {
       if (member) give('VIEWER', 'list.general.global', 'shared with the whole account');
       break;
     case 'ANYONE_WITH_LINK':
-      if (facts.hasValidLinkToken) give('VIEWER', 'list.general.link', 'opened with the link');
+      if (facts.hasValidLinkToken && inForce(facts.linkExpiresAt, now))
+        give('VIEWER', 'list.general.link', 'opened with the link', facts.linkExpiresAt);
       break;
     case 'RESTRICTED':
       break;
@@ -630,7 +660,7 @@ export function decideContact(
         ? result(true, allow('contact.activity', 'activity and email metadata are visible to the whole workspace'))
         : result(false, deny_('contact.activity', 'activity and email metadata are for the workspace only'));
     case 'contact:write':
-      if (ws.memberRole) return result(true, allow('contact.write', 'workspace members keep its contacts'));
+      if (memberRoleOf(ws)) return result(true, allow('contact.write', 'workspace members keep its contacts'));
       if (adminReachesContent(ws))
         return result(true, allow('account.admin', 'account admins keep the contacts of the workspaces they reach'));
       return result(false, deny_('contact.write', 'only workspace members and account admins change contacts'));

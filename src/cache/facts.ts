@@ -13,7 +13,8 @@ export interface RememberedFacts {
   /** The generation to store under: read it before loading, then `set` with it. */
   generation(): number | null;
   get<T>(key: string): T | undefined;
-  set(key: string, value: unknown, generation: number | null): void;
+  /** `endsAt`: the earliest expiry among the facts (a share, a link, a membership); they are forgotten then. */
+  set(key: string, value: unknown, generation: number | null, endsAt?: Date | null): void;
 }
 
 export function rememberFacts(generations: Generations, ttlMs: number, max = 50_000): RememberedFacts {
@@ -22,10 +23,13 @@ export function rememberFacts(generations: Generations, ttlMs: number, max = 50_
   return {
     generation: () => generations.current(),
     get: <T>(key: string) => (generations.current() === null ? undefined : (known.get(key)?.value as T | undefined)),
-    set(key, value, generation) {
+    set(key, value, generation, endsAt) {
       // Loaded while a write landed (or with Redis unheard): not to be trusted beyond this request.
       if (generation === null || generation !== generations.current()) return;
-      known.set(key, { value });
+      if (!endsAt) return void known.set(key, { value });
+      const left = endsAt.getTime() - Date.now();
+      // Facts that contain an expiry live no longer than it, so no decision outlives a grant.
+      if (left > 0) known.set(key, { value }, { ttl: Math.min(left, ttlMs) });
     },
   };
 }

@@ -42,8 +42,11 @@ export interface GenerationOptions {
  */
 export const unheard = new AsyncLocalStorage<boolean>();
 
-/** Any statement but a plain read: INSERT, UPDATE, DELETE, COMMIT, a CTE, a raw statement. */
-const READ_ONLY = /^\s*SELECT\b/i;
+/**
+ * Any statement but a plain read (background work's reads included, see `BACKGROUND`): INSERT,
+ * UPDATE, DELETE, COMMIT, a CTE, a raw statement.
+ */
+const READ_ONLY = /^\s*(\/\* background \*\/\s*)?SELECT\b/i;
 
 /**
  * Opens a statement that changes only the content of lists of one account (items, their updates,

@@ -9,6 +9,7 @@ import { bearerToken } from '../auth/viewer.ts';
 import type { Config } from '../config.ts';
 import type { Context } from '../context.ts';
 import { requestIdOf } from '../security/plugins.ts';
+import { keepFor } from './expiries.ts';
 import type { Generations } from './generations.ts';
 
 /** Who a request is, decided once per request (`yoga.ts`): the cache keys answers on it. */
@@ -81,7 +82,10 @@ export function responseCache(
     if (generation !== generations.current()) return;
     for (const accountId of ctx.access.accountsSeen) accounts.add(accountId);
     for (const accountId of accounts) if (generations.lastContentWrite(accountId) > since) return;
-    answers.set(key, result, { ttl });
+    // No answer outlives the next expiry of a grant (a share, a link, a membership ending).
+    const life = keepFor(ctx.db, ttl);
+    if (life <= 0) return;
+    answers.set(key, result, { ttl: life });
     const list = [...accounts];
     accountsOf.set(key, list);
     for (const accountId of list) {

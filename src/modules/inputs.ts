@@ -50,3 +50,8 @@ export const jsonObject = z.record(z.string(), z.unknown()).superRefine((value, 
   const problem = jsonProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
+
+/** An instant still ahead: when a grant (share, link, membership) ends. A past one is refused. */
+export function futureInstant() {
+  return z.date().refine((d) => d.getTime() > Date.now(), { message: 'Must be in the future' });
+}

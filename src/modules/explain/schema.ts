@@ -47,6 +47,12 @@ const AccessReasonObject = builder.objectRef<Reason>('AccessReason').implement({
     }),
     effect: t.exposeString('effect', { description: 'ALLOW or GRANT counted for; DENY or CAP against.' }),
     detail: t.exposeString('detail', { description: 'The rule in words.' }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the grant behind it ends (an expiring share, link or membership); null: it does not.',
+      resolve: (r) => r.expiresAt ?? null,
+    }),
   }),
 });
 

@@ -10,6 +10,7 @@ import {
   ValidationError,
 } from '../../errors.ts';
 import { InvitationKind, InvitationStatus } from '../../generated/prisma/enums.ts';
+import { futureInstant } from '../inputs.ts';
 import { WorkspaceObject, WorkspaceRoleEnum } from '../workspace/schema.ts';
 import {
   acceptInvitation,
@@ -52,6 +53,11 @@ export const InvitationObject = builder.prismaNode('Invitation', {
     }),
     status: t.field({ type: InvitationStatusEnum, description: 'Where it stands.', resolve: invitationStatus }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'When the link stops working.' }),
+    membershipExpiresAt: t.expose('membershipExpiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the membership it brings ends; null: never.',
+    }),
     sentCount: t.exposeInt('sentCount', { description: 'How many times it was sent.' }),
     invitedBy: t.relation('invitedBy', { nullable: true, description: 'Who sent it.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was first sent.' }),
@@ -104,6 +110,12 @@ const InviteToWorkspaceInput = builder.inputType('InviteToWorkspaceInput', {
     workspaceId: t.globalID({ required: true, for: WorkspaceObject, description: 'The workspace.' }),
     email: t.string({ required: true, description: 'Their email address.', validate: z.email().max(320) }),
     role: t.field({ type: WorkspaceRoleEnum, defaultValue: 'MEMBER', description: 'MEMBER (default) or OWNER.' }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      description:
+        'When the membership it brings ends (a future instant; MEMBER only: a workspace keeps its owners); null: never.',
+      validate: futureInstant(),
+    }),
   }),
 });
 
@@ -128,6 +140,7 @@ builder.mutationField('inviteToWorkspace', (t) =>
         workspaceId: input.workspaceId.id,
         email: input.email,
         role: input.role ?? 'MEMBER',
+        membershipExpiresAt: input.expiresAt ?? null,
       }),
     }),
   }),

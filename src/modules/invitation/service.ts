@@ -1,9 +1,10 @@
 import { enforce } from '../../access/enforce.ts';
 import { Access } from '../../access/load.ts';
 import { atLeast, decideBringIn, inviteQuestion } from '../../access/rules.ts';
+import { noteExpiry } from '../../cache/expiries.ts';
 import type { Context, Viewer } from '../../context.ts';
 import type { DbTx } from '../../db/client.ts';
-import { ConflictError, InvitationError, NotFoundError, RateLimitedError } from '../../errors.ts';
+import { ConflictError, InvitationError, NotFoundError, RateLimitedError, ValidationError } from '../../errors.ts';
 import type { Invitation, WorkspaceRole } from '../../generated/prisma/client.ts';
 import { queueMail } from '../../mail/mailer.ts';
 import { callerOf, lookUpSecret } from '../../security/rate-limits.ts';
@@ -64,8 +65,11 @@ async function mailInvitation(ctx: Ctx, tx: DbTx, invitation: Invitation, token:
  */
 export async function inviteToWorkspace(
   ctx: Ctx,
-  input: { workspaceId: string; email: string; role: WorkspaceRole },
+  input: { workspaceId: string; email: string; role: WorkspaceRole; membershipExpiresAt?: Date | null },
 ): Promise<Invitation> {
+  const membershipExpiresAt = input.membershipExpiresAt ?? null;
+  if (membershipExpiresAt && input.role === 'OWNER')
+    throw new ValidationError("An owner's membership does not expire; invite as MEMBER", ['input', 'expiresAt']);
   enforce(await ctx.access.decideWorkspace(input.workspaceId, inviteQuestion(input.role)), 'The workspace');
   const email = normalizeEmail(input.email);
   const ws = await ctx.db.workspace.findUniqueOrThrow({ where: { id: input.workspaceId } });
@@ -75,7 +79,7 @@ export async function inviteToWorkspace(
   const pending = await ctx.db.invitation.findFirst({
     where: { workspaceId: ws.id, email, status: 'PENDING', kind: 'WORKSPACE' },
   });
-  if (pending) return resend(ctx, pending, input.role);
+  if (pending) return resend(ctx, pending, input.role, membershipExpiresAt);
   await checkRate(ctx);
   const { token, tokenHash } = newInvitationToken();
   const invitation = await ctx.db.$transaction(async (tx) => {
@@ -86,6 +90,7 @@ export async function inviteToWorkspace(
         workspaceId: ws.id,
         email,
         workspaceRole: input.role,
+        membershipExpiresAt,
         tokenHash,
         expiresAt: new Date(Date.now() + ctx.config.invitationTtlMs),
         invitedById: ctx.viewer.id,
@@ -98,7 +103,12 @@ export async function inviteToWorkspace(
       action: 'invitation.create',
       resourceType: 'Workspace',
       resourceId: ws.id,
-      data: { invitationId: created.id, email, role: input.role },
+      data: {
+        invitationId: created.id,
+        email,
+        role: input.role,
+        ...(membershipExpiresAt ? { membershipExpiresAt: membershipExpiresAt.toISOString() } : {}),
+      },
     });
     return created;
   });
@@ -106,7 +116,12 @@ export async function inviteToWorkspace(
   return invitation;
 }
 
-async function resend(ctx: Ctx, invitation: Invitation, role?: WorkspaceRole): Promise<Invitation> {
+async function resend(
+  ctx: Ctx,
+  invitation: Invitation,
+  role?: WorkspaceRole,
+  membershipExpiresAt?: Date | null,
+): Promise<Invitation> {
   await checkRate(ctx);
   const { token, tokenHash } = newInvitationToken();
   const updated = await ctx.db.$transaction(async (tx) => {
@@ -116,7 +131,7 @@ async function resend(ctx: Ctx, invitation: Invitation, role?: WorkspaceRole): P
         tokenHash,
         sentCount: { increment: 1 },
         expiresAt: new Date(Date.now() + ctx.config.invitationTtlMs),
-        ...(role ? { workspaceRole: role } : {}),
+        ...(role ? { workspaceRole: role, membershipExpiresAt: membershipExpiresAt ?? null } : {}),
       },
     });
     await mailInvitation(ctx, tx, next, token);
@@ -244,10 +259,13 @@ export async function acceptInvitation(ctx: Ctx, input: { token: string }): Prom
       else if (inAccount.role === 'GUEST')
         await tx.accountMember.update({ where: accountKey, data: { role: 'MEMBER' } });
       const role = invitation.workspaceRole ?? 'MEMBER';
+      // A membership that ended before it was accepted is refused (openFor's checks come first).
+      if (invitation.membershipExpiresAt && invitation.membershipExpiresAt.getTime() <= Date.now())
+        throw new InvitationError('The membership it offered has already ended');
       await tx.workspaceMember.upsert({
         where: { workspaceId_userId: { workspaceId: invitation.workspaceId, userId } },
-        create: { workspaceId: invitation.workspaceId, userId, role },
-        update: role === 'OWNER' ? { role } : {},
+        create: { workspaceId: invitation.workspaceId, userId, role, expiresAt: invitation.membershipExpiresAt },
+        update: role === 'OWNER' ? { role, expiresAt: null } : {},
       });
     } else if (invitation.listId) {
       if (!inAccount)
@@ -258,6 +276,7 @@ export async function acceptInvitation(ctx: Ctx, input: { token: string }): Prom
     return tx.invitation.findUniqueOrThrow({ where: { id: invitation.id } });
   });
   ctx.access.clear();
+  if (invitation.kind === 'WORKSPACE') noteExpiry(ctx.db, invitation.membershipExpiresAt);
   return accepted;
 }
 

@@ -1,10 +1,10 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
-import { readableListsWhere } from '../../access/load.ts';
+import { membershipWhere, readableListsWhere, sharesReachingWhere } from '../../access/load.ts';
 import { builder } from '../../builder.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { GeneralAccess, ListKind, ListRole } from '../../generated/prisma/enums.ts';
 import { callerOf, lookUpSecret } from '../../security/rate-limits.ts';
-import { name } from '../inputs.ts';
+import { futureInstant, name } from '../inputs.ts';
 import { WorkspaceObject } from '../workspace/schema.ts';
 import { copyList, createList, deleteList, rotateListLink, setListGeneralAccess, updateList } from './service.ts';
 import './explain.ts';
@@ -59,6 +59,11 @@ export const ListObject = builder.prismaNode('List', {
       description: 'The token of its link (ANYONE_WITH_LINK); only for those who manage its access.',
       resolve: async (list, _args, ctx) =>
         (await ctx.access.decideList(list.id, 'list:manage-access'))?.allowed ? list.linkToken : null,
+    }),
+    linkExpiresAt: t.expose('linkExpiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When its link stops opening it (general access then falls back to RESTRICTED); null: never.',
     }),
     items: t.relatedConnection('items', {
       description: 'Its items, in order.',
@@ -133,16 +138,8 @@ builder.queryField('sharedWithMe', (t) =>
       return ctx.db.list.findMany({
         ...query,
         where: {
-          shares: {
-            some: {
-              OR: [
-                { userId: viewerId },
-                { group: { members: { some: { userId: viewerId } } } },
-                { right: { holders: { some: { userId: viewerId } } } },
-              ],
-            },
-          },
-          workspace: { members: { none: { userId: viewerId } } },
+          shares: { some: sharesReachingWhere(viewerId) },
+          workspace: { members: { none: membershipWhere(viewerId) } },
           NOT: { creatorId: viewerId },
         },
         orderBy: { id: 'desc' },
@@ -268,6 +265,12 @@ const SetListGeneralAccessInput = builder.inputType('SetListGeneralAccessInput',
       defaultValue: 'VIEWER',
       description: 'VIEWER (default) or EDITOR; EDITOR only with WORKSPACE.',
     }),
+    linkExpiresAt: t.field({
+      type: 'DateTime',
+      description:
+        'With ANYONE_WITH_LINK: when the link stops opening the list (a future instant; access falls back to RESTRICTED); null: never.',
+      validate: futureInstant(),
+    }),
   }),
 });
 
@@ -287,6 +290,7 @@ builder.mutationField('setListGeneralAccess', (t) =>
         listId: input.listId.id,
         access: input.access,
         role: input.role ?? 'VIEWER',
+        linkExpiresAt: input.linkExpiresAt ?? null,
       }),
     }),
   }),

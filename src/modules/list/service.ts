@@ -8,9 +8,10 @@ import {
   defaultGeneralAccess,
   type ListQuestion,
 } from '../../access/rules.ts';
+import { noteExpiry } from '../../cache/expiries.ts';
 import type { Context, Viewer } from '../../context.ts';
 import type { DbTx } from '../../db/client.ts';
-import { NotFoundError } from '../../errors.ts';
+import { NotFoundError, ValidationError } from '../../errors.ts';
 import type { GeneralAccess, List, ListKind, ListRole } from '../../generated/prisma/client.ts';
 import type { ListEventPayload } from '../../realtime/pubsub.ts';
 import { type AuditEntry, audit } from '../audit/service.ts';
@@ -196,10 +197,13 @@ export async function copyList(ctx: Ctx, input: { listId: string; name?: string 
 /** Sets who reaches the list without an explicit share; a link token is made for ANYONE_WITH_LINK. */
 export async function setListGeneralAccess(
   ctx: Ctx,
-  input: { listId: string; access: GeneralAccess; role: ListRole },
+  input: { listId: string; access: GeneralAccess; role: ListRole; linkExpiresAt?: Date | null },
 ): Promise<List> {
   const facts = await listFacts(ctx, input.listId);
   enforce(decideGeneralAccess(facts, input.access, input.role), 'The list');
+  const linkExpiresAt = input.linkExpiresAt ?? null;
+  if (linkExpiresAt && input.access !== 'ANYONE_WITH_LINK')
+    throw new ValidationError('Only a link (ANYONE_WITH_LINK) expires', ['input', 'linkExpiresAt']);
   const before = await ctx.db.list.findUniqueOrThrow({ where: { id: facts.listId } });
   const list = await listChange(
     ctx,
@@ -207,7 +211,7 @@ export async function setListGeneralAccess(
     'list.general-access',
     {
       from: { access: before.generalAccess, role: before.generalRole },
-      to: { access: input.access, role: input.role },
+      to: { access: input.access, role: input.role, ...(linkExpiresAt ? { linkExpiresAt } : {}) },
     },
     (tx) =>
       tx.list.update({
@@ -215,11 +219,13 @@ export async function setListGeneralAccess(
         data: {
           generalAccess: input.access,
           generalRole: input.role,
+          linkExpiresAt,
           ...(input.access === 'ANYONE_WITH_LINK' && !before.linkToken ? { linkToken: newLinkToken() } : {}),
         },
       }),
     { kind: 'ACCESS_CHANGED', userIds: [] },
   );
+  noteExpiry(ctx.db, linkExpiresAt);
   return list;
 }
 

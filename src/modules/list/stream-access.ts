@@ -1,4 +1,5 @@
 import { Access } from '../../access/load.ts';
+import { keepFor } from '../../cache/expiries.ts';
 import type { Context } from '../../context.ts';
 import type { Realtime } from '../../realtime/pubsub.ts';
 import { callerOf, lookUpSecret } from '../../security/rate-limits.ts';
@@ -52,7 +53,9 @@ export async function withReadGrant(
   // Kept only when nothing that may change access arrived while it was decided.
   if (allowed && grants && heldGrants(ctx.realtime, listId) === grants && grants.generation === generation) {
     if (grants.until.size >= 10_000) for (const [k, until] of grants.until) if (until <= now) grants.until.delete(k);
-    grants.until.set(key, now + READ_GRANT_TTL_MS);
+    // Never past the next expiry of a grant: the sweeper's ACCESS_CHANGED comes a moment after it.
+    const life = keepFor(ctx.db, READ_GRANT_TTL_MS);
+    if (life > 0) grants.until.set(key, now + life);
   }
   return allowed;
 }

@@ -3,6 +3,7 @@ import { readableAccountsWhere, readableListsWhere } from '../../access/load.ts'
 import { builder } from '../../builder.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { GroupObject, RightObject } from '../group/schema.ts';
+import { futureInstant } from '../inputs.ts';
 import { ListObject, ListRoleEnum } from '../list/schema.ts';
 import { UserType } from '../user/schema.ts';
 import { removeShare, shareList, shareTarget, updateShare } from './service.ts';
@@ -47,6 +48,11 @@ export const ShareObject = builder.prismaNode('Share', {
       description: 'The external address it names, until the invitation is accepted.',
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was given.' }),
+    expiresAt: t.expose('expiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it ends (it grants nothing from that instant); null: it does not.',
+    }),
     list: t.relation('list', { description: 'The list.' }),
   }),
 });
@@ -62,6 +68,11 @@ const ShareListInput = builder.inputType('ShareListInput', {
     email: t.string({
       description: 'An address; someone outside the account gets a mailed invitation.',
       validate: z.email().max(320),
+    }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      description: 'When the share ends (a future instant); null: never. An email share keeps it once accepted.',
+      validate: futureInstant(),
     }),
   }),
 });
@@ -83,6 +94,7 @@ builder.mutationField('shareList', (t) =>
       share: await shareList(ctx, {
         listId: input.listId.id,
         role: input.role,
+        expiresAt: input.expiresAt ?? null,
         target: shareTarget({
           userId: input.userId?.id ?? null,
           groupId: input.groupId?.id ?? null,
@@ -99,6 +111,11 @@ const UpdateShareInput = builder.inputType('UpdateShareInput', {
   fields: (t) => ({
     shareId: t.globalID({ required: true, for: ShareObject, description: 'The share.' }),
     role: t.field({ type: ListRoleEnum, required: true, description: 'VIEWER, EDITOR or CO_OWNER.' }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      description: 'A new end (a future instant); null: the share no longer ends; omitted: unchanged.',
+      validate: futureInstant(),
+    }),
   }),
 });
 
@@ -114,7 +131,11 @@ builder.mutationField('updateShare', (t) =>
     args: { input: t.arg({ type: UpdateShareInput, required: true }) },
     errors: { types: [...shareErrors], directResult: true, union: { name: 'UpdateShareResult' } },
     resolve: async (_root, { input }, ctx) => ({
-      share: await updateShare(ctx, { shareId: input.shareId.id, role: input.role }),
+      share: await updateShare(ctx, {
+        shareId: input.shareId.id,
+        role: input.role,
+        ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
+      }),
     }),
   }),
 );

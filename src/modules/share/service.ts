@@ -2,6 +2,7 @@ import { enforce } from '../../access/enforce.ts';
 import type { ListFacts } from '../../access/facts.ts';
 import { seesUser } from '../../access/load.ts';
 import { decideList, decideShare, type SharePrincipal, seesSharePrincipal } from '../../access/rules.ts';
+import { noteExpiry } from '../../cache/expiries.ts';
 import type { Context, Viewer } from '../../context.ts';
 import type { DbTx } from '../../db/client.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../errors.ts';
@@ -142,8 +143,9 @@ async function requireSeenPrincipal(ctx: Ctx, facts: ListFacts, target: ShareTar
  */
 export async function shareList(
   ctx: Ctx,
-  input: { listId: string; role: ListRole; target: ShareTarget },
+  input: { listId: string; role: ListRole; target: ShareTarget; expiresAt?: Date | null },
 ): Promise<Share> {
+  const expiresAt = input.expiresAt ?? null;
   const facts = await listFacts(ctx, input.listId);
   enforce(decideList(facts, 'list:manage-access'), 'The list');
   await requireSeenPrincipal(ctx, facts, input.target);
@@ -151,14 +153,15 @@ export async function shareList(
   enforce(decideShare(facts, resolved.principal, input.role), 'The list');
   const existing = await ctx.db.share.findFirst({ where: { listId: facts.listId, ...resolved.key } });
   if (existing) throw new ConflictError('The list is already shared with them; change that share instead');
+  const data = { role: input.role, ...resolved.key, ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}) };
   const share = await listChange(
     ctx,
     facts,
     'share.create',
-    { role: input.role, ...resolved.key },
+    data,
     async (tx) => {
       const created = await tx.share.create({
-        data: { listId: facts.listId, role: input.role, createdById: ctx.viewer.id, ...resolved.key },
+        data: { listId: facts.listId, role: input.role, createdById: ctx.viewer.id, expiresAt, ...resolved.key },
       });
       if (resolved.invite && 'email' in resolved.key)
         await pendingInvitation(tx, ctx, facts, resolved.key.email, input.role);
@@ -167,6 +170,7 @@ export async function shareList(
     accessChanged(resolved),
   );
   if (resolved.invite) await ctx.mail.flush();
+  noteExpiry(ctx.db, expiresAt);
   return share;
 }
 
@@ -178,19 +182,28 @@ async function loadShare(ctx: Ctx, shareId: string): Promise<{ share: Share; fac
   return { share, facts };
 }
 
-/** Changes the role a share gives (co-owners and above; never the creator's). */
-export async function updateShare(ctx: Ctx, input: { shareId: string; role: ListRole }): Promise<Share> {
+/**
+ * Changes the role a share gives (co-owners and above; never the creator's), and when it ends
+ * (`expiresAt`: a date, null for never, absent to keep it).
+ */
+export async function updateShare(
+  ctx: Ctx,
+  input: { shareId: string; role: ListRole; expiresAt?: Date | null },
+): Promise<Share> {
   const { share, facts } = await loadShare(ctx, input.shareId);
   const resolved = await resolvePrincipal(ctx, facts, principalOfShare(share));
   enforce(decideShare(facts, resolved.principal, input.role), 'The share');
-  if (share.role === input.role) return share;
+  const expiresAt = input.expiresAt === undefined ? share.expiresAt : input.expiresAt;
+  const sameEnd = (expiresAt?.getTime() ?? null) === (share.expiresAt?.getTime() ?? null);
+  if (share.role === input.role && sameEnd) return share;
+  const ends = sameEnd ? {} : { expires: { from: iso(share.expiresAt), to: iso(expiresAt) } };
   const updated = await listChange(
     ctx,
     facts,
     'share.update',
-    { from: share.role, to: input.role, ...resolved.key },
+    { from: share.role, to: input.role, ...ends, ...resolved.key },
     async (tx) => {
-      const changed = await tx.share.update({ where: { id: share.id }, data: { role: input.role } });
+      const changed = await tx.share.update({ where: { id: share.id }, data: { role: input.role, expiresAt } });
       if (share.email)
         await tx.invitation.updateMany({
           where: { listId: share.listId, email: share.email, status: 'PENDING' },
@@ -201,7 +214,12 @@ export async function updateShare(ctx: Ctx, input: { shareId: string; role: List
     accessChanged(resolved),
     { type: 'Share', id: share.id },
   );
+  noteExpiry(ctx.db, expiresAt);
   return updated;
+}
+
+function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
 }
 
 /** Removes a share (co-owners and above); a pending email invitation for it is revoked. */

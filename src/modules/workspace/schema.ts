@@ -114,6 +114,11 @@ export const WorkspaceMemberObject = builder.prismaObject('WorkspaceMember', {
     role: t.expose('role', { type: WorkspaceRoleEnum, description: 'OWNER or MEMBER.' }),
     user: t.relation('user', { description: 'The member.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When they joined.' }),
+    expiresAt: t.expose('expiresAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the membership ends (from `inviteToWorkspace(expiresAt)`); null: never.',
+    }),
   }),
 });
 

@@ -312,7 +312,8 @@ export async function setWorkspaceMemberRole(
     await keepAnOwner(tx, ws.id, member);
     return tx.workspaceMember.update({
       where: { workspaceId_userId: { workspaceId: ws.id, userId: member.userId } },
-      data: { role: input.role },
+      // An owner's membership does not end: crowning one ends its expiry.
+      data: { role: input.role, ...(input.role === 'OWNER' ? { expiresAt: null } : {}) },
     });
   });
 }
