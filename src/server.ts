@@ -147,7 +147,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       return;
     }
     if (req.url === '/readyz') {
-      const checks = Promise.all([database.ping(), services.realtime.ping()]);
+      const checks = Promise.all([database.ping(), services.realtime.ping(), services.limits.ready()]);
       return health(res, ready ? checks : Promise.reject(new Error('starting')));
     }
     return yoga(req, res);

@@ -31,6 +31,11 @@ export interface RateLimits {
    * `RateLimitedError` once the caller is over the limit.
    */
   failed(caller: Caller): Promise<void>;
+  /**
+   * Rejects while budgets would be counted per instance (the limiter's Redis connection is not up)
+   * or lock-outs announced by other instances may go unheard: /readyz answers 503 meanwhile.
+   */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -99,6 +104,13 @@ export function createRateLimits({ config, onError, onRefused }: RateLimitsOptio
     mutation: (caller) => counted('mutation', mutation(caller)),
     assertNotLocked: (caller) => counted('failure', assertNotLocked(caller)),
     failed: (caller) => counted('failure', failed(caller)),
+    async ready() {
+      if (!redis) return;
+      // A write, not the connection's status: a master demoted to replica still answers, but
+      // refuses writes (READONLY), and the budgets would fall back to this instance's memory.
+      await redis.set(`${config.redisKeyPrefix}ratelimit:ready`, '1', 'PX', 60_000);
+      if (!locks.complete()) throw new Error('rate limits: lock-outs are not mirrored yet');
+    },
     async close() {
       redis?.disconnect();
       locks.close();
