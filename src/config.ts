@@ -81,6 +81,7 @@ const schema = z
     RESPONSE_CACHE: bool.default(true),
     RESPONSE_CACHE_TTL_MS: positiveMs.default(10_000),
     RESPONSE_CACHE_MAX_MB: positiveInt.default(50),
+    ACCESS_REVISION_WAIT_MS: positiveMs.default(1_000),
   })
   .refine((env) => !env.DATABASE_DIRECT_URL || env.DATABASE_URL, {
     path: ['DATABASE_DIRECT_URL'],
@@ -183,6 +184,8 @@ export interface Config {
     /** Most answers kept, in bytes of their JSON (least recently used go first). */
     maxBytes: number;
   };
+  /** Longest a request that hands back an access revision waits for this instance to catch up with it. */
+  accessRevisionWaitMs: number;
 }
 
 /** A configuration value that cannot be used; `message` is one line naming the variable. */
@@ -261,5 +264,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ttlMs: e.RESPONSE_CACHE_TTL_MS,
       maxBytes: e.RESPONSE_CACHE_MAX_MB * 1_000_000,
     },
+    accessRevisionWaitMs: e.ACCESS_REVISION_WAIT_MS,
   };
 }

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import { Access } from './access/load.ts';
 import type { TokenClaims } from './auth/jwt.ts';
 import type { RememberedFacts } from './cache/facts.ts';
+import type { Generations } from './cache/generations.ts';
+import type { Revision, Revisions } from './cache/revisions.ts';
 import type { Config } from './config.ts';
 import type { Db } from './db/client.ts';
 import type { Mailer } from './mail/mailer.ts';
@@ -34,6 +36,13 @@ export interface Context {
   limits: RateLimits;
   /** Where the request comes from. */
   client: Client;
+  /** Access revisions: mutation payloads take theirs here (src/cache/revisions.ts). */
+  revisions: Revisions;
+  /**
+   * The access revision the request handed back (`minRevision`, `X-Access-Revision`): what a
+   * cache must have applied to serve it; null when it handed none back.
+   */
+  minRevision: Revision | null;
 }
 
 /** The origin of a request or socket. */
@@ -54,19 +63,24 @@ export interface Services {
   limits: RateLimits;
   /** Prometheus metrics (src/telemetry/metrics.ts). */
   metrics: Metrics;
+  /** The invalidation bus of the caches kept across requests; null when the response cache is off. */
+  generations: Generations | null;
+  revisions: Revisions;
   /** Verifies a bearer token and returns the user it names, provisioning them if new. */
   authenticate(token: string): Promise<Viewer>;
 }
 
 /**
  * Builds a context for one request (or one WS operation) from an already-authenticated viewer;
- * `remembered` lends it the access facts kept across requests (HTTP, when the response cache runs).
+ * `remembered` lends it the access facts kept across requests (HTTP, when the response cache runs);
+ * `minRevision` is the access revision the request handed back.
  */
 export function makeContext(
   services: Services,
   viewer: Viewer | null,
   client: Client,
   remembered?: RememberedFacts,
+  minRevision: Revision | null = null,
 ): Context {
   return {
     viewer,
@@ -78,6 +92,8 @@ export function makeContext(
     log: services.log.child({ requestId: client.requestId, ...(viewer ? { viewerId: viewer.id } : {}) }),
     limits: services.limits,
     client,
+    revisions: services.revisions,
+    minRevision,
   };
 }
 

@@ -81,3 +81,16 @@ export class RateLimitedError extends AppError {
     super(message);
   }
 }
+
+/**
+ * The instance could not apply the access revision a request handed back within
+ * ACCESS_REVISION_WAIT_MS (its invalidation bus is cut off): answering could serve what that write
+ * changed. Another instance, or this one a moment later, can answer.
+ */
+export class RevisionNotReachedError extends AppError {
+  override name = 'RevisionNotReachedError';
+  readonly code = 'REVISION_NOT_REACHED';
+  constructor(readonly retryAfterSeconds: number) {
+    super('This instance has not caught up with the access revision yet; try again shortly');
+  }
+}

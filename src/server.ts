@@ -13,6 +13,8 @@ import { type Logger, pino } from 'pino';
 import { WebSocketServer } from 'ws';
 import { AuthError, createTokenVerifier, hasExpired, resolveJwtSecret } from './auth/jwt.ts';
 import { authenticate, signIn } from './auth/viewer.ts';
+import { watchGenerations } from './cache/generations.ts';
+import { createRevisions } from './cache/revisions.ts';
 import type { Config } from './config.ts';
 import type { Context, Services, Viewer } from './context.ts';
 import { type Database, openDatabase } from './db/client.ts';
@@ -89,6 +91,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     throw err;
   }
   const metrics = createMetrics();
+  // Closed by the response cache plugin, which exists whenever they do.
+  const generations = config.responseCache.enabled
+    ? watchGenerations({ db: database.prisma, log, redis: config.redis, redisKeyPrefix: config.redisKeyPrefix })
+    : null;
   const services: Services = {
     db: database.prisma,
     realtime,
@@ -101,6 +107,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       onRefused: (budget) => metrics.rateLimited.inc({ budget }),
     }),
     metrics,
+    generations,
+    revisions: createRevisions(generations, config.accessRevisionWaitMs),
     authenticate: (token) => authenticate(database.prisma, verifier, token),
   };
   const yoga = createApp(services, trusted);

@@ -4,8 +4,9 @@ import { createYoga, type GraphiQLOptions, maskError, type YogaServerInstance } 
 import { AuthError } from './auth/jwt.ts';
 import { signIn } from './auth/viewer.ts';
 import { rememberFacts } from './cache/facts.ts';
-import { watchGenerations } from './cache/generations.ts';
 import { responseCache } from './cache/responses.ts';
+import { accessRevisions } from './cache/revision-api.ts';
+import { FROM_DATABASE } from './cache/revisions.ts';
 import { rememberViewers } from './cache/viewers.ts';
 import type { Config } from './config.ts';
 import { type Client, type Context, makeContext, type Services, type Viewer } from './context.ts';
@@ -14,6 +15,7 @@ import { RateLimitedError } from './errors.ts';
 import { RedisUnavailableError } from './realtime/redis.ts';
 import { schema } from './schema.ts';
 import { requestIdOf, requestLog, securityPlugins } from './security/plugins.ts';
+import type { Caller } from './security/rate-limits.ts';
 import type { TrustedDocuments } from './security/trusted-documents.ts';
 import { metricsPlugin } from './telemetry/metrics.ts';
 import { tracingPlugin } from './telemetry/tracing.ts';
@@ -66,19 +68,26 @@ interface Identity {
  * Authorization header's token, refused while the address is locked out for failed attempts,
  * then authenticated; a failure spends the address's budget.
  */
-function identifier(services: Services, authenticate: Services['authenticate']) {
+function identifier(
+  services: Services,
+  authenticate: Services['authenticate'],
+  fromDatabase: (serverContext: ServerContext) => boolean,
+) {
   const identities = new WeakMap<Request, Promise<Identity>>();
-  const identify = async (request: Request, serverContext: ServerContext): Promise<Identity> => {
+  const identify = async (request: Request, serverContext: ServerContext, fresh: boolean): Promise<Identity> => {
     const client: Client = { ip: clientIp(serverContext.req, services.config), requestId: requestIdOf(request) };
-    return {
-      client,
-      viewer: await signIn(services.limits, authenticate, request.headers.get('authorization'), client.ip),
-    };
+    // An access revision no cache can vouch for: the user's row and the lock-outs are read afresh.
+    const limits = fresh
+      ? { assertNotLocked: (c: Caller) => services.limits.assertNotLocked(c, true), failed: services.limits.failed }
+      : services.limits;
+    const header = request.headers.get('authorization');
+    return { client, viewer: await signIn(limits, fresh ? services.authenticate : authenticate, header, client.ip) };
   };
   return (request: Request, serverContext: ServerContext): Promise<Identity> => {
+    if (fromDatabase(serverContext)) return identify(request, serverContext, true);
     let identity = identities.get(request);
     if (!identity) {
-      identity = identify(request, serverContext);
+      identity = identify(request, serverContext, false);
       identities.set(request, identity);
     }
     return identity;
@@ -119,24 +128,25 @@ export function createApp(
   services: Services,
   trusted: TrustedDocuments | null = null,
 ): YogaServerInstance<ServerContext, Context> {
-  const { config } = services;
-  const generations = config.responseCache.enabled
-    ? watchGenerations({
-        db: services.db,
-        log: services.log,
-        redis: config.redis,
-        redisKeyPrefix: config.redisKeyPrefix,
-      })
-    : null;
+  const { config, generations } = services;
+  const revisions = accessRevisions(services.revisions, config.limits.tokens);
+  const fromDatabase = (context: object) => revisions.needed(context) === FROM_DATABASE;
   const identify = identifier(
     services,
     generations ? rememberViewers(generations, services.authenticate) : services.authenticate,
+    fromDatabase,
   );
   const facts = generations ? rememberFacts(generations, config.responseCache.ttlMs) : undefined;
   const cachePlugins = generations
     ? [
-        responseCache(config.responseCache, config.limits.tokens, generations, identify, services.log, () =>
-          services.metrics.cacheHits.inc(),
+        responseCache(
+          config.responseCache,
+          config.limits.tokens,
+          generations,
+          identify,
+          services.log,
+          () => services.metrics.cacheHits.inc(),
+          fromDatabase,
         ),
       ]
     : [];
@@ -156,6 +166,7 @@ export function createApp(
       metricsPlugin(services.metrics),
       ...securityPlugins(config, trusted),
       requestLog(),
+      revisions.plugin,
       ...cachePlugins,
     ],
     logging: {
@@ -188,7 +199,8 @@ export function createApp(
       }
       try {
         const { viewer, client } = await identify(initial.request, initial);
-        return makeContext(services, viewer, client, facts);
+        const needed = revisions.needed(initial);
+        return makeContext(services, viewer, client, needed === FROM_DATABASE ? undefined : facts, needed);
       } catch (err) {
         if (err instanceof AuthError) throw unauthenticated(err.message);
         if (err instanceof RateLimitedError) throw rateLimited(err);

@@ -24,7 +24,35 @@ export interface Generations {
   lastContentWrite(accountId: string): number;
   /** Calls `listener` with the account of each list-content write (the cache drops its answers). */
   onContentChange(listener: (accountId: string) => void): void;
+  /** Where this instance stands in the sequence of announced writes (src/cache/revisions.ts). */
+  revisions: RevisionBus;
   close(): Promise<void>;
+}
+
+/**
+ * A point in the sequence of writes announced on the bus: `n` counts them, `epoch` names the
+ * counter (a Redis that lost its data, or an instance without Redis that restarted, starts another).
+ */
+export interface Revision {
+  epoch: string;
+  n: number;
+}
+
+/**
+ * The bus's side of access revisions. Every announcement takes the next revision, atomically with
+ * its publication (one Redis script), so every subscriber hears revisions in order: an instance
+ * that has applied revision n has ended every answer that a write announced up to n could change.
+ */
+export interface RevisionBus {
+  /** The last revision this instance has applied (heard, and ended the answers it concerns); null before it knows one. */
+  applied(): Revision | null;
+  /** The revision of the latest announcement of this instance's own writes so far; rejects when it could not be made. */
+  announced(): Promise<Revision>;
+  /**
+   * Reads the latest revision from Redis and returns once every announcement up to it is applied
+   * here (missed ones end every answer instead). Rejects while the bus is down.
+   */
+  sync(): Promise<Revision>;
 }
 
 export interface GenerationOptions {
@@ -96,14 +124,18 @@ export function watchGenerations(options: GenerationOptions): Generations {
   const contentListeners: ((accountId: string) => void)[] = [];
   let generation = 0;
   let contentSeq = 0;
+  // Without Redis every write is this instance's, applied as it completes: its count is the revision.
+  let written = 0;
   const lastWrites = new Map<string, number>();
   const next = () => {
     generation++;
+    if (!options.redis) written++;
     // Every answer is dropped: the marks of accounts start again.
     lastWrites.clear();
     for (const listener of listeners) listener();
   };
   const contentWritten = (accountId: string) => {
+    if (!options.redis) written++;
     lastWrites.set(accountId, ++contentSeq);
     for (const listener of contentListeners) listener(accountId);
   };
@@ -119,33 +151,62 @@ export function watchGenerations(options: GenerationOptions): Generations {
       if (!READ_ONLY.test(e.query) && !isListContent(e.query) && !unheard.getStore()) next();
     });
     onListContent(db, contentWritten);
-    return { ...common, current: () => generation, close: async () => {} };
+    const epoch = newEpoch();
+    const now = () => ({ epoch, n: written });
+    return {
+      ...common,
+      current: () => generation,
+      revisions: { applied: now, announced: async () => now(), sync: async () => now() },
+      close: async () => {},
+    };
   }
 
   const channel = `${options.redisKeyPrefix}cache:writes`;
+  const counter = `${options.redisKeyPrefix}cache:revision`;
   const me = randomUUID();
   const onError = (err: Error) => log.warn({ err: err.message }, 'response cache: redis error');
   const publisher = connectRedis(options.redis, onError);
   const subscriber = connectRedis(options.redis, onError).client;
   let listening = false;
+  let applied: Revision | null = null;
   // What this turn of the event loop wrote: anything (the generation), or the content of these accounts.
   let wroteAny = false;
   const wroteContent = new Set<string>();
-  let announcing = false;
+  // The announcement being gathered (sent at the end of this turn), and the last one sent.
+  let gathering: Deferred<Revision> | null = null;
+  let lastSent: Promise<Revision> | null = null;
   const announce = () => {
-    announcing = false;
-    // A message is the sender's id, then the accounts whose lists' content alone it changed.
-    const message = wroteAny ? me : `${me} ${[...wroteContent].join(' ')}`;
+    const batch = gathering;
+    gathering = null;
+    if (!batch) return;
+    // A message is the revision, the sender's id, then the accounts whose lists' content alone it changed.
+    const accounts = wroteAny ? [] : [...wroteContent];
+    const message = [me, ...accounts].join(' ');
+    const all = wroteAny;
     wroteAny = false;
     wroteContent.clear();
-    publisher.whenUp((c) => c.publish(channel, message)).catch(onError);
+    lastSent = batch.promise;
+    publisher
+      .whenUp((c) => c.eval(ANNOUNCE, 1, counter, channel, message, newEpoch()))
+      .then((reply) => batch.resolve(revisionOf(reply)))
+      .catch((err: Error) => {
+        onError(err);
+        batch.reject(err);
+        // Told with the next announcement (at the latest when Redis is back): other instances
+        // must still end what these writes changed.
+        wroteAny ||= all;
+        for (const accountId of accounts) wroteContent.add(accountId);
+      });
   };
   const announceSoon = () => {
-    if (!announcing) {
-      announcing = true;
+    if (!gathering) {
+      gathering = deferred();
       setImmediate(announce);
     }
   };
+  publisher.client.on('ready', () => {
+    if (wroteAny || wroteContent.size) announceSoon();
+  });
   db.$on('query', (e) => {
     if (READ_ONLY.test(e.query) || isListContent(e.query) || unheard.getStore()) return;
     next();
@@ -157,11 +218,19 @@ export function watchGenerations(options: GenerationOptions): Generations {
     wroteContent.add(accountId);
     announceSoon();
   });
+  // Heard in the order Redis took them: ends what the write changed, then counts it as applied.
+  const apply = (revision: Revision) => {
+    if (applied && applied.epoch !== revision.epoch) next();
+    if (!applied || applied.epoch !== revision.epoch || applied.n < revision.n) applied = revision;
+  };
   subscriber.on('message', (_channel: string, message: string) => {
-    const [from, ...accounts] = message.split(' ');
-    if (from === me) return;
-    if (!accounts.length) next();
-    for (const accountId of accounts) contentWritten(accountId);
+    const [rev = '', from, ...accounts] = message.split(' ');
+    if (from !== me) {
+      if (!accounts.length) next();
+      for (const accountId of accounts) contentWritten(accountId);
+    }
+    const [epoch = '', n] = rev.split('.');
+    if (Number.isSafeInteger(Number(n))) apply({ epoch, n: Number(n) });
   });
   // Lost: answers may be missing other instances' writes from now on. Back: some may have been missed.
   subscriber.on('close', () => {
@@ -177,13 +246,87 @@ export function watchGenerations(options: GenerationOptions): Generations {
       })
       .catch(onError);
   });
+  const sync = async (): Promise<Revision> => {
+    if (!listening) throw new Error('the bus is down');
+    // Taken once this instance listens: every announcement up to it reaches the subscriber
+    // before the answer to a PING sent after it (on a Cluster, perhaps not: then it ends every answer).
+    const latest = revisionOf(
+      await publisher.whenUp((c) => c.eval(LATEST, 1, counter, newEpoch(), applied?.epoch ?? '', applied?.n ?? 0)),
+    );
+    await subscriber.ping();
+    if (!listening) throw new Error('the bus is down');
+    if (!applied || applied.epoch !== latest.epoch || applied.n < latest.n) {
+      // Some announcements were not heard (before this instance listened, or from a Redis that
+      // lost its data): every answer ends instead.
+      next();
+      applied = latest;
+    }
+    return latest;
+  };
+  const revisions: RevisionBus = {
+    applied: () => (listening ? applied : null),
+    announced: () => gathering?.promise ?? lastSent ?? sync(),
+    sync,
+  };
   return {
     ...common,
     current: () => (listening ? generation : null),
+    revisions,
     async close() {
       listening = false;
       subscriber.disconnect();
       await publisher.client.quit().catch(() => publisher.client.disconnect());
     },
   };
+}
+
+/**
+ * Takes the next revision and publishes the message with it, in one step: subscribers hear the
+ * revisions in order. The counter's epoch is set once (a Redis that lost its data makes a new one).
+ */
+const ANNOUNCE = `
+redis.call('HSETNX', KEYS[1], 'epoch', ARGV[3])
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+redis.call('PUBLISH', ARGV[1], epoch .. '.' .. n .. ' ' .. ARGV[2])
+return {epoch, n}`;
+
+/**
+ * The latest revision. A counter behind what this instance applied in the same epoch (a failover
+ * lost its last increments) is raised to it, so no revision is handed out twice.
+ */
+const LATEST = `
+redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
+if epoch == ARGV[2] and n < tonumber(ARGV[3]) then
+  n = tonumber(ARGV[3])
+  redis.call('HSET', KEYS[1], 'n', n)
+end
+return {epoch, n}`;
+
+/** A name for a revision counter that starts now. */
+const newEpoch = () => randomUUID().slice(0, 8);
+
+function revisionOf(reply: unknown): Revision {
+  const [epoch, n] = reply as [string, number];
+  return { epoch: String(epoch), n: Number(n) };
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(err: Error): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve: (value: T) => void = () => {};
+  let reject: (err: Error) => void = () => {};
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Nobody may ask for it: a failed announcement is logged where it fails.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
 }

@@ -33,6 +33,8 @@ export function responseCache(
   identify: Identify,
   log: Logger,
   onHit: () => void = () => {},
+  /** Operations that must be answered from the database (an access revision no cache can vouch for). */
+  fromDatabase: (context: object) => boolean = () => false,
 ): Plugin {
   // Each kept answer's accounts, and the answers kept per account (ended by a write of its lists' content).
   const accountsOf = new Map<string, string[]>();
@@ -177,7 +179,7 @@ export function responseCache(
         return;
       }
       // Only queries are kept: a mutation must run every time, whatever it writes (or not).
-      if (kindOf(params.query, params.operationName) !== 'query') {
+      if (kindOf(params.query, params.operationName) !== 'query' || fromDatabase(context)) {
         sessions.set(context, null);
         return;
       }

@@ -20,6 +20,8 @@ export function subscriptionContext(services: Services, viewer: Viewer | null, c
     config: services.config,
     limits: services.limits,
     client,
+    revisions: services.revisions,
+    minRevision: null,
     get access() {
       return made().access;
     },

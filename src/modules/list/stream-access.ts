@@ -1,5 +1,6 @@
 import { Access } from '../../access/load.ts';
 import { keepFor } from '../../cache/expiries.ts';
+import { FROM_DATABASE, type Revision, serves } from '../../cache/revisions.ts';
 import type { Context } from '../../context.ts';
 import type { Realtime } from '../../realtime/pubsub.ts';
 import { callerOf, lookUpSecret } from '../../security/rate-limits.ts';
@@ -25,8 +26,11 @@ export async function canReadList(
 export function canOpenList(ctx: Context, listId: string, linkToken: string | null | undefined): Promise<boolean> {
   return withReadGrant(ctx, listId, linkToken, async () =>
     linkToken
-      ? (await lookUpSecret(ctx.limits, callerOf(ctx), async () =>
-          (await canReadList(ctx, listId, linkToken)) ? true : null,
+      ? (await lookUpSecret(
+          ctx.limits,
+          callerOf(ctx),
+          async () => ((await canReadList(ctx, listId, linkToken)) ? true : null),
+          ctx.minRevision === FROM_DATABASE,
         )) === true
       : canReadList(ctx, listId, linkToken),
   );
@@ -47,15 +51,18 @@ export async function withReadGrant(
   const grants = heldGrants(ctx.realtime, listId);
   const key = `${ctx.viewer?.id ?? ''}\u0000${linkToken ?? ''}`;
   const now = Date.now();
-  if (grants && (grants.until.get(key) ?? 0) > now) return true;
+  const held = grants?.until.get(key);
+  // A grant serves only a request whose access revision it had applied when it was decided.
+  if (held && held.until > now && serves(held.revision, ctx.minRevision)) return true;
   const generation = grants?.generation;
+  const revision = ctx.revisions.applied();
   const allowed = await decide();
   // Kept only when nothing that may change access arrived while it was decided.
   if (allowed && grants && heldGrants(ctx.realtime, listId) === grants && grants.generation === generation) {
-    if (grants.until.size >= 10_000) for (const [k, until] of grants.until) if (until <= now) grants.until.delete(k);
+    if (grants.until.size >= 10_000) for (const [k, g] of grants.until) if (g.until <= now) grants.until.delete(k);
     // Never past the next expiry of a grant: the sweeper's ACCESS_CHANGED comes a moment after it.
     const life = keepFor(ctx.db, READ_GRANT_TTL_MS);
-    if (life > 0) grants.until.set(key, now + life);
+    if (life > 0) grants.until.set(key, { until: now + life, revision });
   }
   return allowed;
 }
@@ -68,8 +75,8 @@ interface Grants {
   holders: number;
   /** Bumped by every event that may change access, and on pub/sub recovery. */
   generation: number;
-  /** Viewer and link token → until when their grant serves. */
-  until: Map<string, number>;
+  /** Viewer and link token → until when their grant serves, and the access revision applied when it was decided. */
+  until: Map<string, { until: number; revision: Revision | null }>;
   hold(): void;
   release(): void;
 }
