@@ -15,6 +15,9 @@ export interface RedisProxy {
   /** Holds everything Redis sends until `thaw()`. */
   freeze(): void;
   thaw(): void;
+  /** Closes every connection and refuses new ones until `restore()`: the instance sees Redis down. */
+  cut(): void;
+  restore(): void;
   close(): Promise<void>;
 }
 
@@ -26,7 +29,9 @@ export async function startRedisProxy(target: string): Promise<RedisProxy> {
   const held: (() => void)[] = [];
   const sockets = new Set<Socket>();
   // Chunks are delivered in order: each waits for the one before it.
+  let down = false;
   const server: Server = createServer((client) => {
+    if (down) return void client.destroy();
     const upstream = tcpConnect(Number(port), hostname);
     sockets.add(client).add(upstream);
     let last = Promise.resolve();
@@ -74,6 +79,13 @@ export async function startRedisProxy(target: string): Promise<RedisProxy> {
       frozen = true;
     },
     thaw,
+    cut: () => {
+      down = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore: () => {
+      down = false;
+    },
     async close() {
       thaw();
       for (const socket of sockets) socket.destroy();

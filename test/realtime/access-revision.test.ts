@@ -248,6 +248,48 @@ describe('access revisions across two instances (PostgreSQL and Redis, B lagging
     );
   });
 
+  it('while B cannot reach Redis at all, honours a revision at once from PostgreSQL (no wait, nothing kept)', async () => {
+    const shareId = await sharedAndWarm();
+    proxy.cut();
+    try {
+      const removed = await a.ok(RemoveShare, { input: { shareId } }, people.admin);
+      if (removed.removeShare.__typename !== 'RemoveSharePayload') throw new Error(JSON.stringify(removed));
+      const started = performance.now();
+      const read = await b.gql(
+        ListAtRevision,
+        { id: listId, minRevision: removed.removeShare.accessRevision },
+        people.viewer,
+      );
+      expect(read.errors).toBeUndefined();
+      expect(read.data?.list).toBeNull();
+      const presence = await withHeaders(
+        b,
+        SetPresence,
+        { input: { listId, status: 'VIEWING' as const } },
+        people.viewer,
+        { 'X-Access-Revision': removed.removeShare.accessRevision },
+      );
+      expect(presence.data?.setPresence.__typename).toBe('NotFoundError');
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      proxy.restore();
+    }
+    // Back: B catches up with A's writes, and reads with a revision are served as before.
+    const shared = await a.ok(ShareList, { input: { listId, role: 'VIEWER', userId: viewerId } }, people.admin);
+    if (shared.shareList.__typename !== 'ShareListPayload') throw new Error(JSON.stringify(shared));
+    const revision = shared.shareList.accessRevision;
+    await expect
+      .poll(
+        async () =>
+          (await b.gql(ListAtRevision, { id: listId, minRevision: revision }, people.viewer)).data?.list?.viewerRole,
+        { timeout: 10_000 },
+      )
+      .toBe('VIEWER');
+    // Its caches work again once it listens to the bus again.
+    const token = await b.token(people.viewer);
+    await expect.poll(() => statements(b, () => b.gql(ListView, { id: listId }, token)), { timeout: 10_000 }).toBe(0);
+  });
+
   it('answers REVISION_NOT_REACHED (503, Retry-After) after the bounded wait when B is cut off from Redis', async () => {
     proxy.lag(0);
     proxy.freeze();
