@@ -14,6 +14,16 @@ const CreateItem = graphql(`
 const Items = graphql(`
   query Cluster_Items($id: ID!) { list(id: $id) { items(first: 10) { edges { node { title } } } } }
 `);
+const CreateItemRevision = graphql(`
+  mutation Cluster_CreateItemRevision($input: CreateItemInput!) {
+    createItem(input: $input) { __typename ... on CreateItemPayload { accessRevision } ... on Error { code } }
+  }
+`);
+const ItemsAt = graphql(`
+  query Cluster_ItemsAt($id: ID!, $minRevision: String) {
+    list(id: $id, minRevision: $minRevision) { items(first: 10) { edges { node { title } } } }
+  }
+`);
 const SetPresence = graphql(`
   mutation Cluster_SetPresence($input: SetPresenceInput!) {
     setPresence(input: $input) { __typename ... on SetPresencePayload { sessions } ... on Error { code } }
@@ -121,5 +131,18 @@ describe.skipIf(!available)('on a Redis Cluster of three masters', () => {
       seen = await titles(b);
     }
     expect(seen).toEqual(['Fresh']);
+  });
+
+  it('reads a write of A on B at once with its access revision (the counter and its announcements on one slot)', async () => {
+    const listId = await shared();
+    const token = await b.token(OWNER);
+    for (let round = 0; round < 5; round++) {
+      // B keeps the answer before the write.
+      await b.ok(Items, { id: listId }, token);
+      const created = await a.ok(CreateItemRevision, { input: { listId, title: `Item ${round}` } }, OWNER);
+      if (created.createItem.__typename !== 'CreateItemPayload') throw new Error(JSON.stringify(created));
+      const read = await b.ok(ItemsAt, { id: listId, minRevision: created.createItem.accessRevision }, token);
+      expect(read.list?.items.edges).toHaveLength(round + 1);
+    }
   });
 });
