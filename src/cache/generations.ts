@@ -179,15 +179,14 @@ export function watchGenerations(options: GenerationOptions): Generations {
     const batch = gathering;
     gathering = null;
     if (!batch) return;
-    // A message is the revision, the sender's id, then the accounts whose lists' content alone it changed.
+    // The accounts whose lists' content alone was changed (none: anything was).
     const accounts = wroteAny ? [] : [...wroteContent];
-    const message = [me, ...accounts].join(' ');
     const all = wroteAny;
     wroteAny = false;
     wroteContent.clear();
     lastSent = batch.promise;
     publisher
-      .whenUp((c) => c.eval(ANNOUNCE, 1, counter, channel, message, newEpoch()))
+      .whenUp((c) => c.eval(ANNOUNCE, 1, counter, channel, me, newEpoch(), accounts.join(' ')))
       .then((reply) => batch.resolve(revisionOf(reply)))
       .catch((err: Error) => {
         onError(err);
@@ -224,12 +223,13 @@ export function watchGenerations(options: GenerationOptions): Generations {
     if (!applied || applied.epoch !== revision.epoch || applied.n < revision.n) applied = revision;
   };
   subscriber.on('message', (_channel: string, message: string) => {
-    const [rev = '', from, ...accounts] = message.split(' ');
+    const [sender = '', ...accounts] = message.split(' ');
+    const [from, revision = ''] = sender.split('/');
     if (from !== me) {
       if (!accounts.length) next();
       for (const accountId of accounts) contentWritten(accountId);
     }
-    const [epoch = '', n] = rev.split('.');
+    const [epoch = '', n] = revision.split('.');
     if (Number.isSafeInteger(Number(n))) apply({ epoch, n: Number(n) });
   });
   // Lost: answers may be missing other instances' writes from now on. Back: some may have been missed.
@@ -281,14 +281,18 @@ export function watchGenerations(options: GenerationOptions): Generations {
 }
 
 /**
- * Takes the next revision and publishes the message with it, in one step: subscribers hear the
- * revisions in order. The counter's epoch is set once (a Redis that lost its data makes a new one).
+ * Takes the next revision and publishes the announcement with it, in one step: subscribers hear
+ * the revisions in order. The counter's epoch is set once (a Redis that lost its data makes
+ * another). An announcement is `<sender>/<epoch>.<n>`, then the accounts whose lists' content
+ * alone was written (none: anything was); an instance of the version before revisions reads the
+ * sender's part as a sender's id, so a rolling deploy loses no announcement.
  */
 const ANNOUNCE = `
 redis.call('HSETNX', KEYS[1], 'epoch', ARGV[3])
 local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
-redis.call('PUBLISH', ARGV[1], epoch .. '.' .. n .. ' ' .. ARGV[2])
+local accounts = ARGV[4] ~= '' and (' ' .. ARGV[4]) or ''
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. '/' .. epoch .. '.' .. n .. accounts)
 return {epoch, n}`;
 
 /**

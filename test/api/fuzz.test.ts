@@ -345,10 +345,20 @@ describe('string arguments of queries survive hostile values', () => {
       if (!('getFields' in type) || type.name.startsWith('__') || isInputObjectType(type)) continue;
       for (const field of Object.values(type.getFields()))
         for (const arg of (field as GraphQLField<unknown, unknown>).args ?? [])
-          if (getNamedType(arg.type).name === 'String' && !['after', 'before'].includes(arg.name))
+          if (getNamedType(arg.type).name === 'String' && !['after', 'before', 'minRevision'].includes(arg.name))
             found.push(`${type.name}.${field.name}.${arg.name}`);
     }
     expect(found.sort()).toEqual(Object.keys(probes).sort());
+  });
+
+  // minRevision (on every field of Query and Subscription) is read before any field resolves, the
+  // same way for all: a hostile value is a typed VALIDATION error (400), never an unexpected one.
+  it('answers every hostile minRevision with a VALIDATION error', async () => {
+    for (const s of hostileStrings) {
+      const res = await raw(t, 'query Probe($s: String!) { me(minRevision: $s) { id } }', { s }, world.a.people.owner);
+      expect(res.status, JSON.stringify(s).slice(0, 40)).toBe(400);
+      expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['VALIDATION']);
+    }
   });
 
   it('answers every hostile string without an unexpected error', async () => {
