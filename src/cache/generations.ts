@@ -253,7 +253,16 @@ export function watchGenerations(options: GenerationOptions): Generations {
     const latest = revisionOf(
       await publisher.whenUp((c) => c.eval(LATEST, 1, counter, newEpoch(), applied?.epoch ?? '', applied?.n ?? 0)),
     );
-    await subscriber.ping();
+    // A subscriber that answers nothing, its connection open (a link cut off without a close), is
+    // not trusted any longer: it reconnects, and the caches are off until it listens again.
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        subscriber.disconnect(true);
+        reject(new Error('the bus is silent'));
+      }, SILENT_BUS_MS);
+    });
+    await Promise.race([subscriber.ping(), silent]).finally(() => clearTimeout(timer));
     if (!listening) throw new Error('the bus is down');
     if (!applied || applied.epoch !== latest.epoch || applied.n < latest.n) {
       // Some announcements were not heard (before this instance listened, or from a Redis that
@@ -308,6 +317,9 @@ if epoch == ARGV[2] and n < tonumber(ARGV[3]) then
   redis.call('HSET', KEYS[1], 'n', n)
 end
 return {epoch, n}`;
+
+/** How long the subscriber may leave a PING unanswered before its connection is replaced. */
+const SILENT_BUS_MS = 5_000;
 
 /** A name for a revision counter that starts now. */
 const newEpoch = () => randomUUID().slice(0, 8);

@@ -73,15 +73,34 @@ export function createRevisions(generations: Generations | null, waitMs: number)
     };
   }
   const bus = generations.revisions;
-  // The latest look-up of the counter: a request joins one that began after it arrived, never an
-  // older one (that could miss the write it asks for).
-  let latest: { at: number; done: Promise<Revision> } | null = null;
-  const syncSince = (at: number) => {
-    if (latest && latest.at >= at) return latest.done;
-    const started = { at: performance.now(), done: bus.sync() };
-    latest = started;
-    started.done.catch(() => {});
-    return started.done;
+  // One look-up of the counter at a time. A request joins the next one to start, never one already
+  // under way (it could have read the counter before the write the request asks for): however many
+  // requests wait, at most two look-ups are asked for.
+  let running: Promise<Revision> | null = null;
+  let next: Promise<Revision> | null = null;
+  const start = (): Promise<Revision> => {
+    const done = bus.sync();
+    running = done;
+    const settled = () => {
+      if (running === done) running = null;
+    };
+    done.then(settled, settled);
+    return done;
+  };
+  const syncAfterNow = (): Promise<Revision> => {
+    if (!running) return start();
+    if (!next) {
+      const after = running.then(
+        () => undefined,
+        () => undefined,
+      );
+      next = after.then(() => {
+        next = null;
+        return start();
+      });
+      next.catch(() => {});
+    }
+    return next;
   };
   return {
     async issued() {
@@ -100,7 +119,7 @@ export function createRevisions(generations: Generations | null, waitMs: number)
       if (serves(now, needed)) return needed;
       let counter: Revision;
       try {
-        counter = await withTimeout(syncSince(performance.now()), waitMs);
+        counter = await withTimeout(syncAfterNow(), waitMs);
       } catch (err) {
         if (err === TIMED_OUT) throw new RevisionNotReachedError(Math.max(1, Math.ceil(waitMs / 1000)));
         return FROM_DATABASE;
