@@ -15,7 +15,6 @@ import { RateLimitedError } from './errors.ts';
 import { RedisUnavailableError } from './realtime/redis.ts';
 import { schema } from './schema.ts';
 import { requestIdOf, requestLog, securityPlugins } from './security/plugins.ts';
-import type { Caller } from './security/rate-limits.ts';
 import type { TrustedDocuments } from './security/trusted-documents.ts';
 import { metricsPlugin } from './telemetry/metrics.ts';
 import { tracingPlugin } from './telemetry/tracing.ts';
@@ -76,12 +75,12 @@ function identifier(
   const identities = new WeakMap<Request, Promise<Identity>>();
   const identify = async (request: Request, serverContext: ServerContext, fresh: boolean): Promise<Identity> => {
     const client: Client = { ip: clientIp(serverContext.req, services.config), requestId: requestIdOf(request) };
-    // An access revision no cache can vouch for: the user's row and the lock-outs are read afresh.
-    const limits = fresh
-      ? { assertNotLocked: (c: Caller) => services.limits.assertNotLocked(c, true), failed: services.limits.failed }
-      : services.limits;
+    // An access revision no cache can vouch for: the user's row is read afresh.
     const header = request.headers.get('authorization');
-    return { client, viewer: await signIn(limits, fresh ? services.authenticate : authenticate, header, client.ip) };
+    return {
+      client,
+      viewer: await signIn(services.limits, fresh ? services.authenticate : authenticate, header, client.ip),
+    };
   };
   return (request: Request, serverContext: ServerContext): Promise<Identity> => {
     if (fromDatabase(serverContext)) return identify(request, serverContext, true);

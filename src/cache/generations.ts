@@ -246,23 +246,13 @@ export function watchGenerations(options: GenerationOptions): Generations {
       })
       .catch(onError);
   });
-  const sync = async (): Promise<Revision> => {
-    if (!listening) throw new Error('the bus is down');
+  const catchUp = async (): Promise<Revision> => {
     // Taken once this instance listens: every announcement up to it reaches the subscriber
     // before the answer to a PING sent after it (on a Cluster, perhaps not: then it ends every answer).
     const latest = revisionOf(
       await publisher.whenUp((c) => c.eval(LATEST, 1, counter, newEpoch(), applied?.epoch ?? '', applied?.n ?? 0)),
     );
-    // A subscriber that answers nothing, its connection open (a link cut off without a close), is
-    // not trusted any longer: it reconnects, and the caches are off until it listens again.
-    let timer: NodeJS.Timeout | undefined;
-    const silent = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        subscriber.disconnect(true);
-        reject(new Error('the bus is silent'));
-      }, SILENT_BUS_MS);
-    });
-    await Promise.race([subscriber.ping(), silent]).finally(() => clearTimeout(timer));
+    await subscriber.ping();
     if (!listening) throw new Error('the bus is down');
     if (!applied || applied.epoch !== latest.epoch || applied.n < latest.n) {
       // Some announcements were not heard (before this instance listened, or from a Redis that
@@ -271,6 +261,19 @@ export function watchGenerations(options: GenerationOptions): Generations {
       applied = latest;
     }
     return latest;
+  };
+  const sync = async (): Promise<Revision> => {
+    if (!listening) throw new Error('the bus is down');
+    // A bus that answers nothing, its connections open (a link cut off without a close), is not
+    // trusted any longer: the subscriber reconnects, and the caches are off until it listens again.
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        subscriber.disconnect(true);
+        reject(new Error('the bus is silent'));
+      }, SILENT_BUS_MS);
+    });
+    return Promise.race([catchUp(), silent]).finally(() => clearTimeout(timer));
   };
   const revisions: RevisionBus = {
     applied: () => (listening ? applied : null),
@@ -318,7 +321,7 @@ if epoch == ARGV[2] and n < tonumber(ARGV[3]) then
 end
 return {epoch, n}`;
 
-/** How long the subscriber may leave a PING unanswered before its connection is replaced. */
+/** How long catching up may go unanswered before the subscriber's connection is replaced. */
 const SILENT_BUS_MS = 5_000;
 
 /** A name for a revision counter that starts now. */

@@ -24,11 +24,8 @@ export function callerOf(ctx: { viewer: { id: string } | null; client: { ip: str
 export interface RateLimits {
   /** Spends one mutation from the caller's budgets; throws `RateLimitedError` past either limit. */
   mutation(caller: Caller): Promise<void>;
-  /**
-   * Throws `RateLimitedError` while the caller has failed authentication too often; `fresh` asks
-   * the store even when this instance's mirror of the lock-outs knows of none.
-   */
-  assertNotLocked(caller: Caller, fresh?: boolean): Promise<void>;
+  /** Throws `RateLimitedError` while the caller has failed authentication too often. */
+  assertNotLocked(caller: Caller): Promise<void>;
   /**
    * Records a failed authentication or a wrong secret (invitation or link token); throws
    * `RateLimitedError` once the caller is over the limit.
@@ -105,7 +102,7 @@ export function createRateLimits({ config, onError, onRefused }: RateLimitsOptio
 
   return {
     mutation: (caller) => counted('mutation', mutation(caller)),
-    assertNotLocked: (caller, fresh = false) => counted('failure', assertNotLocked(caller, fresh)),
+    assertNotLocked: (caller) => counted('failure', assertNotLocked(caller)),
     failed: (caller) => counted('failure', failed(caller)),
     async ready() {
       if (!redis) return;
@@ -130,13 +127,13 @@ export function createRateLimits({ config, onError, onRefused }: RateLimitsOptio
     if (ip.status === 'rejected') throw ip.reason;
     if (user.status === 'rejected') throw user.reason;
   }
-  async function assertNotLocked(caller: Caller, fresh: boolean) {
+  async function assertNotLocked(caller: Caller) {
     for (const [budget, name, key] of failureKeys(caller)) {
       const ms = locks.remaining(name, key);
       if (ms > 0) throw tooMany('Too many failed attempts', { msBeforeNext: ms });
       // Every lock-out is announced to every instance: none known means none, unless
       // announcements may have gone unheard (then the store is asked, as each request did).
-      if (locks.complete() && !fresh) continue;
+      if (locks.complete()) continue;
       const res = await budget.get(key).catch(() => null);
       if (res && res.remainingPoints <= 0 && res.msBeforeNext > 0) throw tooMany('Too many failed attempts', res);
     }
@@ -290,9 +287,8 @@ export async function lookUpSecret<T>(
   limits: RateLimits,
   caller: Caller,
   find: () => Promise<T | null>,
-  fresh = false,
 ): Promise<T | null> {
-  await limits.assertNotLocked(caller, fresh);
+  await limits.assertNotLocked(caller);
   const found = await find();
   if (found === null) await limits.failed(caller);
   return found;

@@ -1,6 +1,6 @@
 import { Access } from '../../access/load.ts';
 import { keepFor } from '../../cache/expiries.ts';
-import { FROM_DATABASE, type Revision, serves } from '../../cache/revisions.ts';
+import { type Revision, serves } from '../../cache/revisions.ts';
 import type { Context } from '../../context.ts';
 import type { Realtime } from '../../realtime/pubsub.ts';
 import { callerOf, lookUpSecret } from '../../security/rate-limits.ts';
@@ -26,11 +26,8 @@ export async function canReadList(
 export function canOpenList(ctx: Context, listId: string, linkToken: string | null | undefined): Promise<boolean> {
   return withReadGrant(ctx, listId, linkToken, async () =>
     linkToken
-      ? (await lookUpSecret(
-          ctx.limits,
-          callerOf(ctx),
-          async () => ((await canReadList(ctx, listId, linkToken)) ? true : null),
-          ctx.minRevision === FROM_DATABASE,
+      ? (await lookUpSecret(ctx.limits, callerOf(ctx), async () =>
+          (await canReadList(ctx, listId, linkToken)) ? true : null,
         )) === true
       : canReadList(ctx, listId, linkToken),
   );
