@@ -1,6 +1,6 @@
 import { enforce } from '../../access/enforce.ts';
 import { readableListsWhere } from '../../access/load.ts';
-import { decideAccount, canInherit, decideBringIn, leavesNoAdmin } from '../../access/rules.ts';
+import { canInherit, decideAccount, decideBringIn, leavesNoAdmin } from '../../access/rules.ts';
 import type { Context, Viewer } from '../../context.ts';
 import type { DbTx } from '../../db/client.ts';
 import { LastOwnerError, NotFoundError, ValidationError } from '../../errors.ts';
