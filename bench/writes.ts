@@ -1,4 +1,4 @@
-import { openDatabase } from '../src/db/client.ts';
+import { openDatabase, POOL_MAX } from '../src/db/client.ts';
 import { DRAIN_MS, type Load, load, round3, startBaseline, startSharegraph } from './http.ts';
 import { gql, mutate } from './lib/client.ts';
 import type { CpuSpent } from './lib/cpu.ts';
@@ -131,7 +131,7 @@ export async function mutations(
   seconds: number,
 ): Promise<MutationRun> {
   const database = await openDatabase({ databaseUrl: server.cluster.databaseUrl });
-  const sampler = await waitSampler(server.cluster.databaseUrl);
+  const sampler = await waitSampler(server.cluster.databaseUrl, POOL_MAX);
   try {
     const token = await server.cluster.token(f.owner);
     const action = { where: { action: kind === 'updateItem' ? 'item.update' : 'item.create' } };
@@ -263,7 +263,7 @@ function waitsNote(runs: MutationRun[]): string {
     .join(', ');
   const tables = new Set(runs.flatMap((r) => Object.keys(r.waits.rowLockWaits)));
   const locks = [...tables].map((t) => `${t} ${median(runs.map((r) => r.waits.rowLockWaits[t] ?? 0))}`).join(', ');
-  return `backends open ${median(runs.map((r) => r.waits.backends))}; running a statement, by wait: ${active || 'none'}; waiting for a row lock, by table: ${locks || 'none'}`;
+  return `backends open ${median(runs.map((r) => r.waits.backends))}; at most ${Math.max(...runs.map((r) => r.waits.activeMax))} running a statement at once, ${POOL_MAX} or more in ${median(runs.map((r) => r.waits.poolFull)) * 100} % of samples; running a statement, by wait: ${active || 'none'}; waiting for a row lock, by table: ${locks || 'none'}`;
 }
 
 /**

@@ -12,6 +12,9 @@ export interface WaitProfile {
   active: Record<string, number>;
   /** Backends waiting for a row lock, on average, by the table of the row. */
   rowLockWaits: Record<string, number>;
+  /** The most backends seen running a statement at once, and the share of samples with `poolMax` or more. */
+  activeMax: number;
+  poolFull: number;
 }
 
 /**
@@ -19,15 +22,18 @@ export interface WaitProfile {
  * goes on: how many of the server's backends run a statement, and what they wait on
  * (`Lock:transactionid` / `Lock:tuple` for a row another transaction holds, `IO:WALSync` for the
  * commit's flush, `Client:ClientRead` for the server between statements of a transaction), and
- * which table's rows the lock waits are on. Its own backend is named `SAMPLER_APP`.
+ * which table's rows the lock waits are on, and how often the server's pool (`poolMax`
+ * connections) had every connection busy. Its own backend is named `SAMPLER_APP`.
  */
-export async function waitSampler(databaseUrl: string, everyMs = 10) {
+export async function waitSampler(databaseUrl: string, poolMax: number, everyMs = 10) {
   const client = new pg.Client({ connectionString: databaseUrl, application_name: SAMPLER_APP });
   await client.connect();
   return {
     async start(): Promise<() => Promise<WaitProfile>> {
       let samples = 0;
       let backends = 0;
+      let activeMax = 0;
+      let poolFull = 0;
       const active: Record<string, number> = {};
       const rowLockWaits: Record<string, number> = {};
       let running = true;
@@ -43,6 +49,9 @@ export async function waitSampler(databaseUrl: string, everyMs = 10) {
             [SAMPLER_APP],
           );
           samples++;
+          const running = rows.filter((r) => r.state === 'active').length;
+          activeMax = Math.max(activeMax, running);
+          if (running >= poolMax) poolFull++;
           for (const row of rows) {
             backends++;
             if (row.state !== 'active') continue;
@@ -66,6 +75,8 @@ export async function waitSampler(databaseUrl: string, everyMs = 10) {
           backends: Math.round((backends / samples) * 100) / 100,
           active: avg(active),
           rowLockWaits: avg(rowLockWaits),
+          activeMax,
+          poolFull: Math.round((poolFull / samples) * 100) / 100,
         };
       };
     },

@@ -40,6 +40,9 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** PostgreSQL connections the pool of one instance opens at most. */
+export const POOL_MAX = 10;
+
 /** Opens a raw statement of background work, which no operation's count includes. */
 export const BACKGROUND = '/* background */';
 
@@ -103,7 +106,7 @@ async function openPostgres(
   const { Client, ResilientPool, PrismaPg } = await postgresDriver();
   // Two connections stay open while idle: a query after a quiet spell (a cached answer expiring)
   // would otherwise wait for a new connection and a backend with cold catalog caches.
-  const pool = new ResilientPool({ connectionString: url, max: 10, min: 2 });
+  const pool = new ResilientPool({ connectionString: url, max: POOL_MAX, min: 2 });
   // An idle client whose server went away emits 'error' on the pool; unhandled, it kills the process.
   // pg-pool attaches the whole client to the error: log its message and SQLSTATE only.
   const onError = (err: Error & { code?: string }) =>
