@@ -258,12 +258,14 @@ const KINDS = ['updateItem', 'createItem'] as const;
 function waitsNote(runs: MutationRun[]): string {
   const keys = new Set(runs.flatMap((r) => Object.keys(r.waits.active)));
   const active = [...keys]
-    .map((k) => `${k} ${median(runs.map((r) => r.waits.active[k] ?? 0))}`)
+    .map((k) => `${k} ${round3(median(runs.map((r) => r.waits.active[k] ?? 0)))}`)
     .sort()
     .join(', ');
   const tables = new Set(runs.flatMap((r) => Object.keys(r.waits.rowLockWaits)));
-  const locks = [...tables].map((t) => `${t} ${median(runs.map((r) => r.waits.rowLockWaits[t] ?? 0))}`).join(', ');
-  return `backends open ${median(runs.map((r) => r.waits.backends))}; at most ${Math.max(...runs.map((r) => r.waits.activeMax))} running a statement at once, ${POOL_MAX} or more in ${median(runs.map((r) => r.waits.poolFull)) * 100} % of samples; running a statement, by wait: ${active || 'none'}; waiting for a row lock, by table: ${locks || 'none'}`;
+  const locks = [...tables]
+    .map((t) => `${t} ${round3(median(runs.map((r) => r.waits.rowLockWaits[t] ?? 0)))}`)
+    .join(', ');
+  return `backends open ${median(runs.map((r) => r.waits.backends))}; at most ${Math.max(...runs.map((r) => r.waits.activeMax))} running a statement at once, ${POOL_MAX} or more in ${Math.round(median(runs.map((r) => r.waits.poolFull)) * 100)} % of samples; running a statement, by wait: ${active || 'none'}; waiting for a row lock, by table: ${locks || 'none'}`;
 }
 
 /**

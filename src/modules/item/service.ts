@@ -97,7 +97,8 @@ type ChangeRows = Record<string, unknown>[];
 /**
  * One statement for `changes` of the list `listId`, each with its audit row and its list event:
  * atomic without an interactive transaction (no BEGIN, no COMMIT), one round trip. Each row of the
- * result carries the index of its change (`__change`) and every event recorded (`listEvents`).
+ * result carries every event recorded (`listEvents`) and, when there are several changes, the
+ * index of its change (`__change`).
  */
 function listChangeSql(listId: string, changes: readonly ListChange[]): Prisma.Sql {
   const name = (i: number) => Prisma.raw(`"change_${i}"`);
@@ -109,10 +110,14 @@ function listChangeSql(listId: string, changes: readonly ListChange[]): Prisma.S
     listId,
     changes.map((c, i) => ({ change: name(i), event: c.event, rowData: c.event.rowData })),
   );
-  const rows = changes.map((_, i) => Prisma.sql`SELECT ${i}::int AS "__change", * FROM ${name(i)}`);
-  return Prisma.sql`
-    WITH ${Prisma.join(ctes)}, ${events}
-    SELECT "c".*, ${LIST_EVENTS_COLUMN} FROM (${Prisma.join(rows, ' UNION ALL ')}) AS "c"`;
+  const rows =
+    changes.length === 1
+      ? Prisma.sql`SELECT *, ${LIST_EVENTS_COLUMN} FROM ${name(0)}`
+      : Prisma.sql`SELECT "c".*, ${LIST_EVENTS_COLUMN} FROM (${Prisma.join(
+          changes.map((_, i) => Prisma.sql`SELECT ${i}::int AS "__change", * FROM ${name(i)}`),
+          ' UNION ALL ',
+        )}) AS "c"`;
+  return Prisma.sql`WITH ${Prisma.join(ctes)}, ${events} ${rows}`;
 }
 
 /**
@@ -120,7 +125,7 @@ function listChangeSql(listId: string, changes: readonly ListChange[]): Prisma.S
  * the account's lists, so it ends only the kept answers that could read them (`writeListContent`).
  */
 function writeChanges(db: Db, facts: ListFacts, changes: readonly ListChange[]) {
-  return writeListContent<Record<string, unknown> & { __change: number; listEvents?: unknown }>(
+  return writeListContent<Record<string, unknown> & { __change?: number; listEvents?: unknown }>(
     db,
     facts.workspace.account.accountId,
     listChangeSql(facts.listId, changes),
@@ -133,7 +138,7 @@ function writeChanges(db: Db, facts: ListFacts, changes: readonly ListChange[]) 
  */
 function delivered(changes: readonly ListChange[], rows: Awaited<ReturnType<typeof writeChanges>>): ChangeRows[] {
   const byChange: ChangeRows[] = changes.map(() => []);
-  for (const { __change, listEvents: _, ...row } of rows) byChange[__change]?.push(row);
+  for (const { __change = 0, listEvents: _, ...row } of rows) byChange[__change]?.push(row);
   const [first] = rows;
   if (first) {
     const events = recordedEvents(first);
