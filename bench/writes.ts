@@ -265,7 +265,7 @@ function waitsNote(runs: MutationRun[]): string {
   const locks = [...tables]
     .map((t) => `${t} ${round3(median(runs.map((r) => r.waits.rowLockWaits[t] ?? 0)))}`)
     .join(', ');
-  return `backends open ${median(runs.map((r) => r.waits.backends))}; at most ${Math.max(...runs.map((r) => r.waits.activeMax))} running a statement at once, ${POOL_MAX} or more in ${Math.round(median(runs.map((r) => r.waits.poolFull)) * 100)} % of samples; running a statement, by wait: ${active || 'none'}; waiting for a row lock, by table: ${locks || 'none'}`;
+  return `backends open ${round3(median(runs.map((r) => r.waits.backends)))}; at most ${Math.max(...runs.map((r) => r.waits.activeMax))} running a statement at once, ${POOL_MAX} or more in ${Math.round(median(runs.map((r) => r.waits.poolFull)) * 100)} % of samples; running a statement, by wait: ${active || 'none'}; waiting for a row lock, by table: ${locks || 'none'}`;
 }
 
 /**
