@@ -325,8 +325,9 @@ describe('item writes', () => {
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(created).toHaveLength(items.length);
     expect(published.slice(-items.length)).toEqual(created.map((e) => e.seq));
-    expect(new Set(created.map((e) => (e.data as { itemId: string }).itemId))).toEqual(
-      new Set(items.map((i) => dbId(i.id))),
+    // Each event says what it says alone, and nothing else.
+    expect(new Set(created.map((e) => JSON.stringify(e.data)))).toEqual(
+      new Set(items.map((i) => JSON.stringify({ itemId: dbId(i.id), version: 1 }))),
     );
     // Some of them were written by one statement.
     const writers = await writersOf(list);
@@ -378,6 +379,12 @@ describe('item writes', () => {
         .filter((e) => (e.data as { itemId: string }).itemId === dbId(item.id))
         .map((e) => (e.data as { version: number }).version);
       expect(versions).toEqual([2, 3, 4]);
+      for (const e of events.filter((e) => (e.data as { itemId: string }).itemId === dbId(item.id)))
+        expect(e.data).toEqual({
+          itemId: dbId(item.id),
+          changedFields: [expect.stringMatching(/^f[012]$/)],
+          version: (e.data as { version: number }).version,
+        });
     }
     expect(
       await t.server.services.db.auditEvent.count({

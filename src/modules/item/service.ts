@@ -108,7 +108,7 @@ function listChangeSql(listId: string, changes: readonly ListChange[]): Prisma.S
   );
   const events = listEventCtes(
     listId,
-    changes.map((c, i) => ({ change: name(i), event: c.event, rowData: c.event.rowData })),
+    changes.map(({ event: { rowData, ...event } }, i) => ({ change: name(i), event, rowData })),
   );
   const rows =
     changes.length === 1
