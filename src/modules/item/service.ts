@@ -194,7 +194,9 @@ async function drain(db: Db, facts: ListFacts, lists: Map<string, Queued[]>, bat
       );
       if ('rows' in written) settle(next, () => delivered(changes, written.rows));
       else if (next.length === 1) (next[0] as Queued).failed(written.err);
-      // The statement failed as a whole, nothing of it committed: each change is tried alone.
+      // The statement failed as a whole: each change is tried alone, so that one the database
+      // refuses fails alone. (Were it a connection lost after the commit, a change tried again
+      // finds its own write: an edit conflicts, an addition's id is taken; nothing is written twice.)
       else
         for (const q of next)
           await writeChanges(db, facts, [q.change]).then(
