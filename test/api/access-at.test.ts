@@ -64,6 +64,13 @@ async function pastOk(resourceId: string, userId: string, at: Date, as = ADMIN):
   return answer;
 }
 
+/** Where two answers part: the role, or the first decision that differs. */
+function differs(live: Explained | null, past: Explained | null): string {
+  if (!live || !past || live.role !== past.role) return `role live ${live?.role} past ${past?.role}`;
+  const i = live.decisions.findIndex((d, k) => JSON.stringify(d) !== JSON.stringify(past.decisions[k]));
+  return `live ${JSON.stringify(live.decisions[i])} past ${JSON.stringify(past.decisions[i])}`;
+}
+
 /** One observation: every person's live answer on every resource, and the instants it held at. */
 interface Observation {
   step: string;
@@ -211,9 +218,7 @@ describe('accessAt against the live answers of a recorded history', () => {
         );
         pairs.forEach(([pair, expected], i) => {
           if (JSON.stringify(got[i]) !== JSON.stringify(expected))
-            wrong.push(
-              `${obs.step} @${at.toISOString()} ${pair}:\n  live ${JSON.stringify(expected)}\n  past ${JSON.stringify(got[i])}`,
-            );
+            wrong.push(`${obs.step} @${at.toISOString()} ${pair}: ${differs(expected, got[i] ?? null)}`);
         });
       }
     }
