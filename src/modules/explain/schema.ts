@@ -5,8 +5,6 @@ import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
 import { UserType } from '../user/schema.ts';
 
-export type { ExplainedDecision };
-
 /** What `explainAccess` (and `accessAt`) returns: the effective role and every decision with its reasons. */
 export interface Explanation {
   resourceType: string;
