@@ -43,6 +43,8 @@ export const bench = {
         await t.token(f.admin);
         viewers.push(((await raw(t, '{ me { id } }', {}, f.viewer)).data as { me: { id: string } }).me.id);
       }
+      // When the history began is read once per database client: the first call pays for it.
+      await ask(t, fixtures[0] as CountFixture, viewers[0] as string, fixtures[0]?.listId ?? '');
       for (const [what, key] of [
         ['workspace', 'workspaceId'],
         ['list', 'listId'],
@@ -57,7 +59,7 @@ export const bench = {
             runs: counts,
             target: 'same at 10 and 100 lists',
             met: counts[0] === counts[1],
-            note: 'runs: [10 lists, 100 lists]; includes the viewer look-up every request makes',
+            note: 'runs: [10 lists, 100 lists]; with the viewer look-up every request makes, after a first call (which reads when the history began, once per process)',
           }),
         );
       }
