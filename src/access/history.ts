@@ -38,6 +38,8 @@ export interface FactVersion {
 export interface PastResource {
   type: 'Account' | 'Workspace' | 'List';
   id: string;
+  /** The workspace it is (or is in); null for an account. */
+  workspaceId: string | null;
   /** The account that owns it (or owned it, when it is gone). */
   accountId: string;
 }
@@ -195,17 +197,19 @@ export class PastFacts {
  * history never knew it.
  */
 export async function pastResource(db: DbTx, type: PastResource['type'], id: string): Promise<PastResource | null> {
-  const rows = await db.$queryRaw<{ accountId: string | null }[]>`
-    WITH "workspace" AS (
-      SELECT ${type === 'List' ? Prisma.sql`(SELECT "state"->>'workspaceId' FROM "AuditFact" WHERE "kind" = 'List' AND "key" = ${id} AND "state" IS NOT NULL ORDER BY "seq" DESC LIMIT 1)` : Prisma.sql`CAST(${id} AS TEXT)`} AS "id"
-    )
-    SELECT ${
-      type === 'Account'
-        ? Prisma.sql`(SELECT "key" FROM "AuditFact" WHERE "kind" = 'Account' AND "key" = ${id} LIMIT 1)`
-        : Prisma.sql`(SELECT "state"->>'accountId' FROM "AuditFact", "workspace" WHERE "kind" = 'Workspace' AND "key" = "workspace"."id" AND "state" IS NOT NULL ORDER BY "seq" DESC LIMIT 1)`
-    } AS "accountId"`;
-  const accountId = rows[0]?.accountId;
-  return accountId ? { type, id, accountId } : null;
+  const workspace =
+    type === 'List'
+      ? Prisma.sql`(SELECT "state"->>'workspaceId' FROM "AuditFact" WHERE "kind" = 'List' AND "key" = ${id} AND "state" IS NOT NULL ORDER BY "seq" DESC LIMIT 1)`
+      : Prisma.sql`CAST(${id} AS TEXT)`;
+  const account =
+    type === 'Account'
+      ? Prisma.sql`(SELECT "key" FROM "AuditFact" WHERE "kind" = 'Account' AND "key" = ${id} LIMIT 1)`
+      : Prisma.sql`(SELECT "state"->>'accountId' FROM "AuditFact" WHERE "kind" = 'Workspace' AND "key" = "workspace"."id" AND "state" IS NOT NULL ORDER BY "seq" DESC LIMIT 1)`;
+  const rows = await db.$queryRaw<{ workspaceId: string | null; accountId: string | null }[]>`
+    SELECT "workspace"."id" AS "workspaceId", ${account} AS "accountId" FROM (SELECT ${workspace} AS "id") AS "workspace"`;
+  const row = rows[0];
+  if (!row?.accountId) return null;
+  return { type, id, workspaceId: type === 'Account' ? null : row.workspaceId, accountId: row.accountId };
 }
 
 /**
@@ -224,15 +228,12 @@ export async function loadPastFacts(db: DbTx, resource: PastResource, userId: st
     scoped('AccountActionCap', accountId),
     fact('AccountMember', `${accountId}:${userId}`),
   ];
-  if (type !== 'Account') {
-    const workspaceId =
-      type === 'Workspace'
-        ? Prisma.sql`CAST(${id} AS TEXT)`
-        : Prisma.sql`(SELECT "state"->>'workspaceId' FROM "AuditFact" WHERE "kind" = 'List' AND "key" = ${id} AND "state" IS NOT NULL ORDER BY "seq" DESC LIMIT 1)`;
+  if (resource.workspaceId) {
+    const { workspaceId } = resource;
     conditions.push(
-      Prisma.sql`("kind" = 'Workspace' AND "key" = ${workspaceId})`,
-      Prisma.sql`("kind" = 'WorkspacePermission' AND "scope" = ${workspaceId})`,
-      Prisma.sql`("kind" = 'WorkspaceMember' AND "key" = ${workspaceId} || ':' || CAST(${userId} AS TEXT))`,
+      fact('Workspace', workspaceId),
+      scoped('WorkspacePermission', workspaceId),
+      fact('WorkspaceMember', `${workspaceId}:${userId}`),
       Prisma.sql`("kind" IN ('GroupMember', 'RightGrant') AND "userId" = ${userId})`,
       type === 'List'
         ? Prisma.sql`${fact('List', id)} OR ${scoped('Share', id)}`

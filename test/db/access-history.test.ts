@@ -86,7 +86,7 @@ describe('the access history begins with every fact as it stood', () => {
     expect(JSON.stringify(baseline.map(({ seq: _, ...f }) => f))).not.toMatch(/before\.test|Ada|Deals|Readers|Closed/);
 
     const resource = await pastResource(prisma, 'List', list.id);
-    expect(resource).toEqual({ type: 'List', id: list.id, accountId: account.id });
+    expect(resource).toEqual({ type: 'List', id: list.id, workspaceId: ws.id, accountId: account.id });
     const then = await loadPastFacts(prisma, resource as NonNullable<typeof resource>, bob.id, begins.createdAt);
     const facts = then.list(list.id, bob.id);
     expect(facts && listRole(facts).role).toBe('EDITOR');
