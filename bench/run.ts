@@ -17,6 +17,7 @@ const MODULES = [
   'presence',
   'websockets',
   'redis-outage',
+  'access-history',
 ];
 
 /** The bench module `name` (bench/<name>.ts), or null when that file does not exist (yet). */

@@ -7,6 +7,7 @@ import './modules/workspace/schema.ts';
 import './modules/invitation/schema.ts';
 import './modules/audit/schema.ts';
 import './modules/explain/schema.ts';
+import './modules/explain/history.ts';
 import './modules/list/events.ts';
 import './modules/presence/schema.ts';
 import './modules/group/schema.ts';
