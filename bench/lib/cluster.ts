@@ -39,10 +39,15 @@ const NO_LIMITS = {
   INVITATIONS_PER_HOUR: '1000000',
 };
 
-/** Node flags that make a child write a CPU profile into $BENCH_CPU_PROF, when it is set. */
+/** Node flags that make a child write a CPU profile into $BENCH_CPU_PROF, and a sampled allocation profile into $BENCH_HEAP_PROF, when set. */
 export function profileArgs(): string[] {
   const dir = process.env.BENCH_CPU_PROF;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  const heap = process.env.BENCH_HEAP_PROF;
+  return [
+    ...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []),
+    ...(heap ? ['--heap-prof', `--heap-prof-dir=${heap}`] : []),
+    ...(process.env.BENCH_INSPECT ? [`--inspect=127.0.0.1:${process.env.BENCH_INSPECT}`] : []),
+  ];
 }
 
 /** A TCP port free at the moment of asking (the OS picks it). */
