@@ -1,8 +1,8 @@
-import SchemaBuilder from '@pothos/core';
+import SchemaBuilder, { completeValue, RootFieldBuilder } from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
-import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
+import RelayPlugin, { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
 import ValidationPlugin from '@pothos/plugin-validation';
@@ -109,6 +109,32 @@ export const builder = new SchemaBuilder<{
     },
   },
 });
+
+/**
+ * @pothos/plugin-relay's `t.globalID` (every node's `id`) awaits its resolver in an async
+ * function, so each id of an answer was a promise (four per item of a list page); this one stays
+ * synchronous when the value is at hand, and encodes as the plugin does (no custom encoder here).
+ */
+type GlobalIDResolver = (...args: unknown[]) => unknown;
+const fieldBuilderProto = RootFieldBuilder.prototype as unknown as {
+  globalID(this: FieldBuilderSelf, options: { resolve: GlobalIDResolver }): unknown;
+};
+interface FieldBuilderSelf {
+  builder: typeof builder;
+  field(options: object): unknown;
+}
+fieldBuilderProto.globalID = function globalID(this: FieldBuilderSelf, { resolve, ...options }) {
+  const encode = (result: unknown) => {
+    if (!result || typeof result !== 'object') return result;
+    const { type, id } = result as { type: Parameters<typeof builder.configStore.getTypeConfig>[0]; id: unknown };
+    return encodeGlobalID(this.builder.configStore.getTypeConfig(type).name, String(id));
+  };
+  return this.field({
+    ...options,
+    type: 'ID',
+    resolve: (...args: unknown[]) => completeValue(resolve(...args), encode),
+  });
+};
 
 builder.addScalarType('DateTime', DateTimeResolver);
 builder.addScalarType('JSON', JSONResolver);
