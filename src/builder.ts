@@ -2,7 +2,7 @@ import SchemaBuilder, { completeValue, RootFieldBuilder } from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
-import RelayPlugin, { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import SimpleObjectsPlugin from '@pothos/plugin-simple-objects';
 import ValidationPlugin from '@pothos/plugin-validation';
@@ -111,9 +111,17 @@ export const builder = new SchemaBuilder<{
 });
 
 /**
+ * `text` in base64, as plugin-relay's encodeGlobalID writes ids (UTF-8): through `btoa` when it is
+ * ASCII, where the two agree, about six times quicker than a Buffer per id.
+ */
+const toBase64 = (text: string) =>
+  /^[\x00-\x7f]*$/.test(text) ? btoa(text) : Buffer.from(text, 'utf8').toString('base64');
+
+/**
  * @pothos/plugin-relay's `t.globalID` (every node's `id`) awaits its resolver in an async
  * function, so each id of an answer was a promise (four per item of a list page); this one stays
- * synchronous when the value is at hand, and encodes as the plugin does (no custom encoder here).
+ * synchronous when the value is at hand, and encodes as the plugin's encodeGlobalID does (no
+ * custom encoder is configured here).
  */
 type GlobalIDResolver = (...args: unknown[]) => unknown;
 const fieldBuilderProto = RootFieldBuilder.prototype as unknown as {
@@ -127,7 +135,7 @@ fieldBuilderProto.globalID = function globalID(this: FieldBuilderSelf, { resolve
   const encode = (result: unknown) => {
     if (!result || typeof result !== 'object') return result;
     const { type, id } = result as { type: Parameters<typeof builder.configStore.getTypeConfig>[0]; id: unknown };
-    return encodeGlobalID(this.builder.configStore.getTypeConfig(type).name, String(id));
+    return toBase64(`${this.builder.configStore.getTypeConfig(type).name}:${String(id)}`);
   };
   return this.field({
     ...options,
