@@ -6,6 +6,7 @@ import {
   type FieldNode,
   GraphQLError,
   type GraphQLField,
+  type GraphQLNamedType,
   type GraphQLObjectType,
   type GraphQLOutputType,
   type GraphQLSchema,
@@ -13,6 +14,7 @@ import {
   getNamedType,
   getOperationAST,
   isAbstractType,
+  isInterfaceType,
   isObjectType,
   locatedError,
   type SourceLocation,
@@ -171,17 +173,20 @@ function sharedPath(context: object, path: Pick<SharedPath, 'key' | 'prev'>): Sh
   return shared;
 }
 
-/** Whether values of `type` (or the nodes of a connection of it) are @pothos/plugin-prisma's rows. */
-function holdsPrismaRows(type: GraphQLOutputType): boolean {
+/**
+ * Whether values of `type` may be @pothos/plugin-prisma's rows: a prisma object or interface, an
+ * abstract type one of whose types is, or a connection (or edge) of them.
+ */
+function holdsPrismaRows(schema: GraphQLSchema, type: GraphQLOutputType, seen = new Set<GraphQLNamedType>()): boolean {
   const named = getNamedType(type);
-  if (isAbstractType(named) || isObjectType(named)) {
-    if (named.extensions.pothosPrismaModel) return true;
-    const node = isObjectType(named) ? named.getFields().edges : undefined;
-    if (node) return holdsPrismaRows(node.type);
-    const nodeField = isObjectType(named) ? named.getFields().node : undefined;
-    if (nodeField && named.name.endsWith('Edge')) return holdsPrismaRows(nodeField.type);
-  }
-  return false;
+  if (seen.has(named)) return false;
+  seen.add(named);
+  if ((isObjectType(named) || isInterfaceType(named)) && named.extensions.pothosPrismaModel) return true;
+  if (isAbstractType(named)) return schema.getPossibleTypes(named).some((t) => holdsPrismaRows(schema, t, seen));
+  if (!isObjectType(named)) return false;
+  const { edges, node } = named.getFields();
+  if (edges) return holdsPrismaRows(schema, edges.type, seen);
+  return !!node && named.name.endsWith('Edge') && holdsPrismaRows(schema, node.type, seen);
 }
 
 /**
@@ -189,10 +194,14 @@ function holdsPrismaRows(type: GraphQLOutputType): boolean {
  * its relations and related connections, the fields that return its rows (prismaField,
  * prismaConnection), and relay's node fields.
  */
-function findsLoadsByPath(type: GraphQLObjectType, field: GraphQLField<unknown, unknown>): boolean {
+function findsLoadsByPath(
+  schema: GraphQLSchema,
+  type: GraphQLObjectType,
+  field: GraphQLField<unknown, unknown>,
+): boolean {
   if (field.extensions.pothosPrismaSelect) return true;
   if (type.name === 'Query' && (field.name === 'node' || field.name === 'nodes')) return true;
-  return holdsPrismaRows(field.type);
+  return holdsPrismaRows(schema, field.type);
 }
 
 /**
@@ -214,7 +223,7 @@ export function forCompiledExecution(schema: GraphQLSchema): GraphQLSchema {
       };
       if (pothosExposedField === field.name && !pothosResolveWrapped) {
         field.resolve = undefined;
-      } else if (findsLoadsByPath(type, field)) {
+      } else if (findsLoadsByPath(schema, type, field)) {
         field.resolve = (parent, args, context, info) => {
           if (!('typename' in info.path)) (info as { path: SharedPath }).path = sharedPath(context, info.path);
           return resolve(parent, args, context, info);
