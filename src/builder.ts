@@ -112,10 +112,9 @@ export const builder = new SchemaBuilder<{
 
 /**
  * `text` in base64, as plugin-relay's encodeGlobalID writes ids (UTF-8): through `btoa` when it is
- * ASCII, where the two agree, about six times quicker than a Buffer per id.
+ * printable ASCII, where the two agree, about six times quicker than a Buffer per id.
  */
-const toBase64 = (text: string) =>
-  /^[\x00-\x7f]*$/.test(text) ? btoa(text) : Buffer.from(text, 'utf8').toString('base64');
+const toBase64 = (text: string) => (/^[ -~]*$/.test(text) ? btoa(text) : Buffer.from(text, 'utf8').toString('base64'));
 
 /**
  * @pothos/plugin-relay's `t.globalID` (every node's `id`) awaits its resolver in an async
