@@ -394,6 +394,15 @@ export function leavesNoAdmin(admins: number, before: AccountRole | undefined, n
 }
 
 /**
+ * Whether `heir` may receive what a departing account member owns (their lists, the workspaces
+ * they alone own): another person who is an admin or member of the account; never a guest, a
+ * non-member or the person leaving.
+ */
+export function canInherit(departingId: string, heir: { userId: string; role: AccountRole | undefined }): boolean {
+  return heir.userId !== departingId && (heir.role === 'ADMIN' || heir.role === 'MEMBER');
+}
+
+/**
  * Whether the viewer could see a workspace that is now deleted, from what it was: its members,
  * and whether it was listed to the account's members (`open`: an open or closed workspace).
  */
