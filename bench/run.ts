@@ -10,6 +10,7 @@ import type { Bench, Figure } from './lib/figure.ts';
  */
 const MODULES = [
   'http',
+  'executed',
   'writes',
   'db-round-trips',
   'cold-start',

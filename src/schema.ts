@@ -1,5 +1,6 @@
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
+import { forCompiledExecution } from './compiled-queries.ts';
 import './modules/error/schema.ts';
 import './modules/user/schema.ts';
 import './modules/account/schema.ts';
@@ -21,4 +22,4 @@ import './modules/preview/schema.ts';
 import './modules/report/schema.ts';
 
 /** The whole GraphQL schema, sorted so that schema.graphql diffs stay readable. */
-export const schema = lexicographicSortSchema(builder.toSchema());
+export const schema = forCompiledExecution(lexicographicSortSchema(builder.toSchema()));

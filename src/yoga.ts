@@ -7,6 +7,7 @@ import { rememberFacts } from './cache/facts.ts';
 import { watchGenerations } from './cache/generations.ts';
 import { responseCache } from './cache/responses.ts';
 import { rememberViewers } from './cache/viewers.ts';
+import { compiledQueries } from './compiled-queries.ts';
 import type { Config } from './config.ts';
 import { type Client, type Context, makeContext, type Services, type Viewer } from './context.ts';
 import { isDatabaseUnavailable } from './db/unavailable.ts';
@@ -152,6 +153,8 @@ export function createApp(
     maxRequestBodySize: false,
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
     plugins: [
+      // First, so that the plugins after it wrap the executor it sets (tracing's span among them).
+      compiledQueries(() => services.metrics.compiledExecutions.inc()),
       tracingPlugin(),
       metricsPlugin(services.metrics),
       ...securityPlugins(config, trusted),
