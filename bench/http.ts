@@ -64,7 +64,7 @@ export async function startBaseline() {
   const body = JSON.stringify({ query: '{ hello }' });
   const headers = { 'content-type': 'application/json' };
   const expectBody = await (await fetch(`${url}/graphql`, { method: 'POST', headers, body })).text();
-  return { target: { url, body, headers, expectBody }, close: () => stopChild(child) };
+  return { target: { url, body, headers, expectBody }, pid: child.pid as number, close: () => stopChild(child) };
 }
 
 /**
@@ -72,11 +72,12 @@ export async function startBaseline() {
  * closed workspace's list of 50 items, each with its last change and last update, that the
  * viewer reads through a group share.
  */
-export async function startSharegraph(env: Record<string, string> = {}) {
+export async function startSharegraph(env: Record<string, string> = {}, root?: string) {
   const cluster = await startCluster({
     instances: 1,
     nodeArgs: profileArgs(),
     env,
+    ...(root ? { root } : {}),
   });
   const url = cluster.urls[0] as string;
   const database = await openDatabase({ databaseUrl: cluster.databaseUrl });

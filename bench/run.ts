@@ -10,6 +10,7 @@ import type { Bench, Figure } from './lib/figure.ts';
  */
 const MODULES = [
   'http',
+  'executed',
   'writes',
   'db-round-trips',
   'cold-start',
@@ -17,6 +18,7 @@ const MODULES = [
   'presence',
   'websockets',
   'redis-outage',
+  'access-history',
 ];
 
 /** The bench module `name` (bench/<name>.ts), or null when that file does not exist (yet). */

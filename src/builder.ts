@@ -1,4 +1,4 @@
-import SchemaBuilder from '@pothos/core';
+import SchemaBuilder, { completeValue, RootFieldBuilder } from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
@@ -109,6 +109,39 @@ export const builder = new SchemaBuilder<{
     },
   },
 });
+
+/**
+ * `text` in base64, as plugin-relay's encodeGlobalID writes ids (UTF-8): through `btoa` when it is
+ * printable ASCII, where the two agree, about six times quicker than a Buffer per id.
+ */
+const toBase64 = (text: string) => (/^[ -~]*$/.test(text) ? btoa(text) : Buffer.from(text, 'utf8').toString('base64'));
+
+/**
+ * @pothos/plugin-relay's `t.globalID` (every node's `id`) awaits its resolver in an async
+ * function, so each id of an answer was a promise (four per item of a list page); this one stays
+ * synchronous when the value is at hand, and encodes as the plugin's encodeGlobalID does (no
+ * custom encoder is configured here).
+ */
+type GlobalIDResolver = (...args: unknown[]) => unknown;
+const fieldBuilderProto = RootFieldBuilder.prototype as unknown as {
+  globalID(this: FieldBuilderSelf, options: { resolve: GlobalIDResolver }): unknown;
+};
+interface FieldBuilderSelf {
+  builder: typeof builder;
+  field(options: object): unknown;
+}
+fieldBuilderProto.globalID = function globalID(this: FieldBuilderSelf, { resolve, ...options }) {
+  const encode = (result: unknown) => {
+    if (!result || typeof result !== 'object') return result;
+    const { type, id } = result as { type: Parameters<typeof builder.configStore.getTypeConfig>[0]; id: unknown };
+    return toBase64(`${this.builder.configStore.getTypeConfig(type).name}:${String(id)}`);
+  };
+  return this.field({
+    ...options,
+    type: 'ID',
+    resolve: (...args: unknown[]) => completeValue(resolve(...args), encode),
+  });
+};
 
 builder.addScalarType('DateTime', DateTimeResolver);
 builder.addScalarType('JSON', JSONResolver);

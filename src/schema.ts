@@ -1,6 +1,7 @@
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
 import { withAccessRevisions } from './cache/revision-api.ts';
+import { forCompiledExecution } from './compiled-queries.ts';
 import './modules/error/schema.ts';
 import './modules/user/schema.ts';
 import './modules/account/schema.ts';
@@ -8,6 +9,7 @@ import './modules/workspace/schema.ts';
 import './modules/invitation/schema.ts';
 import './modules/audit/schema.ts';
 import './modules/explain/schema.ts';
+import './modules/explain/history.ts';
 import './modules/list/events.ts';
 import './modules/presence/schema.ts';
 import './modules/group/schema.ts';
@@ -21,4 +23,4 @@ import './modules/preview/schema.ts';
 import './modules/report/schema.ts';
 
 /** The whole GraphQL schema, sorted so that schema.graphql diffs stay readable. */
-export const schema = lexicographicSortSchema(withAccessRevisions(builder.toSchema()));
+export const schema = forCompiledExecution(lexicographicSortSchema(withAccessRevisions(builder.toSchema())));

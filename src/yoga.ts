@@ -8,6 +8,7 @@ import { responseCache } from './cache/responses.ts';
 import { accessRevisions } from './cache/revision-api.ts';
 import { FROM_DATABASE } from './cache/revisions.ts';
 import { rememberViewers } from './cache/viewers.ts';
+import { compiledQueries } from './compiled-queries.ts';
 import type { Config } from './config.ts';
 import { type Client, type Context, makeContext, type Services, type Viewer } from './context.ts';
 import { isDatabaseUnavailable } from './db/unavailable.ts';
@@ -161,6 +162,8 @@ export function createApp(
     maxRequestBodySize: false,
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
     plugins: [
+      // First, so that the plugins after it wrap the executor it sets (tracing's span among them).
+      compiledQueries(() => services.metrics.compiledExecutions.inc()),
       tracingPlugin(),
       metricsPlugin(services.metrics),
       ...securityPlugins(config, trusted),

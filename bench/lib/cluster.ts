@@ -29,6 +29,8 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** Node flags for the children, e.g. `['--cpu-prof', '--cpu-prof-dir=/tmp/prof']`. */
   nodeArgs?: string[];
+  /** The checkout to start (its `scripts/start.mjs`); this one by default. */
+  root?: string;
 }
 
 // Benchmarks measure the request path, not the limiter: set every rate limit out of reach.
@@ -39,10 +41,20 @@ const NO_LIMITS = {
   INVITATIONS_PER_HOUR: '1000000',
 };
 
-/** Node flags that make a child write a CPU profile into $BENCH_CPU_PROF, when it is set. */
+/**
+ * Node flags for the bench's servers: a CPU profile into $BENCH_CPU_PROF, a sampled allocation
+ * profile into $BENCH_HEAP_PROF, an inspector on port $BENCH_INSPECT, and $BENCH_NODE_ARGS (say,
+ * V8 heap sizes to try), each when set.
+ */
 export function profileArgs(): string[] {
   const dir = process.env.BENCH_CPU_PROF;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  const heap = process.env.BENCH_HEAP_PROF;
+  return [
+    ...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []),
+    ...(heap ? ['--heap-prof', `--heap-prof-dir=${heap}`] : []),
+    ...(process.env.BENCH_INSPECT ? [`--inspect=127.0.0.1:${process.env.BENCH_INSPECT}`] : []),
+    ...(process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
+  ];
 }
 
 /** A TCP port free at the moment of asking (the OS picks it). */
@@ -100,9 +112,10 @@ export function spawnServer(
   env: Record<string, string>,
   nodeArgs: string[] = [],
   entry = 'scripts/start.mjs',
+  root = ROOT,
 ): ChildProcess {
   const child = spawn(process.execPath, [...nodeArgs, entry], {
-    cwd: ROOT,
+    cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -146,6 +159,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           JWT_SECRET: jwtSecret,
         },
         options.nodeArgs,
+        undefined,
+        options.root,
       );
       children.push(child);
       const url = `http://127.0.0.1:${port}`;

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { SAMPLER_APP } from './waits.ts';
 import { cpuSeconds } from './ws-fixtures.ts';
 
 /** CPU seconds (user + system, from /proc) the server and its PostgreSQL backends used meanwhile. */
@@ -18,7 +19,8 @@ export async function cpuMeter(serverPid: number, databaseUrl: string) {
   await client.connect();
   const backends = async (): Promise<Map<number, number>> => {
     const { rows } = await client.query<{ pid: number }>(
-      'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> $1',
+      [SAMPLER_APP],
     );
     const spent = new Map<number, number>();
     for (const { pid } of rows) {

@@ -1,6 +1,6 @@
-import { type ChildProcess, fork } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { ChildJobs, serveJobs } from './child-jobs.ts';
 
 /** Latencies of an evenly paced load, in milliseconds. */
 export interface PacedLoad {
@@ -200,54 +200,29 @@ interface PacedJob {
   connections: number;
 }
 
-type PacedReply = { ok: true; load: PacedLoad } | { ok: false; error: string };
+const FLAG = 'BENCH_PACED_CHILD';
 
 /**
- * `pacedLoad` in a child process of its own, one run at a time. The bench process carries
- * autocannon's garbage, the fixtures' Prisma clients and every figure so far: with that heap its
- * collector's incremental marking (brought on by the 64 KB read buffers of 80 MB/s of answers)
- * took 8–13 ms steps every few hundred milliseconds, and each step held back the requests due
- * meanwhile, counted as the server's latency (p99 16–22 ms where the server alone gave 3 ms). The
- * child holds nothing but the run under way.
+ * `pacedLoad` in a child process of its own, one run at a time (`child-jobs.ts`). With the bench
+ * process's heap, its collector's incremental marking (brought on by the 64 KB read buffers of
+ * 80 MB/s of answers) took 8–13 ms steps every few hundred milliseconds, and each step held back
+ * the requests due meanwhile, counted as the server's latency (p99 16–22 ms where the server
+ * alone gave 3 ms).
  */
 export class PacedGenerator {
-  private constructor(private readonly child: ChildProcess) {}
+  private constructor(private readonly jobs: ChildJobs<PacedJob, PacedLoad>) {}
 
   static start(): PacedGenerator {
-    const child = fork(fileURLToPath(import.meta.url), [], {
-      // The loader hooks this process runs under (tsx), so the child can load this file.
-      execArgv: process.execArgv,
-      env: { ...process.env, BENCH_PACED_CHILD: '1' },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    return new PacedGenerator(child);
+    return new PacedGenerator(ChildJobs.start(fileURLToPath(import.meta.url), FLAG));
   }
 
   run(target: PacedTarget, seconds: number, rate: number, connections: number): Promise<PacedLoad> {
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`the paced load generator exited (${code})`));
-      this.child.once('exit', onExit);
-      this.child.once('message', (reply: PacedReply) => {
-        this.child.off('exit', onExit);
-        if (reply.ok) resolve(reply.load);
-        else reject(new Error(reply.error));
-      });
-      this.child.send({ target, seconds, rate, connections } satisfies PacedJob);
-    });
+    return this.jobs.run({ target, seconds, rate, connections });
   }
 
   close(): void {
-    this.child.kill();
+    this.jobs.close();
   }
 }
 
-if (process.env.BENCH_PACED_CHILD && process.send) {
-  process.on('message', (job: PacedJob) => {
-    pacedLoad(job.target, job.seconds, job.rate, job.connections).then(
-      (load) => process.send?.({ ok: true, load } satisfies PacedReply),
-      (err: unknown) =>
-        process.send?.({ ok: false, error: err instanceof Error ? err.message : String(err) } satisfies PacedReply),
-    );
-  });
-  process.on('disconnect', () => process.exit(0));
-}
+serveJobs(FLAG, (job: PacedJob) => pacedLoad(job.target, job.seconds, job.rate, job.connections));

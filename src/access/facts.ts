@@ -58,6 +58,11 @@ export interface WorkspaceFacts {
   memberExpiresAt?: Date | null;
   /** The owner's explicit rules; a missing (audience, action) falls back to `DEFAULT_RULES`. */
   rules: ReadonlyArray<{ audience: WorkspaceAudience; action: WorkspaceAction; allowed: boolean }>;
+  /**
+   * The past instant these facts describe (`accessAt`, rebuilt from the access history); absent:
+   * now. Expiries of the workspace and of its lists' grants are judged at it.
+   */
+  asOf?: Date;
 }
 
 /** A grant of a list role by a share. */

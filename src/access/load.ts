@@ -318,6 +318,8 @@ export class Access {
             ? {
                 where: sharesReachingWhere(viewerId),
                 select: { id: true, role: true, userId: true, groupId: true, rightId: true, expiresAt: true },
+                // Reasons come in the order the shares were made, today and in `accessAt` alike.
+                orderBy: { id: 'asc' },
               }
             : false,
           workspace: { select: workspaceSelect(viewer, false) },

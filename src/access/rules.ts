@@ -32,9 +32,14 @@ export function inForce(expiresAt: Date | null | undefined, now: number = Date.n
   return !expiresAt || expiresAt.getTime() > now;
 }
 
+/** The instant a workspace's facts (and its lists') are decided at: `asOf`, or now. */
+export function instantOf(ws: WorkspaceFacts): number {
+  return ws.asOf?.getTime() ?? Date.now();
+}
+
 /** The viewer's membership role while it is in force (an ended membership is none). */
 export function memberRoleOf(ws: WorkspaceFacts): WorkspaceFacts['memberRole'] {
-  return inForce(ws.memberExpiresAt) ? ws.memberRole : null;
+  return inForce(ws.memberExpiresAt, instantOf(ws)) ? ws.memberRole : null;
 }
 
 /** " until <ISO instant>" for a grant that ends, "" otherwise. */
@@ -394,6 +399,15 @@ export function leavesNoAdmin(admins: number, before: AccountRole | undefined, n
 }
 
 /**
+ * Whether `heir` may receive what a departing account member owns (their lists, the workspaces
+ * they alone own): another person who is an admin or member of the account; never a guest, a
+ * non-member or the person leaving.
+ */
+export function canInherit(departingId: string, heir: { userId: string; role: AccountRole | undefined }): boolean {
+  return heir.userId !== departingId && (heir.role === 'ADMIN' || heir.role === 'MEMBER');
+}
+
+/**
  * Whether the viewer could see a workspace that is now deleted, from what it was: its members,
  * and whether it was listed to the account's members (`open`: an open or closed workspace).
  */
@@ -443,7 +457,7 @@ export function listRole(facts: ListFacts): Decision<ListRole> {
     role = higher(role, r);
     reasons.push({ ...grantR(rule, `${detail}: ${r}${until(expiresAt)}`), ...(expiresAt ? { expiresAt } : {}) });
   };
-  const now = Date.now();
+  const now = instantOf(facts.workspace);
   const accountRole = facts.workspace.account.role;
   if (facts.isCreator) give('CREATOR', 'list.creator', 'made the list');
   if (adminReachesContent(facts.workspace))
@@ -672,6 +686,38 @@ export function decideEmailContent(viewerId: string | null, email: { ownerId: st
   return viewerId !== null && email.ownerId === viewerId
     ? { allowed: true, role: null, reasons: [allow('email.owner', 'the owner reads the body and thread')] }
     : { allowed: false, role: null, reasons: [deny_('email.owner', 'only its owner reads the body and thread')] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The access history
+
+/** What deciding `accessAt` needs: who asks about whom, and where each stands. */
+export interface AccessAtFacts {
+  /** The asker asks about their own access. */
+  own: boolean;
+  /** The asker's role today in the account that owns (or owned) the resource; null: not in it. */
+  viewerAccountRole: AccountRole | null;
+  /**
+   * Whether the person asked about could see the resource at that instant, by the facts of then:
+   * `list:read` on a list, `workspace:see` on a workspace, a role in an account.
+   */
+  sawItThen: boolean;
+}
+
+/**
+ * Who may read how a person's access stood at a past instant: the admins of the account that owns
+ * the resource, about anyone (as they explain anyone's access today), and the person themselves,
+ * about what they could see then (as one explains one's own access only where one may know the
+ * resource). Anyone else is answered as for an id that names nothing.
+ */
+export function decideAccessAt(facts: AccessAtFacts): Decision<AccountRole> {
+  const role = facts.viewerAccountRole;
+  const answer = (allowed: boolean, reason: Reason): Decision<AccountRole> => ({ allowed, role, reasons: [reason] });
+  if (role === 'ADMIN') return answer(true, grantR('account.admin', "account admins read anyone's past access"));
+  if (facts.own && facts.sawItThen)
+    return answer(true, grantR('history.own', 'people read their own past access to what they could see'));
+  if (facts.own) return answer(false, deny_('history.own', 'they could not see it then'));
+  return answer(false, deny_('account.admin', "only account admins read other people's past access"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import {
   isObjectType,
   Kind,
   type SelectionSetNode,
+  visit,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
@@ -124,20 +125,67 @@ function roughComplexity(
   return total;
 }
 
+/** Per document, the variables its `first`/`last` arguments read: a count depends on nothing else. */
+const pagingVariables = new WeakMap<DocumentNode, string[]>();
+
+function pagingVariablesOf(document: DocumentNode): string[] {
+  let names = pagingVariables.get(document);
+  if (!names) {
+    const found = new Set<string>();
+    visit(document, {
+      Argument(node) {
+        if ((node.name.value === 'first' || node.name.value === 'last') && node.value.kind === Kind.VARIABLE) {
+          found.add(node.value.name.value);
+        }
+      },
+    });
+    names = [...found];
+    pagingVariables.set(document, names);
+  }
+  return names;
+}
+
+/** Different paging values kept per operation; past it, a count is made per request again. */
+const MAX_KEPT_COUNTS = 64;
+
 /**
  * Refuses an operation whose complexity (src/security/complexity.ts) passes `max` before it
- * executes: counted with the request's variables, so it runs per request, after the validation
- * that yoga caches per document.
+ * executes. The count depends only on the operation and the values of the variables its
+ * `first`/`last` read, so it is made once for each of those and kept with the parsed document
+ * (yoga's parser cache keeps the document; the hot list query is counted once, not per request).
  */
 export function complexityLimit(max: number): Plugin {
+  const kept = new WeakMap<DocumentNode, Map<string, GraphQLError | null>>();
+  const refusal = (args: {
+    schema: GraphQLSchema;
+    document: DocumentNode;
+    operationName?: string | null;
+    variableValues?: Record<string, unknown> | null;
+  }) => {
+    const variables = args.variableValues ?? {};
+    const key = `${args.operationName ?? ''}|${pagingVariablesOf(args.document)
+      .map((name) => (name in variables ? JSON.stringify(variables[name]) : '-'))
+      .join(',')}`;
+    let counts = kept.get(args.document);
+    if (!counts) {
+      counts = new Map();
+      kept.set(args.document, counts);
+    }
+    let answer = counts.get(key);
+    if (answer === undefined) {
+      answer = complexityRefusal(args.schema, args.document, args.operationName, args.variableValues, max);
+      if (counts.size < MAX_KEPT_COUNTS) counts.set(key, answer);
+    }
+    return answer;
+  };
   return {
     onExecute: ({ args, setResultAndStopExecution }) => {
-      const refusal = complexityRefusal(args.schema, args.document, args.operationName, args.variableValues, max);
-      if (refusal) setResultAndStopExecution({ errors: [refusal] });
+      const refused = refusal(args);
+      if (refused) setResultAndStopExecution({ errors: [refused] });
     },
     onSubscribe: ({ args, setResultAndStopExecution }) => {
-      const refusal = complexityRefusal(args.schema, args.document, args.operationName, args.variableValues, max);
-      if (refusal) setResultAndStopExecution({ errors: [refusal] });
+      const refused = refusal(args);
+      if (refused) setResultAndStopExecution({ errors: [refused] });
     },
   };
 }

@@ -1,11 +1,12 @@
 import SchemaBuilder, {
   BasePlugin,
+  isThenable,
   type PothosOutputFieldConfig,
   PothosSchemaError,
   PothosValidationError,
   type SchemaTypes,
 } from '@pothos/core';
-import { type GraphQLFieldResolver, getNamedType, isNonNullType } from 'graphql';
+import { type GraphQLFieldResolver, type GraphQLResolveInfo, getNamedType, isNonNullType } from 'graphql';
 import { NotFoundError } from '../errors.ts';
 
 /** A global id that does not decode (thrown by the builder's `decodeGlobalID`). */
@@ -47,19 +48,26 @@ export class IdErrorsPlugin<Types extends SchemaTypes> extends BasePlugin<Types>
     resolver: GraphQLFieldResolver<unknown, Types['Context'], object> | undefined,
     fieldConfig: PothosOutputFieldConfig<Types>,
   ): GraphQLFieldResolver<unknown, Types['Context'], object> | undefined {
-    if (!resolver) return resolver;
+    // Pothos offers every field's resolver here; only those with mapped (decoded) arguments can
+    // meet an id error. Wrapping the others too made every field of every object a promise.
+    if (!resolver || !fieldConfig.argMappers.length) return resolver;
     const mutation = fieldConfig.kind === 'Mutation';
     const node = fieldConfig.kind === 'Query' && (fieldConfig.name === 'node' || fieldConfig.name === 'nodes');
-    return async (parent, args, context, info) => {
+    const recover = (error: unknown, info: GraphQLResolveInfo) => {
+      if (!isIdError(error, node)) throw error;
+      if (mutation) throw new NotFoundError();
+      if (!isNonNullType(info.returnType)) return null;
+      if (getNamedType(info.returnType).name.endsWith('Connection')) return EMPTY_CONNECTION;
+      throw error;
+    };
+    return (parent, args, context, info) => {
+      let result: unknown;
       try {
-        return await resolver(parent, args, context, info);
+        result = resolver(parent, args, context, info);
       } catch (error) {
-        if (!isIdError(error, node)) throw error;
-        if (mutation) throw new NotFoundError();
-        if (!isNonNullType(info.returnType)) return null;
-        if (getNamedType(info.returnType).name.endsWith('Connection')) return EMPTY_CONNECTION;
-        throw error;
+        return recover(error, info);
       }
+      return isThenable(result) ? Promise.resolve(result).catch((error: unknown) => recover(error, info)) : result;
     };
   }
 }

@@ -18,6 +18,8 @@ export interface Metrics {
   rateLimited: Counter<'budget'>;
   /** Queries answered from the response cache. */
   cacheHits: Counter;
+  /** Queries executed by their compiled form (src/compiled-queries.ts) rather than graphql's executor. */
+  compiledExecutions: Counter;
 }
 
 /** Gauges read when Prometheus scrapes: open websockets, subscriptions by root field, presence sessions. */
@@ -58,6 +60,11 @@ export function createMetrics(): Metrics {
     cacheHits: new Counter({
       name: 'sharegraph_response_cache_hits_total',
       help: 'Queries answered from the response cache',
+      registers: [registry],
+    }),
+    compiledExecutions: new Counter({
+      name: 'sharegraph_graphql_compiled_executions_total',
+      help: "Queries executed by their compiled form (graphql-jit) rather than graphql's executor",
       registers: [registry],
     }),
   };

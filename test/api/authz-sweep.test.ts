@@ -147,13 +147,23 @@ const ROOT_CALLS: Record<string, (a: AccountWorld) => Record<string, unknown>[]>
     { change: { removeShare: { shareId: a.shares.group } } },
   ],
   accessReport: (a) => [{ accountId: a.accountId }],
+  accessAt: (a) =>
+    [a.accountId, ...Object.values(a.workspaces), ...Object.values(a.lists)].map((resourceId) => ({
+      resourceId,
+      ...pastArgs(a),
+    })),
 };
+
+/** The other arguments of `accessAt`: a person of the account, now. */
+function pastArgs(a: AccountWorld): Record<string, unknown> {
+  return { userId: a.nodes.get('User')?.[0], at: new Date().toISOString() };
+}
 
 /**
  * Root fields that look one thing up by id, by the Node types they take: for an id the viewer may
  * not see, each must answer exactly as for an id that names nothing.
  */
-const LOOKUPS: Record<string, [root: string, arg: string][]> = {
+const LOOKUPS: Record<string, [root: string, arg: string, rest?: (a: AccountWorld) => Record<string, unknown>][]> = {
   Account: [
     ['account', 'id'],
     ['workspaces', 'accountId'],
@@ -162,16 +172,19 @@ const LOOKUPS: Record<string, [root: string, arg: string][]> = {
     ['explainAccess', 'resourceId'],
     ['auditLog', 'resourceId'],
     ['accessReport', 'accountId'],
+    ['accessAt', 'resourceId', pastArgs],
   ],
   Workspace: [
     ['workspace', 'id'],
     ['explainAccess', 'resourceId'],
     ['auditLog', 'resourceId'],
+    ['accessAt', 'resourceId', pastArgs],
   ],
   List: [
     ['list', 'id'],
     ['explainAccess', 'resourceId'],
     ['auditLog', 'resourceId'],
+    ['accessAt', 'resourceId', pastArgs],
   ],
   User: [['auditLog', 'resourceId']],
 };
@@ -371,11 +384,11 @@ describe.each(PERSONAS)('as $name', (p) => {
     const sample = [...world.b.nodes].map(([type, ids]) => [type, ids.slice(0, 1)] as const);
     const objects = p.ownsB ? [...world.a.nodes] : [...world.a.nodes, ...sample];
     const missingAnswers = new Map<string, unknown>();
-    const answerForMissing = async (root: string, arg: string, type: string) => {
+    const answerForMissing = async (root: string, arg: string, type: string, rest: Record<string, unknown>) => {
       const key = `${root} ${type}`;
       if (!missingAnswers.has(key)) {
         const field = Q.getFields()[root] as GraphQLField<unknown, unknown>;
-        missingAnswers.set(key, await ask(p, rootQuery(field, { [arg]: missingId(type) }, cover)));
+        missingAnswers.set(key, await ask(p, rootQuery(field, { [arg]: missingId(type), ...rest }, cover)));
       }
       return missingAnswers.get(key);
     };
@@ -388,10 +401,11 @@ describe.each(PERSONAS)('as $name', (p) => {
         if (JSON.stringify(seen) !== JSON.stringify(none)) differences.push(`node(${type} ${id})`);
         // A guest belongs to account A without seeing it as a node: the account is no secret to them.
         if (p.guest && id === world.a.accountId) continue;
-        for (const [root, arg] of LOOKUPS[type] ?? []) {
+        for (const [root, arg, more] of LOOKUPS[type] ?? []) {
           const field = Q.getFields()[root] as GraphQLField<unknown, unknown>;
-          const real = await ask(p, rootQuery(field, { [arg]: id }, cover));
-          const missing = await answerForMissing(root, arg, type);
+          const rest = more?.(world.a) ?? {};
+          const real = await ask(p, rootQuery(field, { [arg]: id, ...rest }, cover));
+          const missing = await answerForMissing(root, arg, type, rest);
           if (JSON.stringify(real) !== JSON.stringify(missing))
             differences.push(
               `${root}(${arg}: ${type} ${id}): ${JSON.stringify(real.data)} ≠ ${JSON.stringify(missing)}`,

@@ -279,4 +279,151 @@ describe('item writes', () => {
     }
     expect([...ids].sort()).toEqual(ids);
   });
+
+  // Changes of one list that queue on an instance while its last statement is in flight go
+  // together in the next one (src/modules/item/service.ts): one sequence lock and one commit.
+  async function concurrentOnNewList(
+    count: number,
+    act: (list: string, i: number) => Promise<unknown>,
+    applied = count,
+  ) {
+    const list = await h.list(workspaceId, OWNER, 'SHAREABLE', `Busy ${count}`);
+    await h.share(OWNER, { listId: list, role: 'EDITOR', userId: await h.userId(EDITOR) });
+    const published: number[] = [];
+    const stop = t.server.services.realtime.listen('list:events', dbId(list), (e) => published.push(e.seq));
+    await t.server.services.realtime.ready();
+    try {
+      const results = await Promise.all(Array.from({ length: count }, (_, i) => act(list, i)));
+      await expect.poll(() => published.length).toBeGreaterThanOrEqual(applied);
+      const events = await t.server.services.db.listEvent.findMany({
+        where: { listId: dbId(list) },
+        orderBy: { seq: 'asc' },
+      });
+      return { list, results, published, events };
+    } finally {
+      stop();
+    }
+  }
+
+  /** The transaction that wrote each event of the list, by its number. */
+  async function writersOf(list: string): Promise<Map<number, string>> {
+    const rows = await t.server.services.db.$queryRaw<{ seq: number; xid: string }[]>`
+      SELECT "seq", xmin::text AS "xid" FROM "ListEvent" WHERE "listId" = ${dbId(list)}`;
+    return new Map(rows.map((r) => [r.seq, r.xid]));
+  }
+
+  it('concurrent creates on one list share statements: each audited once, its own event, numbered without gaps and published in order, positions apart', async () => {
+    const { list, results, published, events } = await concurrentOnNewList(24, (list, i) =>
+      t.ok(CreateItem, { input: { listId: list, title: `C${i}` } }, i % 2 ? EDITOR : OWNER),
+    );
+    const items = results.map((r) => {
+      const c = (r as { createItem: { __typename: string; item?: { id: string; position: number } } }).createItem;
+      if (!c.item) throw new Error(JSON.stringify(c));
+      return c.item;
+    });
+    const created = events.filter((e) => e.kind === 'ITEM_CREATED');
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(created).toHaveLength(items.length);
+    expect(published.slice(-items.length)).toEqual(created.map((e) => e.seq));
+    // Each event says what it says alone, and nothing else.
+    expect(new Set(created.map((e) => JSON.stringify(e.data)))).toEqual(
+      new Set(items.map((i) => JSON.stringify({ itemId: dbId(i.id), version: 1 }))),
+    );
+    // Some of them were written by one statement.
+    const writers = await writersOf(list);
+    expect(new Set(created.map((e) => writers.get(e.seq))).size).toBeLessThan(created.length);
+    expect(new Set(items.map((i) => i.position)).size).toBe(items.length);
+    // Positions follow the events' order: the list reads in the order the items were added.
+    const byId = new Map(items.map((i) => [dbId(i.id), i.position]));
+    const positions = created.map((e) => byId.get((e.data as { itemId: string }).itemId) as number);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    const audit = await t.server.services.db.auditEvent.findMany({
+      where: { action: 'item.create', resourceId: dbId(list) },
+    });
+    expect(audit.map((a) => (a.data as { title: string }).title).sort()).toEqual(items.map((_, i) => `C${i}`).sort());
+  });
+
+  it('concurrent edits of many items of one list share statements; edits of one item never share one', async () => {
+    const list = await h.list(workspaceId, OWNER, 'SHAREABLE', 'Edited together');
+    await h.share(OWNER, { listId: list, role: 'EDITOR', userId: await h.userId(EDITOR) });
+    const items = [];
+    for (let i = 0; i < 8; i++) items.push(await newItem(`E${i}`, {}, list));
+    const before = await t.server.services.db.listEvent.count({ where: { listId: dbId(list) } });
+    // Three edits of each item, of different fields, all from version 1: every one applies.
+    const edits = items.flatMap((item) => [0, 1, 2].map((k) => ({ item, k })));
+    const results = await Promise.all(
+      edits.map(({ item, k }) =>
+        t.ok(UpdateItem, { input: { id: item.id, expectedVersion: 1, patch: { fields: { [`f${k}`]: k } } } }, EDITOR),
+      ),
+    );
+    for (const r of results) expect(r.updateItem.__typename).toBe('UpdateItemPayload');
+    const events = await t.server.services.db.listEvent.findMany({
+      where: { listId: dbId(list), seq: { gt: before } },
+      orderBy: { seq: 'asc' },
+    });
+    expect(events.map((e) => e.seq)).toEqual(edits.map((_, i) => before + i + 1));
+    // Some were written by one statement, never two of one item.
+    const writers = await writersOf(list);
+    const together = new Map<string, string[]>();
+    for (const e of events) {
+      const xid = writers.get(e.seq) as string;
+      together.set(xid, [...(together.get(xid) ?? []), (e.data as { itemId: string }).itemId]);
+    }
+    expect(together.size).toBeLessThan(events.length);
+    for (const itemIds of together.values()) expect(new Set(itemIds).size).toBe(itemIds.length);
+    for (const item of items) {
+      const row = await t.server.services.db.item.findUniqueOrThrow({ where: { id: dbId(item.id) } });
+      expect(row).toMatchObject({ version: 4, fields: { f0: 0, f1: 1, f2: 2 } });
+      // Each event carries the version its own edit made.
+      const versions = events
+        .filter((e) => (e.data as { itemId: string }).itemId === dbId(item.id))
+        .map((e) => (e.data as { version: number }).version);
+      expect(versions).toEqual([2, 3, 4]);
+      for (const e of events.filter((e) => (e.data as { itemId: string }).itemId === dbId(item.id)))
+        expect(e.data).toEqual({
+          itemId: dbId(item.id),
+          changedFields: [expect.stringMatching(/^f[012]$/)],
+          version: (e.data as { version: number }).version,
+        });
+    }
+    expect(
+      await t.server.services.db.auditEvent.count({
+        where: { action: 'item.update', resourceId: { in: items.map((i) => dbId(i.id)) } },
+      }),
+    ).toBe(24);
+  });
+
+  it('a change that fails its statement fails alone: the changes sent with it are written one by one', async () => {
+    // A trigger stands for what no input check foresees: the database refuses one change of a
+    // statement (sent with others: concurrent changes of a list queue behind its first).
+    const db = t.server.services.db;
+    await db.$executeRawUnsafe(`CREATE FUNCTION "test_refuse"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW."title" LIKE 'refused%' THEN RAISE EXCEPTION 'refused by the test'; END IF;
+        RETURN NEW;
+      END $$`);
+    await db.$executeRawUnsafe(
+      `CREATE TRIGGER "test_refuse" BEFORE INSERT ON "Item" FOR EACH ROW EXECUTE FUNCTION "test_refuse"()`,
+    );
+    try {
+      const { list, results, events } = await concurrentOnNewList(
+        24,
+        (list, i) =>
+          t.gql(CreateItem, { input: { listId: list, title: i % 4 === 3 ? `refused ${i}` : `ok ${i}` } }, EDITOR),
+        18,
+      );
+      results.forEach((r, i) => {
+        const res = r as { data?: { createItem: { __typename: string } } | null; errors?: unknown[] };
+        if (i % 4 === 3) expect(res, JSON.stringify(res)).toMatchObject({ errors: [{}] });
+        else expect(res.data?.createItem.__typename).toBe('CreateItemPayload');
+      });
+      const created = events.filter((e) => e.kind === 'ITEM_CREATED');
+      expect(created).toHaveLength(18);
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+      expect(await db.auditEvent.count({ where: { action: 'item.create', resourceId: dbId(list) } })).toBe(18);
+    } finally {
+      await db.$executeRawUnsafe(`DROP TRIGGER "test_refuse" ON "Item"`);
+      await db.$executeRawUnsafe(`DROP FUNCTION "test_refuse"()`);
+    }
+  });
 });

@@ -521,6 +521,21 @@ async function roundTripEveryModel(prisma: PrismaClient): Promise<Set<Prisma.Mod
     prisma.listSequence.findUniqueOrThrow({ where: { listId: c.listId } }),
   );
 
+  // The triggers recorded the history of what was made above; a row round-trips like any other.
+  const factInput = {
+    kind: 'GroupMember',
+    key: `${group.id}:${ada.id}`,
+    scope: group.id,
+    userId: ada.id,
+    state: {},
+    createdAt: at,
+  };
+  await check('AuditFact', factInput, await prisma.auditFact.create({ data: factInput }), (c) =>
+    prisma.auditFact.findUniqueOrThrow({ where: { seq: c.seq } }),
+  );
+  const recorded = await prisma.auditFact.findMany({ where: { kind: 'GroupMember', key: factInput.key } });
+  expect(recorded.map((r) => r.state)).toEqual([{}, {}]);
+
   // The relations seen from the user's side, through the join tables.
   const adaWithRelations = await prisma.user.findUniqueOrThrow({
     where: { id: ada.id },

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.ts';
 import { listHelpers } from '../helpers/lists.ts';
-import { type OwnRedisGroup, ownRedisCluster, redisServerAvailable } from '../helpers/processes.ts';
-import { meStatus, startTwoInstances, type TestServer, type TwoInstances } from '../helpers/server.ts';
+import { ownRedisCluster, redisServerAvailable } from '../helpers/processes.ts';
+import { meStatus, type TestServer, twoInstancesOnOwnRedis } from '../helpers/server.ts';
 import { servicesAvailable } from '../helpers/services.ts';
-import { connectWs, type WsClient } from '../helpers/ws.ts';
+import { connectWs } from '../helpers/ws.ts';
 
 const CreateItem = graphql(`
   mutation Cluster_CreateItem($input: CreateItemInput!) {
@@ -46,25 +46,12 @@ const VIEWER = 'viewer@cluster.test';
 const available = (await servicesAvailable()) && redisServerAvailable();
 
 describe.skipIf(!available)('on a Redis Cluster of three masters', () => {
-  let cluster: OwnRedisGroup;
-  let both: TwoInstances;
+  const on = twoInstancesOnOwnRedis(ownRedisCluster, (cluster) => ({ REDIS_CLUSTER_NODES: cluster.list }));
+  const { clients } = on;
   let a: TestServer;
   let b: TestServer;
-  const clients: WsClient[] = [];
-
-  beforeAll(async () => {
-    cluster = await ownRedisCluster();
-    both = await startTwoInstances({
-      REDIS_URL: '',
-      REDIS_CLUSTER_NODES: cluster.list,
-      RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '4',
-    });
-    ({ a, b } = both);
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.dispose()));
-    await both?.close();
-    await cluster?.stop();
+  beforeAll(() => {
+    ({ a, b } = on);
   });
 
   async function shared() {

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.ts';
 import { listHelpers } from '../helpers/lists.ts';
-import { type OwnSentinel, ownSentinel, redisCli, redisServerAvailable } from '../helpers/processes.ts';
-import { meStatus, startTwoInstances, type TestServer, type TwoInstances } from '../helpers/server.ts';
+import { ownSentinel, redisCli, redisServerAvailable } from '../helpers/processes.ts';
+import { meStatus, type TestServer, twoInstancesOnOwnRedis } from '../helpers/server.ts';
 import { servicesAvailable } from '../helpers/services.ts';
-import { connectWs, type WsClient } from '../helpers/ws.ts';
+import { connectWs } from '../helpers/ws.ts';
 
 const CreateItem = graphql(`
   mutation Sentinel_CreateItem($input: CreateItemInput!) {
@@ -33,26 +33,12 @@ const VIEWER = 'viewer@sentinel.test';
 const available = (await servicesAvailable()) && redisServerAvailable();
 
 describe.skipIf(!available)('behind Redis Sentinel (master, replica, sentinel)', () => {
-  let sentinel: OwnSentinel;
-  let both: TwoInstances;
+  const on = twoInstancesOnOwnRedis(ownSentinel, (s) => ({ REDIS_SENTINELS: s.list, REDIS_SENTINEL_NAME: s.name }));
+  const { clients } = on;
   let a: TestServer;
   let b: TestServer;
-  const clients: WsClient[] = [];
-
-  beforeAll(async () => {
-    sentinel = await ownSentinel();
-    both = await startTwoInstances({
-      REDIS_URL: '',
-      REDIS_SENTINELS: sentinel.list,
-      REDIS_SENTINEL_NAME: sentinel.name,
-      RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '4',
-    });
-    ({ a, b } = both);
-  }, 60_000);
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.dispose()));
-    await both?.close();
-    await sentinel?.stop();
+  beforeAll(() => {
+    ({ a, b } = on);
   });
 
   const readyz = async (t: TestServer) => (await fetch(`${t.server.url}/readyz`)).status;
@@ -68,7 +54,7 @@ describe.skipIf(!available)('behind Redis Sentinel (master, replica, sentinel)',
     expect([await readyz(a), await readyz(b)]).toEqual([200, 200]);
 
     // Writes on A every 100 ms, through the failover and a second after it.
-    const oldMaster = await sentinel.masterPort();
+    const oldMaster = await on.group.masterPort();
     const written: string[] = [];
     let writing = true;
     const writer = (async () => {
@@ -80,8 +66,8 @@ describe.skipIf(!available)('behind Redis Sentinel (master, replica, sentinel)',
       }
     })();
     await new Promise((r) => setTimeout(r, 500));
-    await sentinel.failover();
-    expect(await sentinel.masterPort()).not.toBe(oldMaster);
+    await on.group.failover();
+    expect(await on.group.masterPort()).not.toBe(oldMaster);
     const deadline = Date.now() + 20_000;
     // The Sentinel demotes the old master, still up, to a replica: nothing may write to it now.
     // While it reconfigures, it closes client connections: a poll that loses its own counts as "not yet".

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { signToken } from '../../src/auth/jwt.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { createServer, type RunningServer } from '../../src/server.ts';
 import type { TypedDocumentString } from '../generated/graphql.ts';
 import { freshPostgresDatabase } from './db.ts';
+import type { OwnRedisGroup } from './processes.ts';
+import type { WsClient } from './ws.ts';
 
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123456789';
 
@@ -158,4 +161,38 @@ export async function meStatus(t: TestServer, token: string): Promise<number> {
   });
   await res.body?.cancel();
   return res.status;
+}
+
+/** Two instances on a Redis group of the test's own, and the websocket clients the test opens. */
+export interface OnOwnRedis<G extends OwnRedisGroup> {
+  group: G;
+  a: TestServer;
+  b: TestServer;
+  /** Closed after the file's tests, before the instances and the group stop. */
+  clients: WsClient[];
+}
+
+/**
+ * Starts, before the file's tests, a Redis group of the test's own (`start`: a cluster or a
+ * Sentinel) and two instances configured for it by `env` (REDIS_URL cleared, four failed sign-ins
+ * a minute so rate limits show); after them, closes the clients, the instances and the group.
+ */
+export function twoInstancesOnOwnRedis<G extends OwnRedisGroup>(
+  start: () => Promise<G>,
+  env: (group: G) => Record<string, string>,
+): OnOwnRedis<G> {
+  const on = { clients: [] as WsClient[] } as unknown as OnOwnRedis<G>;
+  let both: TwoInstances | undefined;
+  beforeAll(async () => {
+    on.group = await start();
+    both = await startTwoInstances({ REDIS_URL: '', RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '4', ...env(on.group) });
+    on.a = both.a;
+    on.b = both.b;
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(on.clients.map((c) => c.dispose()));
+    await both?.close();
+    await on.group?.stop();
+  });
+  return on;
 }

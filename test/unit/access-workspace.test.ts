@@ -8,6 +8,7 @@ import type {
 } from '../../src/access/facts.ts';
 import {
   ACCOUNT_ROLES,
+  canInherit,
   decideAccount,
   decideBringIn,
   decideWorkspace,
@@ -338,6 +339,17 @@ describe('the last owner', () => {
     [1, 'MEMBER' as const, null, false],
   ])('%s admin(s), %s becoming %s → no admin left: %s', (admins, before, next, expected) => {
     expect(leavesNoAdmin(admins, before, next)).toBe(expected);
+  });
+
+  it.each([
+    ['another admin', 'h', 'ADMIN' as const, true],
+    ['another member', 'h', 'MEMBER' as const, true],
+    ['a guest', 'h', 'GUEST' as const, false],
+    ['someone outside the account', 'h', undefined, false],
+    ['the person leaving (an admin)', 'd', 'ADMIN' as const, false],
+    ['the person leaving (a member)', 'd', 'MEMBER' as const, false],
+  ])('what a departing member owns may pass to %s: %s', (_who, userId, role, expected) => {
+    expect(canInherit('d', { userId, role })).toBe(expected);
   });
 
   it('inviting an owner needs the right to manage; inviting a member needs the right to invite', () => {

@@ -1,6 +1,6 @@
 import { enforce } from '../../access/enforce.ts';
 import { readableListsWhere } from '../../access/load.ts';
-import { decideAccount, decideBringIn, leavesNoAdmin } from '../../access/rules.ts';
+import { canInherit, decideAccount, decideBringIn, leavesNoAdmin } from '../../access/rules.ts';
 import type { Context, Viewer } from '../../context.ts';
 import type { DbTx } from '../../db/client.ts';
 import { LastOwnerError, NotFoundError, ValidationError } from '../../errors.ts';
@@ -238,7 +238,7 @@ export async function removeAccountMember(
     const heir = await db.accountMember.findUnique({
       where: { accountId_userId: { accountId: input.accountId, userId: heirId } },
     });
-    if (heirId === target.id || !heir || heir.role === 'GUEST')
+    if (!canInherit(target.id, { userId: heirId, role: heir?.role }))
       throw new ValidationError('What they own passes to another admin or member of the account: give transferTo', [
         'input',
         'transferTo',

@@ -1,28 +1,18 @@
+import { type ExplainedDecision, explainAccount, explainWorkspace } from '../../access/explain.ts';
 import { Access } from '../../access/load.ts';
-import {
-  decideAccount,
-  decideWorkspace,
-  type Reason,
-  WORKSPACE_ACTIONS,
-  type WorkspaceQuestion,
-} from '../../access/rules.ts';
+import type { Reason } from '../../access/rules.ts';
 import { builder } from '../../builder.ts';
 import type { Context } from '../../context.ts';
 import { UserType } from '../user/schema.ts';
 
-/** One answer of an explanation: may they, and every rule that decided it. */
-export interface ExplainedDecision {
-  question: string;
-  allowed: boolean;
-  reasons: Reason[];
-}
-
-/** What `explainAccess` returns: the effective role and every decision with its reasons. */
+/** What `explainAccess` (and `accessAt`) returns: the effective role and every decision with its reasons. */
 export interface Explanation {
   resourceType: string;
   userId: string;
   role: string | null;
   decisions: ExplainedDecision[];
+  /** The past instant explained (`accessAt`); absent: now. */
+  at?: Date;
 }
 
 /** Explains one kind of resource for a user, or returns null when the asker may not know. */
@@ -65,7 +55,7 @@ const AccessDecisionObject = builder.objectRef<ExplainedDecision>('AccessDecisio
   }),
 });
 
-const AccessExplanationObject = builder.objectRef<Explanation>('AccessExplanation').implement({
+export const AccessExplanationObject = builder.objectRef<Explanation>('AccessExplanation').implement({
   description:
     "How a person stands on a resource: their role and each decision's rules (which rule allowed or denied, which cap applied).",
   fields: (t) => ({
@@ -81,23 +71,14 @@ const AccessExplanationObject = builder.objectRef<Explanation>('AccessExplanatio
       description: 'Each question answered.',
       resolve: (e) => e.decisions,
     }),
+    at: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'The past instant explained (`accessAt`); null: now (`explainAccess`).',
+      resolve: (e) => e.at ?? null,
+    }),
   }),
 });
-
-const WORKSPACE_QUESTIONS: WorkspaceQuestion[] = [
-  'workspace:see',
-  'workspace:list',
-  'workspace:overview',
-  'workspace:lists',
-  'workspace:people',
-  'workspace:subscribers',
-  'workspace:read',
-  'workspace:manage',
-  'workspace:join',
-  'workspace:request-join',
-  'workspace:leave',
-  ...WORKSPACE_ACTIONS,
-];
 
 registerExplainer('Workspace', async (ctx, id, subject) => {
   const own = subject.viewer?.id === ctx.viewer.id;
@@ -107,12 +88,7 @@ registerExplainer('Workspace', async (ctx, id, subject) => {
   if (!(await ctx.access.decideWorkspace(id, question))?.allowed) return null;
   const facts = await subject.workspace(id);
   if (!facts) return null;
-  const decisions = WORKSPACE_QUESTIONS.map((question) => {
-    const d = decideWorkspace(facts, question);
-    return { question, allowed: d.allowed, reasons: d.reasons };
-  });
-  const role = decideWorkspace(facts, 'workspace:see').role;
-  return { resourceType: 'Workspace', userId: subject.viewer?.id ?? '', role, decisions };
+  return { resourceType: 'Workspace', userId: subject.viewer?.id ?? '', ...explainWorkspace(facts) };
 });
 
 registerExplainer('Account', async (ctx, id, subject) => {
@@ -122,11 +98,7 @@ registerExplainer('Account', async (ctx, id, subject) => {
     return null;
   const facts = await subject.account(id);
   if (!facts) return null;
-  const decisions = (['account:read', 'account:manage', 'account:create-workspace'] as const).map((question) => {
-    const d = decideAccount(facts, question);
-    return { question, allowed: d.allowed, reasons: d.reasons };
-  });
-  return { resourceType: 'Account', userId: subject.viewer?.id ?? '', role: facts.role, decisions };
+  return { resourceType: 'Account', userId: subject.viewer?.id ?? '', ...explainAccount(facts) };
 });
 
 builder.queryField('explainAccess', (t) =>

@@ -3,10 +3,12 @@ import type { ListFacts } from '../../access/facts.ts';
 import { decideUpdate, type ListQuestion, type UpdateQuestion } from '../../access/rules.ts';
 import { writeListContent } from '../../cache/generations.ts';
 import type { Context, Viewer } from '../../context.ts';
+import type { Db } from '../../db/client.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
 import { type Item, type ItemUpdate, Prisma, type UpdateKind } from '../../generated/prisma/client.ts';
-import { auditInsertSql, newRowId, SQL_NOW } from '../audit/service.ts';
-import { LIST_EVENT_COLUMN, type ListEventRecord, listEventCtes, recordedEvent } from '../list/event-log.ts';
+import type { ListEventPayload } from '../../realtime/pubsub.ts';
+import { type AuditEntry, auditInsertSql, newRowId, SQL_NOW } from '../audit/service.ts';
+import { LIST_EVENTS_COLUMN, type ListEventRecord, listEventCtes, recordedEvents } from '../list/event-log.ts';
 import { listAuditEntry, publishListEvents, requireList } from '../list/service.ts';
 
 type Ctx = Context & { viewer: Viewer };
@@ -71,12 +73,175 @@ type ItemEvent = ListEventRecord & { rowData?: Prisma.Sql };
 /** What an event carries from the item row it changed: its new version. */
 const VERSION = Prisma.sql`jsonb_build_object('version', "version")`;
 
+/** One audited change of a list's content, as `auditedChange` is asked for it. */
+interface ListChange {
+  ctx: Ctx;
+  entry: AuditEntry;
+  /**
+   * The data-modifying statement, which returns rows; `place` is its place in the statement that
+   * carries it (0 when alone), so that items appended together get positions of their own.
+   */
+  change: (place: number) => Prisma.Sql;
+  event: ItemEvent;
+  /** Adds to the audit row's data, over the changed row. */
+  rowData?: Prisma.Sql | undefined;
+  /**
+   * The item row it changes, when it may share a statement with other changes of its list (its
+   * change returns the item's row, like every other change that may): never two of one item.
+   */
+  batch?: { itemId: string };
+}
+
+type ChangeRows = Record<string, unknown>[];
+
+/**
+ * One statement for `changes` of the list `listId`, each with its audit row and its list event:
+ * atomic without an interactive transaction (no BEGIN, no COMMIT), one round trip. Each row of the
+ * result carries every event recorded (`listEvents`) and, when there are several changes, the
+ * index of its change (`__change`).
+ */
+function listChangeSql(listId: string, changes: readonly ListChange[]): Prisma.Sql {
+  const name = (i: number) => Prisma.raw(`"change_${i}"`);
+  const ctes = changes.map(
+    (c, i) =>
+      Prisma.sql`${name(i)} AS (${c.change(i)}), ${Prisma.raw(`"audit_${i}"`)} AS (${auditInsertSql(c.entry, name(i), c.rowData)})`,
+  );
+  const events = listEventCtes(
+    listId,
+    changes.map(({ event: { rowData, ...event } }, i) => ({ change: name(i), event, rowData })),
+  );
+  const rows =
+    changes.length === 1
+      ? Prisma.sql`SELECT *, ${LIST_EVENTS_COLUMN} FROM ${name(0)}`
+      : Prisma.sql`SELECT "c".*, ${LIST_EVENTS_COLUMN} FROM (${Prisma.join(
+          changes.map((_, i) => Prisma.sql`SELECT ${i}::int AS "__change", * FROM ${name(i)}`),
+          ' UNION ALL ',
+        )}) AS "c"`;
+  return Prisma.sql`WITH ${Prisma.join(ctes)}, ${events} ${rows}`;
+}
+
+/**
+ * Runs `changes` of one list in one statement (`listChangeSql`). It changes only the content of
+ * the account's lists, so it ends only the kept answers that could read them (`writeListContent`).
+ */
+function writeChanges(db: Db, facts: ListFacts, changes: readonly ListChange[]) {
+  return writeListContent<Record<string, unknown> & { __change?: number; listEvents?: unknown }>(
+    db,
+    facts.workspace.account.accountId,
+    listChangeSql(facts.listId, changes),
+  );
+}
+
+/**
+ * Splits the committed statement's `rows` among `changes` (none: that change wrote nothing, no
+ * audit row, no event) and publishes the events, in their order.
+ */
+function delivered(changes: readonly ListChange[], rows: Awaited<ReturnType<typeof writeChanges>>): ChangeRows[] {
+  const byChange: ChangeRows[] = changes.map(() => []);
+  for (const { __change = 0, listEvents: _, ...row } of rows) byChange[__change]?.push(row);
+  const [first] = rows;
+  if (first) {
+    const events = recordedEvents(first);
+    const changed = changes.filter((_, i) => byChange[i]?.length);
+    if (events.length !== changed.length) throw new Error('a change returned rows but recorded no event');
+    for (const [i, change] of changed.entries()) publishListEvents(change.ctx, [events[i] as ListEventPayload]);
+  }
+  return byChange;
+}
+
+/**
+ * Changes of a list waiting on this instance for the statement before them to commit (per
+ * database, then per list). A list's events are numbered under its sequence row's lock, held
+ * until commit, so the changes of one list commit one statement at a time whatever carries them;
+ * those that queued meanwhile go together in the next statement: one lock, one commit flush and
+ * one round trip for them all, instead of one each, while a change that finds its list idle is
+ * sent at once.
+ */
+const queues = new WeakMap<object, Map<string, Queued[]>>();
+const BATCH_MAX = 32;
+
+interface Queued {
+  change: ListChange;
+  done: (rows: ChangeRows) => void;
+  failed: (err: unknown) => void;
+}
+
+function writeQueued(db: Db, facts: ListFacts, change: ListChange): Promise<ChangeRows> {
+  let lists = queues.get(db);
+  if (!lists) {
+    lists = new Map();
+    queues.set(db, lists);
+  }
+  const waiting = lists.get(facts.listId);
+  return new Promise((done, failed) => {
+    const queued = { change, done, failed };
+    if (waiting) waiting.push(queued);
+    else {
+      lists.set(facts.listId, []);
+      void drain(db, facts, lists, [queued]);
+    }
+  });
+}
+
+/** Writes `batch`, then what queued for the list meanwhile, until nothing is waiting. */
+async function drain(db: Db, facts: ListFacts, lists: Map<string, Queued[]>, batch: Queued[]): Promise<void> {
+  try {
+    for (let next = batch; next.length; next = takeBatch(lists.get(facts.listId) ?? [])) {
+      const changes = next.map((q) => q.change);
+      const written = await writeChanges(db, facts, changes).then(
+        (rows) => ({ rows }),
+        (err: unknown) => ({ err }),
+      );
+      if ('rows' in written) settle(next, () => delivered(changes, written.rows));
+      else if (next.length === 1) (next[0] as Queued).failed(written.err);
+      // The statement failed as a whole: each change is tried alone, so that one the database
+      // refuses fails alone. (Were it a connection lost after the commit, a change tried again
+      // finds its own write: an edit conflicts, an addition's id is taken; nothing is written twice.)
+      else
+        for (const q of next)
+          await writeChanges(db, facts, [q.change]).then(
+            (rows) => settle([q], () => delivered([q.change], rows)),
+            q.failed,
+          );
+    }
+  } finally {
+    lists.delete(facts.listId);
+  }
+}
+
+/** Answers each of `queued` with its rows from `deliver`, or all with its error. */
+function settle(queued: readonly Queued[], deliver: () => ChangeRows[]): void {
+  try {
+    const rows = deliver();
+    for (const [i, q] of queued.entries()) q.done(rows[i] ?? []);
+  } catch (err) {
+    for (const q of queued) q.failed(err);
+  }
+}
+
+/** Takes from `waiting` the changes for one statement: in order, at most one per item. */
+function takeBatch(waiting: Queued[]): Queued[] {
+  const items = new Set<string>();
+  const batch: Queued[] = [];
+  for (let i = 0; i < waiting.length && batch.length < BATCH_MAX; ) {
+    const q = waiting[i] as Queued;
+    const itemId = q.change.batch?.itemId ?? '';
+    if (items.has(itemId)) i++;
+    else {
+      items.add(itemId);
+      batch.push(q);
+      waiting.splice(i, 1);
+    }
+  }
+  return batch;
+}
+
 /**
  * Runs one data-modifying statement (`change`, which returns rows) with its audit row and its
- * list event written by the same statement: atomic without an interactive transaction (no BEGIN,
- * no COMMIT), one round trip. Publishes the event, and returns what `change` returned; no row,
- * no audit row and no event. It changes only the content of the account's lists, so it ends only
- * the kept answers that could read them (`writeListContent`).
+ * list event written by the same statement, and publishes the event after it committed; returns
+ * what `change` returned (no row: no audit row and no event). Changes that may share a statement
+ * (`batch`) and find another change of their list in flight on this instance wait for it, then go
+ * together (`writeQueued`).
  */
 async function auditedChange<T>(
   ctx: Ctx,
@@ -84,24 +249,22 @@ async function auditedChange<T>(
   action: string,
   resource: { type: string; id: string },
   data: Record<string, unknown>,
-  change: Prisma.Sql,
+  change: ListChange['change'],
   event: ItemEvent,
-  rowData?: Prisma.Sql,
+  options: { rowData?: Prisma.Sql; batch?: { itemId: string } } = {},
 ): Promise<T[]> {
-  const entry = listAuditEntry(ctx, facts, action, resource, data);
-  const { rowData: eventRowData, ...record } = event;
-  const rows = await writeListContent<T & { listEvent?: unknown }>(
-    ctx.db,
-    facts.workspace.account.accountId,
-    Prisma.sql`
-    WITH "change" AS (${change}), "audit" AS (${auditInsertSql(entry, Prisma.sql`"change"`, rowData)}),
-      ${listEventCtes(facts.listId, record, Prisma.sql`"change"`, eventRowData)}
-    SELECT *, ${LIST_EVENT_COLUMN} FROM "change"`,
-  );
-  const [first] = rows;
-  if (!first) return [];
-  publishListEvents(ctx, [recordedEvent(first)]);
-  return rows.map(({ listEvent: _, ...row }) => row as T);
+  const queued: ListChange = {
+    ctx,
+    entry: listAuditEntry(ctx, facts, action, resource, data),
+    change,
+    event,
+    rowData: options.rowData,
+    ...(options.batch ? { batch: options.batch } : {}),
+  };
+  const rows = queued.batch
+    ? await writeQueued(ctx.db, facts, queued)
+    : delivered([queued], await writeChanges(ctx.db, facts, [queued]))[0];
+  return (rows ?? []) as T[];
 }
 
 /** Adds an item at the end of a list (editors and above). */
@@ -119,13 +282,14 @@ export async function createItem(
     'item.create',
     { type: 'List', id: facts.listId },
     { title: input.title },
-    Prisma.sql`
+    (place) => Prisma.sql`
       INSERT INTO "Item" ("id", "listId", "title", "fields", "fieldVersions", "position", "createdById", "updatedById", "createdAt", "updatedAt")
       SELECT ${id}, ${facts.listId}, ${input.title}, ${JSON.stringify(input.fields)}::jsonb, ${JSON.stringify(versions)}::jsonb,
-        COALESCE(MAX("position"), 0) + 1, ${ctx.viewer.id}, ${ctx.viewer.id}, ${SQL_NOW}, ${SQL_NOW}
+        COALESCE(MAX("position"), 0) + 1 + ${place}, ${ctx.viewer.id}, ${ctx.viewer.id}, ${SQL_NOW}, ${SQL_NOW}
       FROM "Item" WHERE "listId" = ${facts.listId}
       RETURNING *`,
     { kind: 'ITEM_CREATED', itemId: id, rowData: VERSION },
+    { batch: { itemId: id } },
   );
   if (!item) throw new Error('INSERT … SELECT MAX(…) returned no row');
   rememberList(ctx, item.id, item.listId);
@@ -162,7 +326,7 @@ export async function updateItem(
     'item.update',
     { type: 'Item', id: input.id },
     { changedFields, expectedVersion: input.expectedVersion },
-    Prisma.sql`
+    () => Prisma.sql`
       UPDATE "Item" SET
         "version" = "version" + 1,
         "title" = COALESCE(${title}::text, "title"),
@@ -175,6 +339,7 @@ export async function updateItem(
         AND (SELECT COALESCE(MAX(("fieldVersions" ->> k)::int), 0) FROM ${touchedKeys}) <= ${input.expectedVersion}
       RETURNING *`,
     { kind: 'ITEM_UPDATED', itemId: input.id, changedFields, rowData: VERSION },
+    { batch: { itemId: input.id } },
   );
   if (!updated) {
     // Why nothing matched, from the row as it is now (versions only grow, so this is why it failed).
@@ -203,9 +368,10 @@ export async function deleteItem(ctx: Ctx, input: { id: string }): Promise<strin
     'item.delete',
     { type: 'Item', id: input.id },
     {},
-    Prisma.sql`DELETE FROM "Item" WHERE "id" = ${input.id} AND "listId" = ${facts.listId} RETURNING "id", "title"`,
+    () =>
+      Prisma.sql`DELETE FROM "Item" WHERE "id" = ${input.id} AND "listId" = ${facts.listId} RETURNING "id", "title"`,
     { kind: 'ITEM_DELETED', itemId: input.id },
-    Prisma.sql`jsonb_build_object('title', "title")`,
+    { rowData: Prisma.sql`jsonb_build_object('title', "title")` },
   );
   if (!deleted) throw new NotFoundError('The item');
   knownLists.get(ctx.db)?.delete(deleted.id);
@@ -239,7 +405,7 @@ export async function moveItem(ctx: Ctx, input: { id: string; afterId?: string |
     'item.move',
     { type: 'Item', id: input.id },
     { afterId: input.afterId ?? null },
-    move,
+    () => move,
     { kind: 'ITEM_MOVED', itemId: input.id, rowData: VERSION },
   );
   if (!moved) {
@@ -275,7 +441,7 @@ export async function postUpdate(
     'item.post-update',
     { type: 'ItemUpdate', id: input.itemId },
     { itemId: input.itemId, kind },
-    Prisma.sql`
+    () => Prisma.sql`
       INSERT INTO "ItemUpdate" ("id", "itemId", "authorId", "kind", "parentId", "body", "createdAt")
       SELECT ${updateId}, "id", ${ctx.viewer.id}, ${kind}::"UpdateKind", ${parentId}, ${input.body}, ${SQL_NOW}
       FROM "Item" WHERE "id" = ${input.itemId} AND "listId" = ${facts.listId}
@@ -321,7 +487,7 @@ export async function updateUpdate(ctx: Ctx, input: { id: string; body: string }
     'item.edit-update',
     { type: 'ItemUpdate', id: update.id },
     { itemId: update.itemId },
-    Prisma.sql`UPDATE "ItemUpdate" SET "body" = ${input.body} WHERE "id" = ${update.id} RETURNING *`,
+    () => Prisma.sql`UPDATE "ItemUpdate" SET "body" = ${input.body} WHERE "id" = ${update.id} RETURNING *`,
     { kind: 'UPDATE_EDITED', itemId: update.itemId, updateId: update.id },
   );
   if (!edited) throw new NotFoundError('The update');
@@ -337,7 +503,7 @@ export async function deleteUpdate(ctx: Ctx, input: { id: string }): Promise<str
     'item.delete-update',
     { type: 'ItemUpdate', id: update.id },
     { itemId: update.itemId, authorId: update.authorId, kind: update.kind },
-    Prisma.sql`DELETE FROM "ItemUpdate" WHERE "id" = ${update.id} RETURNING "id"`,
+    () => Prisma.sql`DELETE FROM "ItemUpdate" WHERE "id" = ${update.id} RETURNING "id"`,
     { kind: 'UPDATE_DELETED', itemId: update.itemId, updateId: update.id },
   );
   if (!deleted) throw new NotFoundError('The update');

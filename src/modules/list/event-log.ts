@@ -37,46 +37,74 @@ function payloadOf(row: RecordedRow): ListEventPayload {
 /** `createdAt` as the ISO string `Date.toISOString()` writes (the column holds UTC). */
 const AT = Prisma.sql`to_char("createdAt", 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
-/** Takes the next number of each list in `source` (a query of `"listId"`), under the sequence row's lock. */
+/**
+ * Takes the next numbers of each list in `source` (a query of `"listId"` and how many numbers),
+ * under the sequence row's lock; returns the last number taken.
+ */
 function nextSeqSql(source: Prisma.Sql): Prisma.Sql {
   return Prisma.sql`
     INSERT INTO "ListSequence" ("listId", "lastSeq") ${source}
-    ON CONFLICT ("listId") DO UPDATE SET "lastSeq" = "ListSequence"."lastSeq" + 1
+    ON CONFLICT ("listId") DO UPDATE SET "lastSeq" = "ListSequence"."lastSeq" + EXCLUDED."lastSeq"
     RETURNING "listId", "lastSeq"`;
 }
 
 /**
- * The CTEs `"list_event_seq", "list_event"` that record `event` on `listId` inside a
- * data-modifying statement whose change is the CTE `change`: one event when the change returned
- * a row, none otherwise, committed with it. `rowData`, a jsonb expression over the change's row,
- * adds what only the change knows (the item's new version). Select `LIST_EVENT_COLUMN` in the
- * statement's final SELECT and read it with `recordedEvent`.
+ * A change of a data-modifying statement (the CTE named by `change`) and the event it records
+ * when it returns a row. `rowData`, a jsonb expression over the change's row, adds what only the
+ * change knows (the item's new version).
  */
-export function listEventCtes(
-  listId: string,
-  event: ListEventRecord,
-  change: Prisma.Sql,
-  rowData?: Prisma.Sql,
-): Prisma.Sql {
-  const { kind, ...data } = event;
-  const json = Prisma.sql`${JSON.stringify(data)}::jsonb`;
-  return Prisma.sql`
-    "list_event_seq" AS (${nextSeqSql(Prisma.sql`SELECT ${listId}, 1 WHERE EXISTS (SELECT 1 FROM ${change})`)}),
-    "list_event" AS (
-      INSERT INTO "ListEvent" ("listId", "seq", "kind", "data", "createdAt")
-      SELECT "listId", "lastSeq", ${kind},
-        ${rowData ? Prisma.sql`${json} || (SELECT ${rowData} FROM ${change} LIMIT 1)` : json}, ${SQL_NOW}
-      FROM "list_event_seq"
-      RETURNING "listId", "seq", "kind", "data", ${AT} AS "at")`;
+export interface ChangeEvent {
+  change: Prisma.Sql;
+  event: ListEventRecord;
+  rowData?: Prisma.Sql | undefined;
 }
 
-/** The recorded event as a column of the statement's result (see `listEventCtes`). */
-export const LIST_EVENT_COLUMN = Prisma.sql`(SELECT row_to_json("list_event") FROM "list_event") AS "listEvent"`;
+/**
+ * The CTEs `"list_event_part", "list_event_seq", "list_event"` that record, inside one
+ * data-modifying statement, the event of each of `changes` (all on `listId`) that returned a row,
+ * committed with them: numbered in the order of `changes`, taking the list's numbers with one
+ * update of its sequence row, after every change of the statement has run. Select
+ * `LIST_EVENTS_COLUMN` in the statement's final SELECT and read it with `recordedEvents`.
+ */
+export function listEventCtes(listId: string, changes: readonly ChangeEvent[]): Prisma.Sql {
+  const dataOf = ({ change, event, rowData }: ChangeEvent) => {
+    const { kind: _, ...data } = event;
+    const json = Prisma.sql`${JSON.stringify(data)}::jsonb`;
+    return rowData ? Prisma.sql`${json} || (SELECT ${rowData} FROM ${change} LIMIT 1)` : json;
+  };
+  const insert = (select: Prisma.Sql) => Prisma.sql`
+    "list_event" AS (
+      INSERT INTO "ListEvent" ("listId", "seq", "kind", "data", "createdAt") ${select}
+      RETURNING "listId", "seq", "kind", "data", ${AT} AS "at")`;
+  const [only] = changes;
+  // One change (the usual case) in the plainer statement: it costs PostgreSQL less to plan.
+  if (only && changes.length === 1)
+    return Prisma.sql`
+      "list_event_seq" AS (${nextSeqSql(Prisma.sql`SELECT ${listId}, 1 WHERE EXISTS (SELECT 1 FROM ${only.change})`)}),
+      ${insert(Prisma.sql`SELECT "listId", "lastSeq", ${only.event.kind}, ${dataOf(only)}, ${SQL_NOW} FROM "list_event_seq"`)}`;
+  const parts = changes.map(
+    (c, i) => Prisma.sql`SELECT ${i}::int AS "part", ${c.event.kind}::text AS "kind", ${dataOf(c)} AS "data"
+      WHERE EXISTS (SELECT 1 FROM ${c.change})`,
+  );
+  return Prisma.sql`
+    "list_event_part" AS (${Prisma.join(parts, ' UNION ALL ')}),
+    "list_event_seq" AS (${nextSeqSql(Prisma.sql`SELECT ${listId}, count(*)::int FROM "list_event_part" HAVING count(*) > 0`)}),
+    ${insert(Prisma.sql`
+      SELECT "s"."listId", "s"."lastSeq" - (SELECT count(*)::int FROM "list_event_part") + row_number() OVER (ORDER BY "p"."part"),
+        "p"."kind", "p"."data", ${SQL_NOW}
+      FROM "list_event_seq" AS "s", "list_event_part" AS "p"`)}`;
+}
 
-/** The event a statement with `listEventCtes` recorded, from a row of its result. */
-export function recordedEvent(row: { listEvent?: unknown }): ListEventPayload {
-  if (!row.listEvent) throw new Error('the change returned a row but recorded no event');
-  return payloadOf(row.listEvent as RecordedRow);
+/** The events recorded by the statement (see `listEventCtes`), as one column of its result. */
+export const LIST_EVENTS_COLUMN = Prisma.sql`(SELECT json_agg(row_to_json("e") ORDER BY "e"."seq") FROM "list_event" AS "e") AS "listEvents"`;
+
+/**
+ * The events a statement with `listEventCtes` recorded, in order, from a row of its result: one
+ * per change that returned a row, in the order of the changes.
+ */
+export function recordedEvents(row: { listEvents?: unknown }): ListEventPayload[] {
+  if (!Array.isArray(row.listEvents)) throw new Error('the change returned a row but recorded no event');
+  return (row.listEvents as RecordedRow[]).map(payloadOf);
 }
 
 /**

@@ -1,17 +1,6 @@
-import { decideList, type ListQuestion, listRole } from '../../access/rules.ts';
+import { explainList } from '../../access/explain.ts';
+import { decideList } from '../../access/rules.ts';
 import { registerExplainer } from '../explain/schema.ts';
-
-const LIST_QUESTIONS: ListQuestion[] = [
-  'list:read',
-  'list:edit',
-  'list:copy',
-  'list:manage-access',
-  'list:delete',
-  'list:set-global',
-  'list:post-update',
-  'list:reply',
-  'list:comment',
-];
 
 // A person may explain their own access; the list's co-owners, its workspace's owners and account
 // admins may explain anyone's. The role comes with every grant that produced it.
@@ -30,13 +19,5 @@ registerExplainer('List', async (ctx, id, subject) => {
   }
   const facts = await subject.list(id);
   if (!facts) return null;
-  const role = listRole(facts);
-  const decisions = [
-    { question: 'list:role', allowed: role.allowed, reasons: role.reasons },
-    ...LIST_QUESTIONS.map((question) => {
-      const d = decideList(facts, question);
-      return { question, allowed: d.allowed, reasons: d.reasons };
-    }),
-  ];
-  return { resourceType: 'List', userId: subject.viewer?.id ?? '', role: role.role, decisions };
+  return { resourceType: 'List', userId: subject.viewer?.id ?? '', ...explainList(facts) };
 });
