@@ -257,7 +257,8 @@ function listSelect(viewer: ViewerRef | null) {
 export type ListSelectRow = Prisma.ListGetPayload<{ select: ReturnType<typeof listSelect> }>;
 
 /**
- * The SQL mirror of `listSelect`: one row of plain columns and arrays (no JSON) for the list
+ * The SQL mirror of `listSelect`: one row of plain columns and arrays (no JSON; the arrays of one
+ * aggregate in the same order, that of its rows, like Prisma's, which the rules ignore) for the list
  * `listId`, none when it does not exist. A statement that reads a list's content puts it in a
  * CTE and reads it back with `listFactsFromSql`, so opening a list costs one round trip for its
  * facts and its content together. test/api/list-read.test.ts holds it to `listSelect`'s answer.
@@ -280,9 +281,9 @@ LEFT JOIN "WorkspaceMember" wm ON wm."workspaceId" = w.id AND wm."userId" = ${vi
   AND (wm."expiresAt" IS NULL OR wm."expiresAt" > ${now})
 LEFT JOIN "AccountMember" am ON am."accountId" = a.id AND am."userId" = ${viewerId}
 LEFT JOIN LATERAL (
-  SELECT array_agg(s.id ORDER BY s.id) AS "f_shareIds", array_agg(s.role::text ORDER BY s.id) AS "f_shareRoles",
-    array_agg(s."userId" ORDER BY s.id) AS "f_shareUsers", array_agg(s."groupId" ORDER BY s.id) AS "f_shareGroups",
-    array_agg(s."rightId" ORDER BY s.id) AS "f_shareRights", array_agg(s."expiresAt" ORDER BY s.id) AS "f_shareExpires"
+  SELECT array_agg(s.id) AS "f_shareIds", array_agg(s.role::text) AS "f_shareRoles",
+    array_agg(s."userId") AS "f_shareUsers", array_agg(s."groupId") AS "f_shareGroups",
+    array_agg(s."rightId") AS "f_shareRights", array_agg(s."expiresAt") AS "f_shareExpires"
   FROM "Share" s
   WHERE s."listId" = l.id AND (s."expiresAt" IS NULL OR s."expiresAt" > ${now})
     AND (s."userId" = ${viewerId}
@@ -290,15 +291,15 @@ LEFT JOIN LATERAL (
       OR EXISTS (SELECT 1 FROM "RightGrant" rg WHERE rg."rightId" = s."rightId" AND rg."userId" = ${viewerId}))
 ) sh ON true
 LEFT JOIN LATERAL (
-  SELECT array_agg(p.audience::text ORDER BY p.audience, p.action) AS "f_ruleAudiences",
-    array_agg(p.action::text ORDER BY p.audience, p.action) AS "f_ruleActions",
-    array_agg(p.allowed ORDER BY p.audience, p.action) AS "f_ruleAllowed"
+  SELECT array_agg(p.audience::text) AS "f_ruleAudiences",
+    array_agg(p.action::text) AS "f_ruleActions",
+    array_agg(p.allowed) AS "f_ruleAllowed"
   FROM "WorkspacePermission" p WHERE p."workspaceId" = w.id
 ) pm ON true
 LEFT JOIN LATERAL (
-  SELECT array_agg(c.action::text ORDER BY c.action, c.role) AS "f_capActions",
-    array_agg(c.role::text ORDER BY c.action, c.role) AS "f_capRoles",
-    array_agg(c.allowed ORDER BY c.action, c.role) AS "f_capAllowed"
+  SELECT array_agg(c.action::text) AS "f_capActions",
+    array_agg(c.role::text) AS "f_capRoles",
+    array_agg(c.allowed) AS "f_capAllowed"
   FROM "AccountActionCap" c WHERE c."accountId" = a.id
 ) cp ON true
 WHERE l.id = ${listId}`;

@@ -69,16 +69,26 @@ const USER_COLUMNS = Object.values(Prisma.UserScalarFieldEnum);
 const UPDATE_COLUMNS = Object.values(Prisma.ItemUpdateScalarFieldEnum);
 
 /**
- * `alias."column" AS "prefix_column"` for each column (enums read as text), or with `order`,
- * `array_agg(…) AS "prefix_column"` ordered by it.
+ * `alias."column" AS "prefix_column"` for each column (enums read as text), or `array_agg(…)` of
+ * it when `aggregated`: every array of one aggregate holds its rows in the same order, the order
+ * they come in (an `ORDER BY` per array would sort once per array and item).
  */
-function columns(alias: string, prefix: string, names: readonly string[], order?: string): string {
+function columns(alias: string, prefix: string, names: readonly string[], aggregated = false): string {
   return names
     .map((name) => {
       const column = `${alias}."${name}"${name === 'kind' ? '::text' : ''}`;
-      return `${order ? `array_agg(${column} ORDER BY ${order})` : column} AS "${prefix}${name}"`;
+      return `${aggregated ? `array_agg(${column})` : column} AS "${prefix}${name}"`;
     })
     .join(', ');
+}
+
+/**
+ * The person of an id, as a LATERAL subquery: an index look-up per row whatever the planner
+ * guesses of the page (a plain join was planned as a hash join over every user, once per item,
+ * on tables not yet analysed).
+ */
+function person(id: string): string {
+  return `SELECT * FROM "User" WHERE id = ${id} LIMIT 1`;
 }
 
 /**
@@ -99,16 +109,16 @@ export function itemsPageStatement(head: Prisma.Sql, listId: string, plan: Items
   ] as const) {
     if (!wanted) continue;
     select.push(columns(alias, `${alias}_`, USER_COLUMNS));
-    joins.push(`LEFT JOIN "User" ${alias} ON ${alias}.id = p."${key}"`);
+    joins.push(`LEFT JOIN LATERAL (${person(`p."${key}"`)}) ${alias} ON true`);
   }
   if (plan.updates) {
     const { take, author } = plan.updates;
     const direction = take < 0 ? 'DESC' : 'ASC';
     select.push(`up.*`);
     joins.push(`LEFT JOIN LATERAL (
-  SELECT ${columns('u', 'u_', UPDATE_COLUMNS, 'u.id')}${author ? `, ${columns('ua', 'ua_', USER_COLUMNS, 'u.id')}` : ''}
+  SELECT ${columns('u', 'u_', UPDATE_COLUMNS, true)}${author ? `, ${columns('ua', 'ua_', USER_COLUMNS, true)}` : ''}
   FROM (SELECT * FROM "ItemUpdate" x WHERE x."itemId" = p.id ORDER BY x.id ${direction} LIMIT ${Math.abs(take)}) u
-  ${author ? 'LEFT JOIN "User" ua ON ua.id = u."authorId"' : ''}
+  ${author ? `LEFT JOIN LATERAL (${person('u."authorId"')}) ua ON true` : ''}
 ) up ON true`);
   }
   return Prisma.sql`WITH h AS MATERIALIZED (SELECT 1 AS "h_first", head.* FROM (${head}) head),
@@ -135,7 +145,7 @@ export function itemsFromRows(
     const item = pick(row, 'i_', ITEM_COLUMNS);
     if (plan.createdBy) item.createdBy = row.cb_id === null ? null : pick(row, 'cb_', USER_COLUMNS);
     if (plan.updatedBy) item.updatedBy = row.ub_id === null ? null : pick(row, 'ub_', USER_COLUMNS);
-    if (plan.updates) item.updates = updatesOf(row, plan.updates.author);
+    if (plan.updates) item.updates = updatesOf(row, plan.updates);
     items.push(item);
   }
   return items;
@@ -147,10 +157,11 @@ function pick(row: Record<string, unknown>, prefix: string, names: readonly stri
   return out;
 }
 
-function updatesOf(row: Record<string, unknown>, author: boolean): Record<string, unknown>[] {
+/** An item's updates, oldest first as Prisma gives them (a `last` page comes newest first). */
+function updatesOf(row: Record<string, unknown>, { take, author }: { take: number; author: boolean }) {
   const ids = row.u_id as unknown[] | null;
   if (!ids) return [];
-  return ids.map((_, i) => {
+  const updates = ids.map((_, i) => {
     const update: Record<string, unknown> = {};
     for (const name of UPDATE_COLUMNS) update[name] = (row[`u_${name}`] as unknown[])[i];
     if (author) {
@@ -164,4 +175,5 @@ function updatesOf(row: Record<string, unknown>, author: boolean): Record<string
     }
     return update;
   });
+  return take < 0 ? updates.reverse() : updates;
 }
