@@ -102,23 +102,25 @@ export function itemsPageStatement(head: Prisma.Sql, listId: string, plan: Items
     ? Prisma.sql`AND (i.position, i.id) >= (SELECT c.position, c.id FROM "Item" c WHERE c.id = ${plan.cursor})`
     : Prisma.empty;
   const select = [`h.*`, columns('p', 'i_', ITEM_COLUMNS)];
-  const joins: string[] = [];
+  const joins: Prisma.Sql[] = [];
   for (const [wanted, alias, key] of [
     [plan.createdBy, 'cb', 'createdById'],
     [plan.updatedBy, 'ub', 'updatedById'],
   ] as const) {
     if (!wanted) continue;
     select.push(columns(alias, `${alias}_`, USER_COLUMNS));
-    joins.push(`LEFT JOIN LATERAL (${person(`p."${key}"`)}) ${alias} ON true`);
+    joins.push(Prisma.raw(`LEFT JOIN LATERAL (${person(`p."${key}"`)}) ${alias} ON true`));
   }
   if (plan.updates) {
     const { take, author } = plan.updates;
-    const direction = take < 0 ? 'DESC' : 'ASC';
+    const direction = Prisma.raw(take < 0 ? 'DESC' : 'ASC');
+    const authors = author ? `, ${columns('ua', 'ua_', USER_COLUMNS, true)}` : '';
     select.push(`up.*`);
-    joins.push(`LEFT JOIN LATERAL (
-  SELECT ${columns('u', 'u_', UPDATE_COLUMNS, true)}${author ? `, ${columns('ua', 'ua_', USER_COLUMNS, true)}` : ''}
+    // The page size is a parameter: one statement text (and prepared statement) per shape.
+    joins.push(Prisma.sql`LEFT JOIN LATERAL (
+  SELECT ${Prisma.raw(columns('u', 'u_', UPDATE_COLUMNS, true) + authors)}
   FROM (SELECT * FROM "ItemUpdate" x WHERE x."itemId" = p.id ORDER BY x.id ${direction} LIMIT ${Math.abs(take)}) u
-  ${author ? `LEFT JOIN LATERAL (${person('u."authorId"')}) ua ON true` : ''}
+  ${Prisma.raw(author ? `LEFT JOIN LATERAL (${person('u."authorId"')}) ua ON true` : '')}
 ) up ON true`);
   }
   return Prisma.sql`WITH h AS MATERIALIZED (SELECT 1 AS "h_first", head.* FROM (${head}) head),
@@ -130,7 +132,7 @@ p AS MATERIALIZED (
 )
 SELECT ${Prisma.raw(select.join(', '))}
 FROM p FULL JOIN h ON h."h_first" = p.ord
-${Prisma.raw(joins.join('\n'))}
+${joins.length ? Prisma.join(joins, '\n', '', '') : Prisma.empty}
 ORDER BY p.ord NULLS FIRST`;
 }
 

@@ -1,5 +1,6 @@
 import { type ListFactsColumns, listFactsFromSql, listFactsSql } from '../../access/load.ts';
 import type { Context } from '../../context.ts';
+import { PREPARED } from '../../db/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { type ItemsPagePlan, itemsFromRows, itemsPagePlan, itemsPageStatement } from '../item/page.ts';
 
@@ -21,7 +22,6 @@ export function listReadPlan(query: unknown): { items: ItemsPagePlan | null } | 
   if (includeKeys.length === 0) return { items: null };
   if (includeKeys.length !== 1 || include.items === undefined) return null;
   const items = itemsPagePlan(include.items);
-  process.stderr.write(`PLAN ${items ? 'hit' : 'miss'} ${JSON.stringify(query)}\n`);
   return items && { items };
 }
 
@@ -38,7 +38,10 @@ export async function readList(
   const head = Prisma.sql`SELECT f.*, l.name AS "l_name", l."createdAt" AS "l_createdAt", l."updatedAt" AS "l_updatedAt"
 FROM (${listFactsSql(ctx.access.viewer, listId)}) f JOIN "List" l ON l.id = f."f_id"`;
   const statement = plan.items ? itemsPageStatement(head, listId, plan.items) : head;
-  const rows = await ctx.db.$queryRaw<(ListFactsColumns & Record<string, unknown>)[]>(statement);
+  // Of a few shapes (the plan's), and run on every list read: kept planned by the server.
+  const rows = await ctx.db.$queryRaw<(ListFactsColumns & Record<string, unknown>)[]>(
+    Prisma.sql`${Prisma.raw(PREPARED)}${statement}`,
+  );
   const first = rows[0];
   const facts = first && first.f_id !== null && first.f_id !== undefined ? first : null;
   ctx.access.primeList(listId, facts && listFactsFromSql(ctx.access.viewer, facts));
