@@ -181,6 +181,9 @@ describe('a list read in one statement', () => {
       updates: fc.option(updates, { freq: 3 }),
       pageInfo: fc.boolean(),
       cursor: fc.boolean(),
+      // How the item's fields are written: as they are, in an inline fragment, with __typename,
+      // or beside a field the one statement does not serve (the item's list).
+      wrap: fc.constantFrom('plain', 'fragment', 'typename', 'list'),
     });
     const selection = fc.record({
       list: fc.subarray(
@@ -214,7 +217,13 @@ describe('a list read in one statement', () => {
         ]
           .filter(Boolean)
           .join(' ');
-        body += ` items(first: ${i.first}${after}) { edges { ${i.cursor ? 'cursor' : ''} node { ${node} } } ${pageInfo(i.pageInfo)} }`;
+        const wrapped = {
+          plain: node,
+          fragment: `... on Item { ${node} }`,
+          typename: `__typename ${node}`,
+          list: `${node} list { name }`,
+        }[i.wrap];
+        body += ` items(first: ${i.first}${after}) { edges { ${i.cursor ? 'cursor' : ''} node { ${wrapped} } } ${pageInfo(i.pageInfo)} }`;
       }
       return body;
     };

@@ -11,10 +11,25 @@ export interface ItemsPagePlan {
   skip: number;
   /** The item the page starts at (`after`), or null. */
   cursor: string | null;
-  createdBy: boolean;
-  updatedBy: boolean;
+  /** The columns read of each item. */
+  columns: readonly string[];
+  /** The columns read of who created each item, or null when not loaded. */
+  createdBy: readonly string[] | null;
+  updatedBy: readonly string[] | null;
   /** Negative `take`: the last updates (`last`), still returned oldest first. */
-  updates: { take: number; author: boolean } | null;
+  updates: { take: number; columns: readonly string[]; author: readonly string[] | null } | null;
+}
+
+/**
+ * The GraphQL fields selected on each object of the page, when known: the statement then reads
+ * only the columns they need. Absent (or null) for an object: every column of it.
+ */
+export interface ItemsPageSelection {
+  item?: ReadonlySet<string> | null;
+  createdBy?: ReadonlySet<string> | null;
+  updatedBy?: ReadonlySet<string> | null;
+  update?: ReadonlySet<string> | null;
+  author?: ReadonlySet<string> | null;
 }
 
 const ITEM_ORDER = [{ position: 'asc' }, { id: 'asc' }];
@@ -30,7 +45,7 @@ const onlyKeys = (value: Record<string, unknown>, allowed: readonly string[]) =>
  * The plan for a Prisma `items` include (plugin-prisma's query for the `items` connection), or
  * null when it asks for more than `itemsPageStatement` serves: the caller then reads through Prisma.
  */
-export function itemsPagePlan(include: unknown): ItemsPagePlan | null {
+export function itemsPagePlan(include: unknown, selected: ItemsPageSelection = {}): ItemsPagePlan | null {
   if (!isObject(include) || !onlyKeys(include, ['orderBy', 'take', 'skip', 'cursor', 'include'])) return null;
   const { take, skip = 0, cursor, include: nested = {} } = include;
   if (!isDeepStrictEqual(include.orderBy, ITEM_ORDER) || !isInt(take) || take <= 0 || !isInt(skip) || skip < 0) {
@@ -42,31 +57,63 @@ export function itemsPagePlan(include: unknown): ItemsPagePlan | null {
   if (!isObject(nested) || !onlyKeys(nested, ['createdBy', 'updatedBy', 'updates'])) return null;
   const { createdBy, updatedBy, updates } = nested;
   if ((createdBy !== undefined && createdBy !== true) || (updatedBy !== undefined && updatedBy !== true)) return null;
-  const updatesPlan = updates === undefined ? null : updatesPagePlan(updates);
+  const updatesPlan = updates === undefined ? null : updatesPagePlan(updates, selected);
   if (updates !== undefined && !updatesPlan) return null;
   return {
     take,
     skip,
     cursor: cursor ? (cursor.id as string) : null,
-    createdBy: createdBy === true,
-    updatedBy: updatedBy === true,
+    columns: columnsFor(ITEM_COLUMNS, selected.item, ITEM_RELATIONS),
+    createdBy: createdBy === true ? columnsFor(USER_COLUMNS, selected.createdBy) : null,
+    updatedBy: updatedBy === true ? columnsFor(USER_COLUMNS, selected.updatedBy) : null,
     updates: updatesPlan,
   };
 }
 
-function updatesPagePlan(include: unknown): ItemsPagePlan['updates'] {
+function updatesPagePlan(include: unknown, selected: ItemsPageSelection): ItemsPagePlan['updates'] {
   if (!isObject(include) || !onlyKeys(include, ['orderBy', 'take', 'skip', 'include'])) return null;
   const { take, skip = 0, include: nested = {} } = include;
   if (!isDeepStrictEqual(include.orderBy, UPDATE_ORDER) || !isInt(take) || take === 0 || skip !== 0) return null;
   if (!isObject(nested) || !onlyKeys(nested, ['author'])) return null;
   if (nested.author !== undefined && nested.author !== true) return null;
-  return { take, author: nested.author === true };
+  return {
+    take,
+    columns: columnsFor(UPDATE_COLUMNS, selected.update, UPDATE_RELATIONS),
+    author: nested.author === true ? columnsFor(USER_COLUMNS, selected.author) : null,
+  };
 }
 
-// Every scalar column, as Prisma's `include` reads them: the rows answer for any field of the types.
-const ITEM_COLUMNS = Object.values(Prisma.ItemScalarFieldEnum);
-const USER_COLUMNS = Object.values(Prisma.UserScalarFieldEnum);
-const UPDATE_COLUMNS = Object.values(Prisma.ItemUpdateScalarFieldEnum);
+// Every scalar column, as Prisma's `include` reads them.
+const ITEM_COLUMNS: readonly string[] = Object.values(Prisma.ItemScalarFieldEnum);
+const USER_COLUMNS: readonly string[] = Object.values(Prisma.UserScalarFieldEnum);
+const UPDATE_COLUMNS: readonly string[] = Object.values(Prisma.ItemUpdateScalarFieldEnum);
+/** The column each relation of the statement's objects is read through. */
+const ITEM_RELATIONS: Readonly<Record<string, string>> = {
+  createdBy: 'createdById',
+  updatedBy: 'updatedById',
+  updates: 'id',
+};
+const UPDATE_RELATIONS: Readonly<Record<string, string>> = { author: 'authorId' };
+
+/**
+ * The columns the selected fields read: a field named as a column reads it, a relation its key,
+ * and any other field (one this module does not know) every column. `id` always, for cursors.
+ */
+function columnsFor(
+  all: readonly string[],
+  selected: ReadonlySet<string> | null | undefined,
+  relations: Readonly<Record<string, string>> = {},
+): readonly string[] {
+  if (!selected) return all;
+  const wanted = new Set(['id']);
+  for (const field of selected) {
+    if (field === '__typename') continue;
+    const column = all.includes(field) ? field : relations[field];
+    if (!column) return all;
+    wanted.add(column);
+  }
+  return all.filter((column) => wanted.has(column));
+}
 
 /**
  * `alias."column" AS "prefix_column"` for each column (enums read as text), or `array_agg(…)` of
@@ -101,24 +148,24 @@ export function itemsPageStatement(head: Prisma.Sql, listId: string, plan: Items
   const cursor = plan.cursor
     ? Prisma.sql`AND (i.position, i.id) >= (SELECT c.position, c.id FROM "Item" c WHERE c.id = ${plan.cursor})`
     : Prisma.empty;
-  const select = [`h.*`, columns('p', 'i_', ITEM_COLUMNS)];
+  const select = [`h.*`, columns('p', 'i_', plan.columns)];
   const joins: Prisma.Sql[] = [];
   for (const [wanted, alias, key] of [
     [plan.createdBy, 'cb', 'createdById'],
     [plan.updatedBy, 'ub', 'updatedById'],
   ] as const) {
     if (!wanted) continue;
-    select.push(columns(alias, `${alias}_`, USER_COLUMNS));
+    select.push(columns(alias, `${alias}_`, wanted));
     joins.push(Prisma.raw(`LEFT JOIN LATERAL (${person(`p."${key}"`)}) ${alias} ON true`));
   }
   if (plan.updates) {
     const { take, author } = plan.updates;
     const direction = Prisma.raw(take < 0 ? 'DESC' : 'ASC');
-    const authors = author ? `, ${columns('ua', 'ua_', USER_COLUMNS, true)}` : '';
+    const authors = author ? `, ${columns('ua', 'ua_', author, true)}` : '';
     select.push(`up.*`);
     // The page size is a parameter: one statement text (and prepared statement) per shape.
     joins.push(Prisma.sql`LEFT JOIN LATERAL (
-  SELECT ${Prisma.raw(columns('u', 'u_', UPDATE_COLUMNS, true) + authors)}
+  SELECT ${Prisma.raw(columns('u', 'u_', plan.updates.columns, true) + authors)}
   FROM (SELECT * FROM "ItemUpdate" x WHERE x."itemId" = p.id ORDER BY x.id ${direction} LIMIT ${Math.abs(take)}) u
   ${Prisma.raw(author ? `LEFT JOIN LATERAL (${person('u."authorId"')}) ua ON true` : '')}
 ) up ON true`);
@@ -144,9 +191,9 @@ export function itemsFromRows(
   const items: Record<string, unknown>[] = [];
   for (const row of rows) {
     if (row.i_id === null || row.i_id === undefined) continue;
-    const item = pick(row, 'i_', ITEM_COLUMNS);
-    if (plan.createdBy) item.createdBy = row.cb_id === null ? null : pick(row, 'cb_', USER_COLUMNS);
-    if (plan.updatedBy) item.updatedBy = row.ub_id === null ? null : pick(row, 'ub_', USER_COLUMNS);
+    const item = pick(row, 'i_', plan.columns);
+    if (plan.createdBy) item.createdBy = row.cb_id === null ? null : pick(row, 'cb_', plan.createdBy);
+    if (plan.updatedBy) item.updatedBy = row.ub_id === null ? null : pick(row, 'ub_', plan.updatedBy);
     if (plan.updates) item.updates = updatesOf(row, plan.updates);
     items.push(item);
   }
@@ -160,18 +207,18 @@ function pick(row: Record<string, unknown>, prefix: string, names: readonly stri
 }
 
 /** An item's updates, oldest first as Prisma gives them (a `last` page comes newest first). */
-function updatesOf(row: Record<string, unknown>, { take, author }: { take: number; author: boolean }) {
+function updatesOf(row: Record<string, unknown>, { take, columns, author }: NonNullable<ItemsPagePlan['updates']>) {
   const ids = row.u_id as unknown[] | null;
   if (!ids) return [];
   const updates = ids.map((_, i) => {
     const update: Record<string, unknown> = {};
-    for (const name of UPDATE_COLUMNS) update[name] = (row[`u_${name}`] as unknown[])[i];
+    for (const name of columns) update[name] = (row[`u_${name}`] as unknown[])[i];
     if (author) {
       const authorId = (row.ua_id as unknown[])[i];
       if (authorId === null) update.author = null;
       else {
         const user: Record<string, unknown> = {};
-        for (const name of USER_COLUMNS) user[name] = (row[`ua_${name}`] as unknown[])[i];
+        for (const name of author) user[name] = (row[`ua_${name}`] as unknown[])[i];
         update.author = user;
       }
     }

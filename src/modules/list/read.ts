@@ -1,18 +1,26 @@
+import { type FieldNode, type GraphQLResolveInfo, Kind, type SelectionSetNode } from 'graphql';
 import { type ListFactsColumns, listFactsFromSql, listFactsSql } from '../../access/load.ts';
 import type { Context } from '../../context.ts';
 import { PREPARED } from '../../db/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
-import { type ItemsPagePlan, itemsFromRows, itemsPagePlan, itemsPageStatement } from '../item/page.ts';
+import {
+  type ItemsPagePlan,
+  type ItemsPageSelection,
+  itemsFromRows,
+  itemsPagePlan,
+  itemsPageStatement,
+} from '../item/page.ts';
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * How `list(id)` reads a list in one statement with its access facts, for the Prisma query Pothos
- * hands its resolver (the list's fields, maybe a page of its items): `items` is null when the
- * selection reads no items. Null when the query asks for more than that statement serves.
+ * hands its resolver (the list's fields, maybe a page of its items) and the GraphQL selection it
+ * serves (so that only the columns its fields read are read): `items` is null when the selection
+ * reads no items. Null when the query asks for more than that statement serves.
  */
-export function listReadPlan(query: unknown): { items: ItemsPagePlan | null } | null {
+export function listReadPlan(query: unknown, info: GraphQLResolveInfo): { items: ItemsPagePlan | null } | null {
   if (!isObject(query)) return null;
   const keys = Object.keys(query);
   if (keys.length === 0) return { items: null };
@@ -21,8 +29,40 @@ export function listReadPlan(query: unknown): { items: ItemsPagePlan | null } | 
   const includeKeys = Object.keys(include);
   if (includeKeys.length === 0) return { items: null };
   if (includeKeys.length !== 1 || include.items === undefined) return null;
-  const items = itemsPagePlan(include.items);
+  const items = itemsPagePlan(include.items, pageSelection(info));
   return items && { items };
+}
+
+/** The fields selected on the objects of the list's page of items (`items { edges { node { … } } }`). */
+function pageSelection(info: GraphQLResolveInfo): ItemsPageSelection {
+  const at = (nodes: readonly FieldNode[], ...path: string[]) =>
+    path.reduce((found, name) => subfields(found, info).get(name) ?? [], nodes);
+  const names = (nodes: readonly FieldNode[]) => (nodes.length ? new Set(subfields(nodes, info).keys()) : null);
+  const item = at(info.fieldNodes, 'items', 'edges', 'node');
+  const update = at(item, 'updates', 'edges', 'node');
+  return {
+    item: names(item),
+    createdBy: names(at(item, 'createdBy')),
+    updatedBy: names(at(item, 'updatedBy')),
+    update: names(update),
+    author: names(at(update, 'author')),
+  };
+}
+
+/** The fields selected under `nodes` by name, through fragments (whatever their type condition). */
+function subfields(nodes: readonly FieldNode[], info: GraphQLResolveInfo): Map<string, FieldNode[]> {
+  const found = new Map<string, FieldNode[]>();
+  const visit = (set: SelectionSetNode | undefined) => {
+    for (const selection of set?.selections ?? []) {
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        found.set(name, [...(found.get(name) ?? []), selection]);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) visit(selection.selectionSet);
+      else visit(info.fragments[selection.name.value]?.selectionSet);
+    }
+  };
+  for (const node of nodes) visit(node.selectionSet);
+  return found;
 }
 
 /**

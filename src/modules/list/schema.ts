@@ -114,11 +114,11 @@ builder.queryField('list', (t) =>
       id: t.arg.globalID({ required: true, for: ListObject, description: 'The list id.' }),
       linkToken: t.arg.string({ description: "The list's link token, for ANYONE_WITH_LINK." }),
     },
-    resolve: async (query, _root, args, ctx) => {
+    resolve: async (query, _root, args, ctx, info) => {
       const open = async () => {
         // The list, its page of items and the viewer's access facts in one statement when the
         // selection is one `readList` serves (the same rows Prisma's query would give).
-        const plan = listReadPlan(query);
+        const plan = listReadPlan(query, info);
         if (plan) {
           const list = await readList(ctx, args.id.id, plan);
           const decision = await ctx.access.decideList(args.id.id, 'list:read', args.linkToken);
