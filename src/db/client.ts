@@ -45,8 +45,9 @@ export interface Database {
 export const BACKGROUND = '/* background */';
 
 /**
- * Opens a raw statement that PostgreSQL keeps parsed and planned on each connection (a named
- * prepared statement), for hot statements of a bounded number of shapes: planning one costs
+ * Ends a raw statement that PostgreSQL keeps parsed and planned on each connection (a named
+ * prepared statement), for hot statements of a bounded number of shapes (it ends the statement
+ * so that a read still starts with SELECT, see src/cache/generations.ts): planning one costs
  * PostgreSQL about as much CPU as running it. Behind a pooler in transaction mode that does not
  * track prepared statements (PgBouncer before 1.21), the first statement the server does not
  * know turns the naming off for the pool, and is sent again unnamed.
@@ -91,12 +92,12 @@ async function postgresDriver() {
    * events run before it takes a connection, so a dead one leaves the pool first.
    */
   class ResilientPool extends pgModule.Pool {
-    /** Whether statements opened with PREPARED are named (see PREPARED). */
+    /** Whether statements ended with PREPARED are named (see PREPARED). */
     naming = true;
 
     /** The name of a PREPARED statement, from its text (one text, one name); '' for any other. */
     readonly statementName = (query: { sql: string }): string =>
-      this.naming && query.sql.startsWith(PREPARED)
+      this.naming && query.sql.endsWith(PREPARED)
         ? `sg_${createHash('sha256').update(query.sql).digest('base64url').slice(0, 32)}`
         : '';
 

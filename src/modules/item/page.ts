@@ -170,15 +170,17 @@ export function itemsPageStatement(head: Prisma.Sql, listId: string, plan: Items
   ${Prisma.raw(author ? `LEFT JOIN LATERAL (${person('u."authorId"')}) ua ON true` : '')}
 ) up ON true`);
   }
-  return Prisma.sql`WITH h AS MATERIALIZED (SELECT 1 AS "h_first", head.* FROM (${head}) head),
-p AS MATERIALIZED (
+  // Subqueries rather than a WITH, so that the statement starts with SELECT: the response cache
+  // takes any other statement for a write (src/cache/generations.ts). OFFSET 0 keeps the head a
+  // subquery of its own, which the FULL JOIN's hash condition needs.
+  return Prisma.sql`SELECT ${Prisma.raw(select.join(', '))}
+FROM (
   SELECT i.*, row_number() OVER (ORDER BY i.position, i.id) AS "ord" FROM (
     SELECT i.* FROM "Item" i WHERE i."listId" = ${listId} ${cursor}
     ORDER BY i.position, i.id LIMIT ${plan.take} OFFSET ${plan.skip}
   ) i
-)
-SELECT ${Prisma.raw(select.join(', '))}
-FROM p FULL JOIN h ON h."h_first" = p.ord
+) p
+FULL JOIN (SELECT 1 AS "h_first", head.* FROM (${head}) head OFFSET 0) h ON h."h_first" = p.ord
 ${joins.length ? Prisma.join(joins, '\n', '', '') : Prisma.empty}
 ORDER BY p.ord NULLS FIRST`;
 }

@@ -80,7 +80,7 @@ FROM (${listFactsSql(ctx.access.viewer, listId)}) f JOIN "List" l ON l.id = f."f
   const statement = plan.items ? itemsPageStatement(head, listId, plan.items) : head;
   // Of a few shapes (the plan's), and run on every list read: kept planned by the server.
   const rows = await ctx.db.$queryRaw<(ListFactsColumns & Record<string, unknown>)[]>(
-    Prisma.sql`${Prisma.raw(PREPARED)}${statement}`,
+    Prisma.sql`${statement}\n${Prisma.raw(PREPARED)}`,
   );
   const first = rows[0];
   const facts = first && first.f_id !== null && first.f_id !== undefined ? first : null;
