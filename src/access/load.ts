@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { RememberedFacts } from '../cache/facts.ts';
 import type { Db, DbTx } from '../db/client.ts';
-import type { Prisma } from '../generated/prisma/client.ts';
+import { Prisma } from '../generated/prisma/client.ts';
 import type { AccountFacts, AccountPolicyFacts, ListFacts, ListRole, ShareGrant, WorkspaceFacts } from './facts.ts';
 import {
   type AccountQuestion,
@@ -232,6 +232,163 @@ function workspaceSelect(viewer: ViewerRef | null, reach = true) {
   } as const;
 }
 
+/** What a list's facts are made of, for `viewer`, with its workspace's (all but `reachesAList`). */
+function listSelect(viewer: ViewerRef | null) {
+  return {
+    id: true,
+    workspaceId: true,
+    kind: true,
+    generalAccess: true,
+    generalRole: true,
+    linkToken: true,
+    linkExpiresAt: true,
+    creatorId: true,
+    shares: viewer
+      ? {
+          where: sharesReachingWhere(viewer.id),
+          select: { id: true, role: true, userId: true, groupId: true, rightId: true, expiresAt: true },
+          // Reasons come in the order the shares were made, today and in `accessAt` alike.
+          orderBy: { id: Prisma.SortOrder.asc },
+        }
+      : false,
+    workspace: { select: workspaceSelect(viewer, false) },
+  } as const;
+}
+
+/** A list's facts as `listSelect` fetches them, or as `listFactsSql` does. */
+export type ListSelectRow = Prisma.ListGetPayload<{ select: ReturnType<typeof listSelect> }>;
+
+/**
+ * The SQL mirror of `listSelect`: one row of plain columns and arrays (no JSON; the arrays of one
+ * aggregate in the same order, that of its rows; shares by id, as `listSelect` orders them, since
+ * reasons list them in that order) for the list
+ * `listId`, none when it does not exist. A statement that reads a list's content puts it in a
+ * CTE and reads it back with `listFactsFromSql`, so opening a list costs one round trip for its
+ * facts and its content together. test/api/list-read.test.ts holds it to `listSelect`'s answer.
+ */
+export function listFactsSql(viewer: ViewerRef | null, listId: string, now: Date = new Date()): Prisma.Sql {
+  // An anonymous viewer matches no share and no membership: no id equals ''.
+  const viewerId = viewer?.id ?? '';
+  return Prisma.sql`SELECT l.id AS "f_id", l."workspaceId" AS "f_workspaceId", l.kind::text AS "f_kind",
+  l."generalAccess"::text AS "f_generalAccess", l."generalRole"::text AS "f_generalRole", l."linkToken" AS "f_linkToken",
+  l."linkExpiresAt" AS "f_linkExpiresAt", l."creatorId" AS "f_creatorId", w."accountId" AS "f_accountId",
+  w.type::text AS "f_type", a."workspaceCreators"::text AS "f_workspaceCreators", a."externalSharing" AS "f_externalSharing",
+  a."memberInviters"::text AS "f_memberInviters", a."memberDomains" AS "f_memberDomains",
+  wm.role::text AS "f_memberRole", wm."expiresAt" AS "f_memberExpiresAt", am.role::text AS "f_accountRole",
+  sh."f_shareIds", sh."f_shareRoles", sh."f_shareUsers", sh."f_shareGroups", sh."f_shareRights", sh."f_shareExpires",
+  pm."f_ruleAudiences", pm."f_ruleActions", pm."f_ruleAllowed", cp."f_capActions", cp."f_capRoles", cp."f_capAllowed"
+FROM "List" l
+JOIN "Workspace" w ON w.id = l."workspaceId"
+JOIN "Account" a ON a.id = w."accountId"
+LEFT JOIN "WorkspaceMember" wm ON wm."workspaceId" = w.id AND wm."userId" = ${viewerId}
+  AND (wm."expiresAt" IS NULL OR wm."expiresAt" > ${now})
+LEFT JOIN "AccountMember" am ON am."accountId" = a.id AND am."userId" = ${viewerId}
+LEFT JOIN LATERAL (
+  SELECT array_agg(s.id ORDER BY s.id) AS "f_shareIds", array_agg(s.role::text ORDER BY s.id) AS "f_shareRoles",
+    array_agg(s."userId" ORDER BY s.id) AS "f_shareUsers", array_agg(s."groupId" ORDER BY s.id) AS "f_shareGroups",
+    array_agg(s."rightId" ORDER BY s.id) AS "f_shareRights", array_agg(s."expiresAt" ORDER BY s.id) AS "f_shareExpires"
+  FROM "Share" s
+  WHERE s."listId" = l.id AND (s."expiresAt" IS NULL OR s."expiresAt" > ${now})
+    AND (s."userId" = ${viewerId}
+      OR EXISTS (SELECT 1 FROM "GroupMember" gm WHERE gm."groupId" = s."groupId" AND gm."userId" = ${viewerId})
+      OR EXISTS (SELECT 1 FROM "RightGrant" rg WHERE rg."rightId" = s."rightId" AND rg."userId" = ${viewerId}))
+) sh ON true
+LEFT JOIN LATERAL (
+  SELECT array_agg(p.audience::text) AS "f_ruleAudiences",
+    array_agg(p.action::text) AS "f_ruleActions",
+    array_agg(p.allowed) AS "f_ruleAllowed"
+  FROM "WorkspacePermission" p WHERE p."workspaceId" = w.id
+) pm ON true
+LEFT JOIN LATERAL (
+  SELECT array_agg(c.action::text) AS "f_capActions",
+    array_agg(c.role::text) AS "f_capRoles",
+    array_agg(c.allowed) AS "f_capAllowed"
+  FROM "AccountActionCap" c WHERE c."accountId" = a.id
+) cp ON true
+WHERE l.id = ${listId}`;
+}
+
+/** The columns `listFactsSql` returns, as `$queryRaw` reads them. */
+export interface ListFactsColumns {
+  f_id: string;
+  f_workspaceId: string;
+  f_kind: ListSelectRow['kind'];
+  f_generalAccess: ListSelectRow['generalAccess'];
+  f_generalRole: ListSelectRow['generalRole'];
+  f_linkToken: string | null;
+  f_linkExpiresAt: Date | null;
+  f_creatorId: string | null;
+  f_accountId: string;
+  f_type: WorkspaceFacts['type'];
+  f_workspaceCreators: AccountPolicyFacts['workspaceCreators'];
+  f_externalSharing: boolean;
+  f_memberInviters: AccountPolicyFacts['memberInviters'];
+  f_memberDomains: string[];
+  f_memberRole: NonNullable<WorkspaceFacts['memberRole']> | null;
+  f_memberExpiresAt: Date | null;
+  f_accountRole: NonNullable<AccountFacts['role']> | null;
+  f_shareIds: string[] | null;
+  f_shareRoles: ListRole[] | null;
+  f_shareUsers: (string | null)[] | null;
+  f_shareGroups: (string | null)[] | null;
+  f_shareRights: (string | null)[] | null;
+  f_shareExpires: (Date | null)[] | null;
+  f_ruleAudiences: WorkspaceFacts['rules'][number]['audience'][] | null;
+  f_ruleActions: WorkspaceFacts['rules'][number]['action'][] | null;
+  f_ruleAllowed: boolean[] | null;
+  f_capActions: AccountPolicyFacts['caps'][number]['action'][] | null;
+  f_capRoles: AccountPolicyFacts['caps'][number]['role'][] | null;
+  f_capAllowed: boolean[] | null;
+}
+
+/** A `listFactsSql` row as `listSelect` would have fetched it, for `Access.primeList`. */
+export function listFactsFromSql(viewer: ViewerRef | null, row: ListFactsColumns): ListSelectRow {
+  const at = <T>(values: readonly T[] | null, i: number) => (values as T[])[i] as T;
+  const shareIds = row.f_shareIds ?? [];
+  const rules = row.f_ruleAudiences ?? [];
+  const caps = row.f_capActions ?? [];
+  return {
+    id: row.f_id,
+    workspaceId: row.f_workspaceId,
+    kind: row.f_kind,
+    generalAccess: row.f_generalAccess,
+    generalRole: row.f_generalRole,
+    linkToken: row.f_linkToken,
+    linkExpiresAt: row.f_linkExpiresAt,
+    creatorId: row.f_creatorId,
+    shares: viewer
+      ? shareIds.map((id, i) => ({
+          id,
+          role: at(row.f_shareRoles, i),
+          userId: at(row.f_shareUsers, i),
+          groupId: at(row.f_shareGroups, i),
+          rightId: at(row.f_shareRights, i),
+          expiresAt: at(row.f_shareExpires, i),
+        }))
+      : undefined,
+    workspace: {
+      id: row.f_workspaceId,
+      accountId: row.f_accountId,
+      type: row.f_type,
+      permissions: rules.map((audience, i) => ({
+        audience,
+        action: at(row.f_ruleActions, i),
+        allowed: at(row.f_ruleAllowed, i),
+      })),
+      members: row.f_memberRole ? [{ role: row.f_memberRole, expiresAt: row.f_memberExpiresAt }] : [],
+      account: {
+        id: row.f_accountId,
+        workspaceCreators: row.f_workspaceCreators,
+        externalSharing: row.f_externalSharing,
+        memberInviters: row.f_memberInviters,
+        memberDomains: row.f_memberDomains,
+        caps: caps.map((action, i) => ({ action, role: at(row.f_capRoles, i), allowed: at(row.f_capAllowed, i) })),
+        members: viewer && row.f_accountRole ? [{ role: row.f_accountRole }] : viewer ? [] : undefined,
+      },
+    },
+  } as ListSelectRow;
+}
+
 type AccountRow = Prisma.AccountGetPayload<{ select: ReturnType<typeof accountSelect> }>;
 type WorkspaceRow = Prisma.WorkspaceGetPayload<{ select: ReturnType<typeof workspaceSelect> }>;
 
@@ -302,38 +459,29 @@ export class Access {
       const missing = ids.filter((id) => !hits.has(id));
       if (!missing.length) return ids.map((id) => hits.get(id) ?? null);
       const generation = remembered?.generation() ?? null;
-      const viewerId = viewer?.id ?? '';
-      const rows = await db.list.findMany({
-        where: { id: { in: missing } },
-        select: {
-          id: true,
-          workspaceId: true,
-          kind: true,
-          generalAccess: true,
-          generalRole: true,
-          linkToken: true,
-          linkExpiresAt: true,
-          creatorId: true,
-          shares: viewer
-            ? {
-                where: sharesReachingWhere(viewerId),
-                select: { id: true, role: true, userId: true, groupId: true, rightId: true, expiresAt: true },
-                // Reasons come in the order the shares were made, today and in `accessAt` alike.
-                orderBy: { id: 'asc' },
-              }
-            : false,
-          workspace: { select: workspaceSelect(viewer, false) },
-        },
-      });
+      const rows = await db.list.findMany({ where: { id: { in: missing } }, select: listSelect(viewer) });
       for (const row of rows) {
-        const { shares, workspace, ...rest } = row;
-        const list = { ...rest, grants: (shares ?? []).flatMap(toGrant) };
-        const loaded = { ...list, workspace: this.settleReach(list, workspace) };
+        const loaded = this.settle(row);
         hits.set(row.id, loaded);
         remembered?.set(rememberedKey(row.id), loaded, generation, earliestEnd(loaded));
       }
       return ids.map((id) => hits.get(id) ?? null);
     });
+  }
+
+  /** A fetched list row with its workspace's facts settled where the list settles them. */
+  private settle(row: ListSelectRow): ListRow {
+    const { shares, workspace, ...rest } = row;
+    const list = { ...rest, grants: (shares ?? []).flatMap(toGrant) };
+    return { ...list, workspace: this.settleReach(list, workspace) };
+  }
+
+  /**
+   * Takes the facts of a list that a statement reading its content fetched as well
+   * (`listFactsSql`, one round trip for both), or learns that it does not exist (null).
+   */
+  primeList(listId: string, row: ListSelectRow | null): void {
+    this.lists.prime(listId, row && this.settle(row));
   }
 
   /** A remembered list row: its settled workspace facts serve the rest of this request too. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
@@ -51,6 +52,20 @@ export const POOL_MAX = 20;
 /** Opens a raw statement of background work, which no operation's count includes. */
 export const BACKGROUND = '/* background */';
 
+/**
+ * Ends a raw statement that PostgreSQL keeps parsed and planned on each connection (a named
+ * prepared statement), for hot statements of a bounded number of shapes (it ends the statement
+ * so that a read still starts with SELECT, see src/cache/generations.ts): planning one costs
+ * PostgreSQL about as much CPU as running it. Behind a pooler in transaction mode that does not
+ * track prepared statements (PgBouncer before 1.21), the first statement the server does not
+ * know turns the naming off for the pool, and is sent again unnamed.
+ */
+export const PREPARED = '/* prepared */';
+
+// The server has no statement of that name on this session, or already has one: a pooler moved
+// the statement to another session.
+const PREPARED_ELSEWHERE = new Set(['26000', '42P05']);
+
 /** A Prisma client that counts the statements it sends, and traces them (Prisma's query events). */
 function countingClient(adapter: SqlDriverAdapterFactory) {
   const prisma: Db = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
@@ -85,10 +100,23 @@ async function postgresDriver() {
    * events run before it takes a connection, so a dead one leaves the pool first.
    */
   class ResilientPool extends pgModule.Pool {
+    /** Whether statements ended with PREPARED are named (see PREPARED). */
+    naming = true;
+
+    /** The name of a PREPARED statement, from its text (one text, one name); '' for any other. */
+    readonly statementName = (query: { sql: string }): string =>
+      this.naming && query.sql.endsWith(PREPARED)
+        ? `sg_${createHash('sha256').update(query.sql).digest('base64url').slice(0, 32)}`
+        : '';
+
     // biome-ignore lint/suspicious/noExplicitAny: pg's query overloads; Prisma uses the promise form.
     override query(config: any, values?: any, callback?: any): any {
       if (typeof values === 'function' || typeof callback === 'function') return super.query(config, values, callback);
       return super.query(config, values).catch((err: { code?: string }) => {
+        if (config?.name && PREPARED_ELSEWHERE.has(err?.code ?? '')) {
+          this.naming = false;
+          return super.query({ ...config, name: undefined }, values);
+        }
         if (!TERMINATED.has(err?.code ?? '')) throw err;
         return super.query(config, values);
       });
@@ -121,7 +149,11 @@ async function openPostgres(
   // fail, no transaction listening) emits 'error' with no listener, which would kill the process.
   pool.on('connect', (client) => client.on('error', onError));
   const { prisma, statements } = countingClient(
-    new PrismaPg(pool, { onPoolError: onError, onConnectionError: onError }),
+    new PrismaPg(pool, {
+      onPoolError: onError,
+      onConnectionError: onError,
+      statementNameGenerator: pool.statementName,
+    }),
   );
   return {
     kind: 'postgres',

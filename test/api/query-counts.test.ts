@@ -11,9 +11,10 @@ import { graphql } from '../generated/gql.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // SQL statements per operation, exactly, on PGlite and on PostgreSQL alike: the same for 10 and
-// for 100 items (no N+1), the list query in at most 4. Authentication is one statement (the
+// for 100 items (no N+1), the list query in at most 2. Authentication is one statement (the
 // viewer's row); an access decision on a list is one (its facts with its workspace's and
-// account's, joined); a Pothos selection is one include tree, joined in SQL (relationJoins). A
+// account's, joined); a Pothos selection is one include tree, joined in SQL (relationJoins). The
+// list query reads its list, its page of items and its access facts in one (list/read.ts). A
 // mutation in an interactive transaction adds its writes, its audit row and the COMMIT Prisma
 // reports (it does not report BEGIN). An item mutation writes the change and its audit row in one
 // statement, with no transaction around it; it reads the item's list id first only the first time
@@ -24,7 +25,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 // These are the costs of operations that execute: the response cache is off here (a kept answer
 // costs no statement at all, see response-cache.test.ts).
 const EXPECTED: Record<string, number> = {
-  'list with 50 items, last update, author (group-share viewer)': 3,
+  'list with 50 items, last update, author (group-share viewer)': 2,
   me: 2,
   'workspaces (viewer)': 3,
   'workspace with its lists (owner)': 4,
@@ -68,7 +69,7 @@ describe('SQL statements per operation', () => {
     const hundred = await countAll(t, large);
     expect(hundred).toEqual(ten);
     expect(ten).toEqual(EXPECTED);
-    expect(ten['list with 50 items, last update, author (group-share viewer)']).toBeLessThanOrEqual(4);
+    expect(ten['list with 50 items, last update, author (group-share viewer)']).toBeLessThanOrEqual(2);
   });
 
   it('are none for a query refused by a limit, even with a token', async () => {
@@ -79,6 +80,6 @@ describe('SQL statements per operation', () => {
       expect(res.errors?.[0]?.message).toMatch(/depth/i);
     });
     expect(refused).toBe(0);
-    expect(await countStatements(t, () => t.ok(BenchList, { id: small.listId }, token))).toBe(3);
+    expect(await countStatements(t, () => t.ok(BenchList, { id: small.listId }, token))).toBe(2);
   });
 });

@@ -2,10 +2,12 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import { membershipWhere, readableListsWhere, sharesReachingWhere } from '../../access/load.ts';
 import { builder } from '../../builder.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../../errors.ts';
+import type { List } from '../../generated/prisma/client.ts';
 import { GeneralAccess, ListKind, ListRole } from '../../generated/prisma/enums.ts';
 import { callerOf, lookUpSecret } from '../../security/rate-limits.ts';
 import { futureInstant, name } from '../inputs.ts';
 import { WorkspaceObject } from '../workspace/schema.ts';
+import { listReadPlan, readList } from './read.ts';
 import { copyList, createList, deleteList, rotateListLink, setListGeneralAccess, updateList } from './service.ts';
 import './explain.ts';
 
@@ -112,8 +114,16 @@ builder.queryField('list', (t) =>
       id: t.arg.globalID({ required: true, for: ListObject, description: 'The list id.' }),
       linkToken: t.arg.string({ description: "The list's link token, for ANYONE_WITH_LINK." }),
     },
-    resolve: async (query, _root, args, ctx) => {
+    resolve: async (query, _root, args, ctx, info) => {
       const open = async () => {
+        // The list, its page of items and the viewer's access facts in one statement when the
+        // selection is one `readList` serves (the same rows Prisma's query would give).
+        const plan = listReadPlan(query, info);
+        if (plan) {
+          const list = await readList(ctx, args.id.id, plan);
+          const decision = await ctx.access.decideList(args.id.id, 'list:read', args.linkToken);
+          return decision?.allowed ? (list as List | null) : null;
+        }
         const [decision, list] = await Promise.all([
           ctx.access.decideList(args.id.id, 'list:read', args.linkToken),
           ctx.db.list.findUnique({ ...query, where: { id: args.id.id } }),

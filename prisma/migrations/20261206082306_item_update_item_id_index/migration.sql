@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "ItemUpdate_itemId_id_idx" ON "ItemUpdate"("itemId", "id");

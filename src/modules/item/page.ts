@@ -1,0 +1,230 @@
+import { isDeepStrictEqual } from 'node:util';
+import { Prisma } from '../../generated/prisma/client.ts';
+
+/**
+ * A page of a list's items as Pothos asks for it (`items(first, after) { … }`), with the
+ * relations one statement of this module loads beside it: who created and last changed each
+ * item, and a page of its updates (`updates(first | last)`) with their authors.
+ */
+export interface ItemsPagePlan {
+  take: number;
+  skip: number;
+  /** The item the page starts at (`after`), or null. */
+  cursor: string | null;
+  /** The columns read of each item. */
+  columns: readonly string[];
+  /** The columns read of who created each item, or null when not loaded. */
+  createdBy: readonly string[] | null;
+  updatedBy: readonly string[] | null;
+  /** Negative `take`: the last updates (`last`), still returned oldest first. */
+  updates: { take: number; columns: readonly string[]; author: readonly string[] | null } | null;
+}
+
+/**
+ * The GraphQL fields selected on each object of the page, when known: the statement then reads
+ * only the columns they need. Absent (or null) for an object: every column of it.
+ */
+export interface ItemsPageSelection {
+  item?: ReadonlySet<string> | null;
+  createdBy?: ReadonlySet<string> | null;
+  updatedBy?: ReadonlySet<string> | null;
+  update?: ReadonlySet<string> | null;
+  author?: ReadonlySet<string> | null;
+}
+
+const ITEM_ORDER = [{ position: 'asc' }, { id: 'asc' }];
+const UPDATE_ORDER = { id: 'asc' };
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isInt = (value: unknown): value is number => Number.isSafeInteger(value);
+const onlyKeys = (value: Record<string, unknown>, allowed: readonly string[]) =>
+  Object.keys(value).every((key) => allowed.includes(key));
+
+/**
+ * The plan for a Prisma `items` include (plugin-prisma's query for the `items` connection), or
+ * null when it asks for more than `itemsPageStatement` serves: the caller then reads through Prisma.
+ */
+export function itemsPagePlan(include: unknown, selected: ItemsPageSelection = {}): ItemsPagePlan | null {
+  if (!isObject(include) || !onlyKeys(include, ['orderBy', 'take', 'skip', 'cursor', 'include'])) return null;
+  const { take, skip = 0, cursor, include: nested = {} } = include;
+  if (!isDeepStrictEqual(include.orderBy, ITEM_ORDER) || !isInt(take) || take <= 0 || !isInt(skip) || skip < 0) {
+    return null;
+  }
+  if (cursor !== undefined && !(isObject(cursor) && onlyKeys(cursor, ['id']) && typeof cursor.id === 'string')) {
+    return null;
+  }
+  if (!isObject(nested) || !onlyKeys(nested, ['createdBy', 'updatedBy', 'updates'])) return null;
+  const { createdBy, updatedBy, updates } = nested;
+  if ((createdBy !== undefined && createdBy !== true) || (updatedBy !== undefined && updatedBy !== true)) return null;
+  const updatesPlan = updates === undefined ? null : updatesPagePlan(updates, selected);
+  if (updates !== undefined && !updatesPlan) return null;
+  return {
+    take,
+    skip,
+    cursor: cursor ? (cursor.id as string) : null,
+    columns: columnsFor(ITEM_COLUMNS, selected.item, ITEM_RELATIONS),
+    createdBy: createdBy === true ? columnsFor(USER_COLUMNS, selected.createdBy) : null,
+    updatedBy: updatedBy === true ? columnsFor(USER_COLUMNS, selected.updatedBy) : null,
+    updates: updatesPlan,
+  };
+}
+
+function updatesPagePlan(include: unknown, selected: ItemsPageSelection): ItemsPagePlan['updates'] {
+  if (!isObject(include) || !onlyKeys(include, ['orderBy', 'take', 'skip', 'include'])) return null;
+  const { take, skip = 0, include: nested = {} } = include;
+  if (!isDeepStrictEqual(include.orderBy, UPDATE_ORDER) || !isInt(take) || take === 0 || skip !== 0) return null;
+  if (!isObject(nested) || !onlyKeys(nested, ['author'])) return null;
+  if (nested.author !== undefined && nested.author !== true) return null;
+  return {
+    take,
+    columns: columnsFor(UPDATE_COLUMNS, selected.update, UPDATE_RELATIONS),
+    author: nested.author === true ? columnsFor(USER_COLUMNS, selected.author) : null,
+  };
+}
+
+// Every scalar column, as Prisma's `include` reads them.
+const ITEM_COLUMNS: readonly string[] = Object.values(Prisma.ItemScalarFieldEnum);
+const USER_COLUMNS: readonly string[] = Object.values(Prisma.UserScalarFieldEnum);
+const UPDATE_COLUMNS: readonly string[] = Object.values(Prisma.ItemUpdateScalarFieldEnum);
+/** The column each relation of the statement's objects is read through. */
+const ITEM_RELATIONS: Readonly<Record<string, string>> = {
+  createdBy: 'createdById',
+  updatedBy: 'updatedById',
+  updates: 'id',
+};
+const UPDATE_RELATIONS: Readonly<Record<string, string>> = { author: 'authorId' };
+
+/**
+ * The columns the selected fields read: a field named as a column reads it, a relation its key,
+ * and any other field (one this module does not know) every column. `id` always, for cursors.
+ */
+function columnsFor(
+  all: readonly string[],
+  selected: ReadonlySet<string> | null | undefined,
+  relations: Readonly<Record<string, string>> = {},
+): readonly string[] {
+  if (!selected) return all;
+  const wanted = new Set(['id']);
+  for (const field of selected) {
+    if (field === '__typename') continue;
+    const column = all.includes(field) ? field : relations[field];
+    if (!column) return all;
+    wanted.add(column);
+  }
+  return all.filter((column) => wanted.has(column));
+}
+
+/**
+ * `alias."column" AS "prefix_column"` for each column (enums read as text), or `array_agg(…)` of
+ * it when `aggregated`: every array of one aggregate holds its rows in the same order, the order
+ * they come in (an `ORDER BY` per array would sort once per array and item).
+ */
+function columns(alias: string, prefix: string, names: readonly string[], aggregated = false): string {
+  return names
+    .map((name) => {
+      const column = `${alias}."${name}"${name === 'kind' ? '::text' : ''}`;
+      return `${aggregated ? `array_agg(${column})` : column} AS "${prefix}${name}"`;
+    })
+    .join(', ');
+}
+
+/**
+ * The person of an id, as a LATERAL subquery: an index look-up per row whatever the planner
+ * guesses of the page (a plain join was planned as a hash join over every user, once per item,
+ * on tables not yet analysed).
+ */
+function person(id: string): string {
+  return `SELECT * FROM "User" WHERE id = ${id} LIMIT 1`;
+}
+
+/**
+ * One statement for a list's `head` (a one-row query about the list, e.g. its access facts and
+ * fields) and a page of its items as `plan` says, as rows, not JSON: the head's columns on the
+ * first row, then one row per item with its people, and its page of updates as arrays (a
+ * LATERAL per item, on the (itemId, id) index). A list without items still gives the head's row.
+ */
+export function itemsPageStatement(head: Prisma.Sql, listId: string, plan: ItemsPagePlan): Prisma.Sql {
+  const cursor = plan.cursor
+    ? Prisma.sql`AND (i.position, i.id) >= (SELECT c.position, c.id FROM "Item" c WHERE c.id = ${plan.cursor})`
+    : Prisma.empty;
+  const select = [`h.*`, columns('p', 'i_', plan.columns)];
+  const joins: Prisma.Sql[] = [];
+  for (const [wanted, alias, key] of [
+    [plan.createdBy, 'cb', 'createdById'],
+    [plan.updatedBy, 'ub', 'updatedById'],
+  ] as const) {
+    if (!wanted) continue;
+    select.push(columns(alias, `${alias}_`, wanted));
+    joins.push(Prisma.raw(`LEFT JOIN LATERAL (${person(`p."${key}"`)}) ${alias} ON true`));
+  }
+  if (plan.updates) {
+    const { take, author } = plan.updates;
+    const direction = Prisma.raw(take < 0 ? 'DESC' : 'ASC');
+    const authors = author ? `, ${columns('ua', 'ua_', author, true)}` : '';
+    select.push(`up.*`);
+    // The page size is a parameter: one statement text (and prepared statement) per shape.
+    joins.push(Prisma.sql`LEFT JOIN LATERAL (
+  SELECT ${Prisma.raw(columns('u', 'u_', plan.updates.columns, true) + authors)}
+  FROM (SELECT * FROM "ItemUpdate" x WHERE x."itemId" = p.id ORDER BY x.id ${direction} LIMIT ${Math.abs(take)}) u
+  ${Prisma.raw(author ? `LEFT JOIN LATERAL (${person('u."authorId"')}) ua ON true` : '')}
+) up ON true`);
+  }
+  // Subqueries rather than a WITH, so that the statement starts with SELECT: the response cache
+  // takes any other statement for a write (src/cache/generations.ts). OFFSET 0 keeps the head a
+  // subquery of its own, which the FULL JOIN's hash condition needs.
+  return Prisma.sql`SELECT ${Prisma.raw(select.join(', '))}
+FROM (
+  SELECT i.*, row_number() OVER (ORDER BY i.position, i.id) AS "ord" FROM (
+    SELECT i.* FROM "Item" i WHERE i."listId" = ${listId} ${cursor}
+    ORDER BY i.position, i.id LIMIT ${plan.take} OFFSET ${plan.skip}
+  ) i
+) p
+FULL JOIN (SELECT 1 AS "h_first", head.* FROM (${head}) head OFFSET 0) h ON h."h_first" = p.ord
+${joins.length ? Prisma.join(joins, '\n', '', '') : Prisma.empty}
+ORDER BY p.ord NULLS FIRST`;
+}
+
+/** The Prisma-shaped items (with the relations `plan` loads) of `itemsPageStatement`'s rows. */
+export function itemsFromRows(
+  rows: readonly Record<string, unknown>[],
+  plan: ItemsPagePlan,
+): Record<string, unknown>[] {
+  const items: Record<string, unknown>[] = [];
+  for (const row of rows) {
+    if (row.i_id === null || row.i_id === undefined) continue;
+    const item = pick(row, 'i_', plan.columns);
+    if (plan.createdBy) item.createdBy = row.cb_id === null ? null : pick(row, 'cb_', plan.createdBy);
+    if (plan.updatedBy) item.updatedBy = row.ub_id === null ? null : pick(row, 'ub_', plan.updatedBy);
+    if (plan.updates) item.updates = updatesOf(row, plan.updates);
+    items.push(item);
+  }
+  return items;
+}
+
+function pick(row: Record<string, unknown>, prefix: string, names: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of names) out[name] = row[prefix + name];
+  return out;
+}
+
+/** An item's updates, oldest first as Prisma gives them (a `last` page comes newest first). */
+function updatesOf(row: Record<string, unknown>, { take, columns, author }: NonNullable<ItemsPagePlan['updates']>) {
+  const ids = row.u_id as unknown[] | null;
+  if (!ids) return [];
+  const updates = ids.map((_, i) => {
+    const update: Record<string, unknown> = {};
+    for (const name of columns) update[name] = (row[`u_${name}`] as unknown[])[i];
+    if (author) {
+      const authorId = (row.ua_id as unknown[])[i];
+      if (authorId === null) update.author = null;
+      else {
+        const user: Record<string, unknown> = {};
+        for (const name of author) user[name] = (row[`ua_${name}`] as unknown[])[i];
+        update.author = user;
+      }
+    }
+    return update;
+  });
+  return take < 0 ? updates.reverse() : updates;
+}
