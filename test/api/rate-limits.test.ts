@@ -3,7 +3,13 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.ts';
 import type { TypedDocumentString } from '../generated/graphql.ts';
-import { startTestServer, startTwoInstances, type TestServer, type TwoInstances } from '../helpers/server.ts';
+import {
+  startTestServer,
+  startTwoInstances,
+  statusBecomes,
+  type TestServer,
+  type TwoInstances,
+} from '../helpers/server.ts';
 import { connectWs } from '../helpers/ws.ts';
 
 const RlCreateAccount = graphql(`
@@ -144,16 +150,6 @@ describe('lock-outs across instances', () => {
   afterAll(() => two?.close());
 
   /** Polls `ask` until it answers `status` (an announcement takes a moment to cross Redis), at most 3 s. */
-  const statusBecomes = async (ask: () => Promise<{ status: number }>, status: number) => {
-    const deadline = Date.now() + 3_000;
-    let last = await ask();
-    while (last.status !== status && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 25));
-      last = await ask();
-    }
-    return last.status;
-  };
-
   it('failures on one instance lock the address out on the other, and on an instance started later', async () => {
     const { a, b } = two;
     const good = await a.token('mirror@example.com');
@@ -161,7 +157,7 @@ describe('lock-outs across instances', () => {
     expect((await overHttp(b, '{ me { email } }', {}, good)).json.data?.me).toEqual({ email: 'mirror@example.com' });
     for (let n = 0; n < 3; n++) expect((await overHttp(a, '{ me { email } }', {}, `${good}x`)).status).toBe(401);
     expect((await overHttp(a, '{ me { email } }', {}, good)).status).toBe(429);
-    expect(await statusBecomes(() => overHttp(b, '{ me { email } }', {}, good), 429)).toBe(429);
+    expect(await statusBecomes(async () => (await overHttp(b, '{ me { email } }', {}, good)).status, 429)).toBe(429);
     // A third instance, started after the lock-out began, reads it from the store.
     const c = await startTestServer({
       databaseUrl: a.server.services.config.databaseUrl,
@@ -169,7 +165,7 @@ describe('lock-outs across instances', () => {
       env: { REDIS_URL: a.server.services.config.redisUrl as string, RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '3' },
     });
     try {
-      expect(await statusBecomes(() => overHttp(c, '{ me { email } }', {}, good), 429)).toBe(429);
+      expect(await statusBecomes(async () => (await overHttp(c, '{ me { email } }', {}, good)).status, 429)).toBe(429);
     } finally {
       await c.close();
     }

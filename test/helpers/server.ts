@@ -163,6 +163,20 @@ export async function meStatus(t: TestServer, token: string): Promise<number> {
   return res.status;
 }
 
+/**
+ * The status `ask` answers once it is `status`, or its last one after 3 s: for what reaches an
+ * instance by an announcement (a lock-out another instance announced), not at once.
+ */
+export async function statusBecomes(ask: () => Promise<number>, status: number): Promise<number> {
+  const deadline = Date.now() + 3_000;
+  let last = await ask();
+  while (last !== status && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 25));
+    last = await ask();
+  }
+  return last;
+}
+
 /** Two instances on a Redis group of the test's own, and the websocket clients the test opens. */
 export interface OnOwnRedis<G extends OwnRedisGroup> {
   group: G;
