@@ -3,15 +3,12 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page, type WebSocketRoute } from 'playwright-core';
+import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.ts';
+import { chromiumAvailable as available, launchChromium } from '../helpers/browser.ts';
 import { listHelpers } from '../helpers/lists.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI) throw new Error(`CI needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/react');
 const DIST = join(EXAMPLE, 'dist');
@@ -109,19 +106,7 @@ describe.skipIf(!available)('the React example client in headless Chromium, two 
     buildExample();
     t = await startTestServer();
     site = await serveDist();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 600_000);
   afterAll(async () => {
     for (const context of contexts) await context.close();
