@@ -95,26 +95,36 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     nodeQueryOptions: { nullable: true },
     nodesQueryOptions: false,
-    // Decoded ids reach SQL as text: one PostgreSQL cannot store (NUL, unpaired surrogates) is a
-    // malformed id, refused like any other, instead of a database error.
-    decodeGlobalID: (globalID) => {
-      let decoded: ReturnType<typeof decodeGlobalID>;
-      try {
-        decoded = decodeGlobalID(globalID);
-      } catch {
-        throw new MalformedIdError(globalID);
-      }
-      if (!isStorableText(decoded.id)) throw new MalformedIdError(globalID);
-      return decoded;
-    },
+    decodeGlobalID: (globalID) => decodeNodeId(globalID),
   },
 });
+
+/**
+ * A global id's type name and database id, as every `globalID` argument reads it. Decoded ids
+ * reach SQL as text: one PostgreSQL cannot store (NUL, unpaired surrogates) is a malformed id,
+ * refused like any other, instead of a database error.
+ *
+ * @throws MalformedIdError when it is not one.
+ */
+export function decodeNodeId(globalID: string): { typename: string; id: string } {
+  let decoded: ReturnType<typeof decodeGlobalID>;
+  try {
+    decoded = decodeGlobalID(globalID);
+  } catch {
+    throw new MalformedIdError(globalID);
+  }
+  if (!isStorableText(decoded.id)) throw new MalformedIdError(globalID);
+  return decoded;
+}
 
 /**
  * `text` in base64, as plugin-relay's encodeGlobalID writes ids (UTF-8): through `btoa` when it is
  * printable ASCII, where the two agree, about six times quicker than a Buffer per id.
  */
 const toBase64 = (text: string) => (/^[ -~]*$/.test(text) ? btoa(text) : Buffer.from(text, 'utf8').toString('base64'));
+
+/** The global id of the `typeName` object of database id `id`, as every node's `id` field gives it. */
+export const encodeNodeId = (typeName: string, id: unknown): string => toBase64(`${typeName}:${String(id)}`);
 
 /**
  * @pothos/plugin-relay's `t.globalID` (every node's `id`) awaits its resolver in an async
@@ -134,7 +144,7 @@ fieldBuilderProto.globalID = function globalID(this: FieldBuilderSelf, { resolve
   const encode = (result: unknown) => {
     if (!result || typeof result !== 'object') return result;
     const { type, id } = result as { type: Parameters<typeof builder.configStore.getTypeConfig>[0]; id: unknown };
-    return toBase64(`${this.builder.configStore.getTypeConfig(type).name}:${String(id)}`);
+    return encodeNodeId(this.builder.configStore.getTypeConfig(type).name, id);
   };
   return this.field({
     ...options,
@@ -143,7 +153,14 @@ fieldBuilderProto.globalID = function globalID(this: FieldBuilderSelf, { resolve
   });
 };
 
-builder.addScalarType('DateTime', DateTimeResolver);
+builder.addScalarType('DateTime', DateTimeResolver, {
+  // Answered as the text JSON would write the Date (toJSON is toISOString): a Date in an answer
+  // made JSON.stringify call back into it, which doubled the cost of writing a list page.
+  serialize: (value) => {
+    const date = DateTimeResolver.serialize(value);
+    return date instanceof Date ? date.toISOString() : date;
+  },
+});
 builder.addScalarType('JSON', JSONResolver);
 
 builder.queryType({ description: 'Everything a viewer can read.' });

@@ -22,6 +22,7 @@ import {
 } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
+import type { PlannedOperation, Planner } from './planned-queries.ts';
 
 /** Executions of one operation by graphql's executor before it is compiled. */
 export const COMPILE_AFTER = 2;
@@ -32,6 +33,8 @@ interface Operation {
   runs: number;
   /** null: never compiled (not a query, incremental delivery, or graphql-jit refused it). */
   compiled: CompiledQuery | null | undefined;
+  /** Its plan, when a planner serves it (src/planned-queries.ts). */
+  planned: PlannedOperation | null;
 }
 
 /** Whether the document asks for incremental delivery, which graphql-jit does not do. */
@@ -49,9 +52,13 @@ function defersOrStreams(document: DocumentNode): boolean {
   return found;
 }
 
-function compile(args: ExecutionArgs): CompiledQuery | null {
+/** Whether an operation of the document may leave graphql's executor: a query with no incremental delivery. */
+function compilable(args: ExecutionArgs): boolean {
   const operation = getOperationAST(args.document, args.operationName);
-  if (operation?.operation !== 'query' || defersOrStreams(args.document)) return null;
+  return operation?.operation === 'query' && !defersOrStreams(args.document);
+}
+
+function compile(args: ExecutionArgs): CompiledQuery | null {
   const compiled = compileQuery(args.schema, args.document, args.operationName ?? undefined);
   return isCompiledQuery(compiled) ? compiled : null;
 }
@@ -65,7 +72,18 @@ function compile(args: ExecutionArgs): CompiledQuery | null {
  * graphql's. The executor it replaces is the one the plugins before it set up; the plugins after
  * it (tracing, metrics, masking) wrap it as they wrap any executor.
  */
-export function compiledQueries(onCompiledRun: () => void = () => {}): Plugin {
+export function compiledQueries({
+  onCompiledRun = () => {},
+  onPlannedRun = () => {},
+  planners = [],
+}: {
+  /** Called for each request a compiled operation answers. */
+  onCompiledRun?: () => void;
+  /** Called for each request a plan answers. */
+  onPlannedRun?: () => void;
+  /** Who may plan a hot operation (src/planned-queries.ts), tried in order. */
+  planners?: readonly Planner[];
+} = {}): Plugin {
   const documents = new WeakMap<DocumentNode, Map<string, Operation>>();
   const operationOf = (args: ExecutionArgs): Operation => {
     let operations = documents.get(args.document);
@@ -76,7 +94,7 @@ export function compiledQueries(onCompiledRun: () => void = () => {}): Plugin {
     const name = args.operationName ?? '';
     let operation = operations.get(name);
     if (!operation || operation.schema !== args.schema) {
-      operation = { schema: args.schema, runs: 0, compiled: undefined };
+      operation = { schema: args.schema, runs: 0, compiled: undefined, planned: null };
       operations.set(name, operation);
     }
     return operation;
@@ -85,19 +103,44 @@ export function compiledQueries(onCompiledRun: () => void = () => {}): Plugin {
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn((args) => {
         const operation = operationOf(args);
-        if (operation.compiled === undefined && ++operation.runs > COMPILE_AFTER) operation.compiled = compile(args);
+        if (operation.compiled === undefined && ++operation.runs > COMPILE_AFTER) {
+          const hot = compilable(args);
+          operation.compiled = hot ? compile(args) : null;
+          operation.planned = hot ? planned(planners, args) : null;
+        }
         const compiled = operation.compiled;
-        if (!compiled) return executeFn(args);
-        const answer = (result: ExecutionResult) => {
-          if (!('data' in result)) return executeFn(args);
-          onCompiledRun();
-          return result.errors?.length ? located(result, args.document) : result;
+        const run = () => {
+          if (!compiled) return executeFn(args);
+          const answer = (result: ExecutionResult) => {
+            if (!('data' in result)) return executeFn(args);
+            onCompiledRun();
+            return result.errors?.length ? located(result, args.document) : result;
+          };
+          const result = compiled.query(args.rootValue, args.contextValue, args.variableValues);
+          return result instanceof Promise ? result.then(answer) : answer(result);
         };
-        const result = compiled.query(args.rootValue, args.contextValue, args.variableValues);
-        return result instanceof Promise ? result.then(answer) : answer(result);
+        if (!operation.planned) return run();
+        // A request the plan declines, or that fails, runs again as any other: its errors are the executor's.
+        return operation.planned(args).then(
+          (result) => {
+            if (!result) return run();
+            onPlannedRun();
+            return result;
+          },
+          () => run(),
+        );
       });
     },
   };
+}
+
+/** The plan of the first planner that serves the operation, or null. */
+function planned(planners: readonly Planner[], args: ExecutionArgs): PlannedOperation | null {
+  for (const plan of planners) {
+    const operation = plan(args.schema, args);
+    if (operation) return operation;
+  }
+  return null;
 }
 
 /** Per document, its fields by where they start (`line:column`), made when one of its answers has errors. */

@@ -13,6 +13,7 @@ import type { Config } from './config.ts';
 import { type Client, type Context, makeContext, type Services, type Viewer } from './context.ts';
 import { isDatabaseUnavailable } from './db/unavailable.ts';
 import { RateLimitedError } from './errors.ts';
+import { planListPage } from './modules/list/page-plan.ts';
 import { RedisUnavailableError } from './realtime/redis.ts';
 import { schema } from './schema.ts';
 import { requestIdOf, requestLog, securityPlugins } from './security/plugins.ts';
@@ -163,7 +164,11 @@ export function createApp(
     batching: config.limits.batch > 0 ? { limit: config.limits.batch } : false,
     plugins: [
       // First, so that the plugins after it wrap the executor it sets (tracing's span among them).
-      compiledQueries(() => services.metrics.compiledExecutions.inc()),
+      compiledQueries({
+        onCompiledRun: () => services.metrics.compiledExecutions.inc(),
+        onPlannedRun: () => services.metrics.plannedExecutions.inc(),
+        planners: [planListPage],
+      }),
       tracingPlugin(),
       metricsPlugin(services.metrics),
       ...securityPlugins(config, trusted),

@@ -20,6 +20,7 @@ export interface Metrics {
   cacheHits: Counter;
   /** Queries executed by their compiled form (src/compiled-queries.ts) rather than graphql's executor. */
   compiledExecutions: Counter;
+  plannedExecutions: Counter;
 }
 
 /** Gauges read when Prometheus scrapes: open websockets, subscriptions by root field, presence sessions. */
@@ -65,6 +66,11 @@ export function createMetrics(): Metrics {
     compiledExecutions: new Counter({
       name: 'sharegraph_graphql_compiled_executions_total',
       help: "Queries executed by their compiled form (graphql-jit) rather than graphql's executor",
+      registers: [registry],
+    }),
+    plannedExecutions: new Counter({
+      name: 'sharegraph_graphql_planned_executions_total',
+      help: 'Queries answered by a plan of the whole operation (src/planned-queries.ts), with no resolver per field',
       registers: [registry],
     }),
   };

@@ -8,7 +8,7 @@ import {
 } from '../../bench/lib/round-trips.ts';
 import { COMPILE_AFTER } from '../../src/compiled-queries.ts';
 import { graphql } from '../generated/gql.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { metricValue, startTestServer, type TestServer } from '../helpers/server.ts';
 
 // A query run COMPILE_AFTER times is compiled (graphql-jit) and answered by its compiled form
 // from then on (src/compiled-queries.ts). Whichever executor answers, the answer is the same, byte
@@ -61,11 +61,8 @@ async function post(query: string, variables: unknown, as: string, accept = 'app
   return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() };
 }
 
-async function compiledExecutions(): Promise<number> {
-  const text = await (await fetch(`${t.server.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('sharegraph_graphql_compiled_executions_total '));
-  return Number(line?.split(' ')[1] ?? 0);
-}
+const compiledExecutions = () => metricValue(t, 'sharegraph_graphql_compiled_executions_total');
+const plannedExecutions = () => metricValue(t, 'sharegraph_graphql_planned_executions_total');
 
 /** Every answer of `query` run until it is hot and twice more, each with its SQL statements. */
 async function untilHot(query: string, variables: unknown, as: string) {
@@ -83,8 +80,11 @@ async function untilHot(query: string, variables: unknown, as: string) {
 describe('hot queries, compiled', () => {
   it('answer the bench list query byte for byte as graphql executes it, with the same statements', async () => {
     const before = await compiledExecutions();
+    const plannedBefore = await plannedExecutions();
     const runs = await untilHot(BenchList.toString(), { id: f.listId }, f.viewer);
-    expect(await compiledExecutions()).toBe(before + 2);
+    // The list page is planned as a whole (src/modules/list/page-plan.ts), not compiled field by field.
+    expect(await plannedExecutions()).toBe(plannedBefore + 2);
+    expect(await compiledExecutions()).toBe(before);
     const [first, ...hot] = runs;
     expect(JSON.parse(first?.answer.body ?? '').data.list.items.edges).toHaveLength(10);
     for (const run of hot) {
@@ -127,11 +127,13 @@ describe('hot queries, compiled', () => {
   it('leave variables that do not fit to graphql, whose errors they read as', async () => {
     await untilHot(BenchList.toString(), { id: f.listId }, f.viewer);
     const before = await compiledExecutions();
+    const plannedBefore = await plannedExecutions();
     const runs = await untilHot(BenchList.toString(), { id: { not: 'an id' } }, f.viewer);
     const first = runs[0]?.answer;
     expect(JSON.parse(first?.body ?? '').errors?.[0]?.message).toMatch(/\$id/);
     for (const run of runs.slice(1)) expect(run.answer).toEqual(first);
     expect(await compiledExecutions()).toBe(before);
+    expect(await plannedExecutions()).toBe(plannedBefore);
   });
 
   it('leave @defer to graphql: a hot deferred query still answers in parts', async () => {
@@ -142,5 +144,70 @@ describe('hot queries, compiled', () => {
       expect(res.body).toContain('"label":"later"');
     }
     expect(await compiledExecutions()).toBe(before);
+  });
+});
+
+describe('hot list pages, planned as a whole', () => {
+  /** Runs `query` until hot and twice more: every answer the first's, and how many the plan gave. */
+  async function hot(query: string, variables: Record<string, unknown>) {
+    const before = await plannedExecutions();
+    const runs = await untilHot(query, variables, f.viewer);
+    const [first, ...others] = runs;
+    for (const run of others) {
+      expect(run.answer).toEqual(first?.answer);
+      expect(run.statements).toBe(first?.statements);
+    }
+    return { first: JSON.parse(first?.answer.body ?? '{}'), planned: (await plannedExecutions()) - before };
+  }
+  const page = (selection: string) => `query Cq_Page($id: ID!) { list(id: $id) { ${selection} } }`;
+
+  it('answer a list the viewer cannot read, or that does not exist, with null', async () => {
+    const missing = Buffer.from('List:00000000-0000-7000-8000-000000000000').toString('base64');
+    const { first, planned } = await hot(page('id name items(first: 5) { edges { node { id } } }'), { id: missing });
+    expect(first).toEqual({ data: { list: null } });
+    expect(planned).toBe(2);
+  });
+
+  it('leave to graphql what the plan declines when it runs: an id of another type, a page out of bounds', async () => {
+    const item = await hot(page('id name'), { id: f.itemId });
+    expect(item.first).toEqual({ data: { list: null } });
+    expect(item.planned).toBe(0);
+    const malformed = await hot(page('id name'), { id: '%%%' });
+    expect(malformed.first.data).toEqual({ list: null });
+    expect(malformed.planned).toBe(0);
+    const negative = await hot(
+      `query Cq_Neg($id: ID!, $n: Int) { list(id: $id) { items(first: $n) { edges { cursor } } } }`,
+      {
+        id: f.listId,
+        n: -1,
+      },
+    );
+    expect(negative.first).toMatchObject({ data: { list: null }, errors: [{ path: ['list'] }] });
+    expect(negative.planned).toBe(0);
+    // The same document, already hot, with a page in bounds: planned every time.
+    const fine = await hot(
+      `query Cq_Neg($id: ID!, $n: Int) { list(id: $id) { items(first: $n) { edges { cursor } } } }`,
+      {
+        id: f.listId,
+        n: 3,
+      },
+    );
+    expect(fine.first.data.list.items.edges).toHaveLength(3);
+    expect(fine.planned).toBe(COMPILE_AFTER + 2);
+  });
+
+  it('leave to the executor a document with anything the list page does not serve', async () => {
+    for (const selection of [
+      'id workspace { name }',
+      'id linkToken',
+      'items(first: 2) { edges { node { id list { name } } } }',
+      'items(first: 2) { edges { node { id @include(if: true) } } }',
+      'name name',
+      'items(last: 2) { edges { node { id } } }',
+    ]) {
+      const { first, planned } = await hot(page(selection), { id: f.listId });
+      expect(first.data?.list, selection).toBeTruthy();
+      expect(planned, selection).toBe(0);
+    }
   });
 });

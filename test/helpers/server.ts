@@ -128,6 +128,13 @@ export async function snapshot(t: TestServer): Promise<Record<string, unknown>> 
 }
 
 /** Two instances sharing one fresh PostgreSQL database and one Redis key prefix; `close` ends both. */
+/** The value of an unlabelled counter or gauge of the server's Prometheus `/metrics`, 0 when absent. */
+export async function metricValue(t: TestServer, metric: string): Promise<number> {
+  const text = await (await fetch(`${t.server.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${metric} `));
+  return Number(line?.split(' ')[1] ?? 0);
+}
+
 export interface TwoInstances {
   a: TestServer;
   b: TestServer;

@@ -32,8 +32,9 @@ export interface ItemsPageSelection {
   author?: ReadonlySet<string> | null;
 }
 
-const ITEM_ORDER = [{ position: 'asc' }, { id: 'asc' }];
-const UPDATE_ORDER = { id: 'asc' };
+/** How a list's items are ordered (its `items` connection), and an item's updates (`updates`). */
+export const ITEM_ORDER: Prisma.ItemOrderByWithRelationInput[] = [{ position: 'asc' }, { id: 'asc' }];
+export const UPDATE_ORDER: Prisma.ItemUpdateOrderByWithRelationInput = { id: 'asc' };
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);

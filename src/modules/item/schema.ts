@@ -5,6 +5,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { UpdateKind } from '../../generated/prisma/enums.ts';
 import { jsonObject, name } from '../inputs.ts';
 import { ListObject } from '../list/schema.ts';
+import { UPDATE_ORDER } from './page.ts';
 import {
   asFields,
   createItem,
@@ -39,7 +40,7 @@ export const ItemObject = builder.prismaNode('Item', {
     updates: t.relatedConnection('updates', {
       description: 'Updates, replies and comments posted on it, oldest first.',
       cursor: 'id',
-      query: { orderBy: { id: 'asc' } },
+      query: { orderBy: UPDATE_ORDER },
     }),
   }),
 });

@@ -102,3 +102,18 @@ FROM (${listFactsSql(ctx.access.viewer, listId)}) f JOIN "List" l ON l.id = f."f
   if (plan.items) list.items = itemsFromRows(rows, plan.items);
   return list;
 }
+
+/**
+ * The list `listId` read as `plan` says, if the viewer may read it (with `linkToken`, when they
+ * present one); null otherwise, as when it does not exist.
+ */
+export async function openList(
+  ctx: Context,
+  listId: string,
+  plan: { items: ItemsPagePlan | null },
+  linkToken?: string | null,
+): Promise<Record<string, unknown> | null> {
+  const list = await readList(ctx, listId, plan);
+  const decision = await ctx.access.decideList(listId, 'list:read', linkToken);
+  return decision?.allowed ? list : null;
+}

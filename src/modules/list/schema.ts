@@ -6,8 +6,9 @@ import type { List } from '../../generated/prisma/client.ts';
 import { GeneralAccess, ListKind, ListRole } from '../../generated/prisma/enums.ts';
 import { callerOf, lookUpSecret } from '../../security/rate-limits.ts';
 import { futureInstant, name } from '../inputs.ts';
+import { ITEM_ORDER } from '../item/page.ts';
 import { WorkspaceObject } from '../workspace/schema.ts';
-import { listReadPlan, readList } from './read.ts';
+import { listReadPlan, openList } from './read.ts';
 import { copyList, createList, deleteList, rotateListLink, setListGeneralAccess, updateList } from './service.ts';
 import './explain.ts';
 
@@ -70,7 +71,7 @@ export const ListObject = builder.prismaNode('List', {
     items: t.relatedConnection('items', {
       description: 'Its items, in order.',
       cursor: 'id',
-      query: { orderBy: [{ position: 'asc' }, { id: 'asc' }] },
+      query: { orderBy: ITEM_ORDER },
     }),
     shares: t.relation('shares', {
       nullable: true,
@@ -119,11 +120,7 @@ builder.queryField('list', (t) =>
         // The list, its page of items and the viewer's access facts in one statement when the
         // selection is one `readList` serves (the same rows Prisma's query would give).
         const plan = listReadPlan(query, info);
-        if (plan) {
-          const list = await readList(ctx, args.id.id, plan);
-          const decision = await ctx.access.decideList(args.id.id, 'list:read', args.linkToken);
-          return decision?.allowed ? (list as List | null) : null;
-        }
+        if (plan) return (await openList(ctx, args.id.id, plan, args.linkToken)) as List | null;
         const [decision, list] = await Promise.all([
           ctx.access.decideList(args.id.id, 'list:read', args.linkToken),
           ctx.db.list.findUnique({ ...query, where: { id: args.id.id } }),

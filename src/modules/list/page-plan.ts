@@ -1,0 +1,146 @@
+import { prismaConnectionHelpers } from '@pothos/plugin-prisma';
+import {
+  type FragmentDefinitionNode,
+  type GraphQLObjectType,
+  getNamedType,
+  getOperationAST,
+  isObjectType,
+  Kind,
+} from 'graphql';
+import { builder, decodeNodeId, encodeNodeId } from '../../builder.ts';
+import type { Context } from '../../context.ts';
+import {
+  complete,
+  Declined,
+  type Getter,
+  type PlannedField,
+  PlannedRequest,
+  type PlannedSelection,
+  type Planner,
+  plannedField,
+  planSelection,
+  type Served,
+} from '../../planned-queries.ts';
+import { ITEM_ORDER, type ItemsPageSelection, itemsPagePlan, UPDATE_ORDER } from '../item/page.ts';
+import { openList } from './read.ts';
+
+// The connections as `items` and `updates` define them (cursor, order), wrapped as they wrap theirs.
+const items = prismaConnectionHelpers(builder, 'Item', { cursor: 'id', query: { orderBy: ITEM_ORDER as never } });
+const updates = prismaConnectionHelpers(builder, 'ItemUpdate', { cursor: 'id', query: { orderBy: UPDATE_ORDER } });
+
+/** The viewer's role on a planned list, read before its answer is completed. */
+const VIEWER_ROLE = Symbol('viewerRole');
+
+const column =
+  (name: string): Getter =>
+  (row) =>
+    row[name];
+const property = (names: string[]) => Object.fromEntries(names.map((name) => [name, column(name)]));
+const nodeId =
+  (typeName: string): Getter =>
+  (row) =>
+    encodeNodeId(typeName, row.id);
+const connection: Record<string, Getter> = property(['edges', 'pageInfo']);
+const edge: Record<string, Getter> = property(['cursor', 'node']);
+
+/**
+ * What the list page serves, field by field: what `readList` loads and the schema exposes with
+ * no resolver of its own beyond reading it (and `viewerRole`, which asks src/access as its
+ * resolver does). Any other field leaves the document to the executor.
+ */
+const SERVED: Served = {
+  List: {
+    id: nodeId('List'),
+    ...property(['name', 'kind', 'generalAccess', 'generalRole', 'createdAt', 'updatedAt', 'linkExpiresAt']),
+    viewerRole: (row) => row[VIEWER_ROLE as never],
+    items: (row, args, ctx) => items.resolve(row.items as never[], args, ctx as Context),
+  },
+  ListItemsConnection: connection,
+  ListItemsConnectionEdge: edge,
+  PageInfo: property(['hasNextPage', 'hasPreviousPage', 'startCursor', 'endCursor']),
+  Item: {
+    id: nodeId('Item'),
+    ...property(['title', 'fields', 'version', 'fieldVersions', 'position', 'createdAt', 'updatedAt']),
+    ...property(['createdBy', 'updatedBy']),
+    updates: (row, args, ctx) => updates.resolve(row.updates as never[], args, ctx as Context),
+  },
+  ItemUpdatesConnection: connection,
+  ItemUpdatesConnectionEdge: edge,
+  ItemUpdate: { id: nodeId('ItemUpdate'), ...property(['kind', 'body', 'createdAt', 'author']) },
+  User: { id: nodeId('User'), ...property(['name', 'email', 'avatarUrl']) },
+};
+
+const field = (selection: PlannedSelection | null | undefined, name: string) =>
+  selection?.fields.find((f) => f.name === name);
+const names = (selection: PlannedSelection | null | undefined) =>
+  selection ? new Set(selection.fields.map((f) => f.name)) : null;
+/** The node selection of a connection field (`… { edges { node { … } } }`). */
+const nodes = (connection: PlannedField | undefined) => field(field(connection?.selection, 'edges')?.selection, 'node');
+
+/** The Prisma query of a connection for its arguments: page size, cursor and order, without its selection. */
+function pageQuery(helper: typeof items | typeof updates, args: Record<string, unknown>, ctx: Context) {
+  const { select: _select, ...query } = helper.getQuery(args as never, ctx, () => undefined) as Record<string, unknown>;
+  return query;
+}
+
+/**
+ * Plans `list(id: …) { … }` as a whole, when the operation is that field alone (with only its
+ * `id`) and selects only what the list page serves: the list, a page of its items, their people
+ * and a page of each one's updates with their authors. Each request is then one `openList` (one
+ * statement and the rules of src/access, as the field's resolver) and one pass over its rows.
+ */
+export const planListPage: Planner = (schema, args) => {
+  const operation = getOperationAST(args.document, args.operationName);
+  if (operation?.operation !== 'query' || operation.directives?.length) return null;
+  const [root, ...others] = operation.selectionSet.selections;
+  if (!root || others.length || root.kind !== Kind.FIELD || root.name.value !== 'list') return null;
+  if (root.directives?.length || !root.selectionSet) return null;
+  if (root.arguments?.length !== 1 || root.arguments[0]?.name.value !== 'id') return null;
+  const listField = schema.getQueryType()?.getFields().list;
+  const listType = listField && getNamedType(listField.type);
+  if (!listField || !isObjectType(listType)) return null;
+  const fragments: Record<string, FragmentDefinitionNode> = {};
+  for (const definition of args.document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
+  }
+  const selection = planSelection(schema, SERVED, listType as GraphQLObjectType, root.selectionSet, fragments);
+  if (!selection) return null;
+  const idField = plannedField(listField, root, null, selection);
+
+  const itemsField = field(selection, 'items');
+  const item = nodes(itemsField)?.selection;
+  const updatesField = field(item, 'updates');
+  const update = nodes(updatesField)?.selection;
+  const selected: ItemsPageSelection = {
+    item: names(item),
+    createdBy: names(field(item, 'createdBy')?.selection),
+    updatedBy: names(field(item, 'updatedBy')?.selection),
+    update: names(update),
+    author: names(field(update, 'author')?.selection),
+  };
+  const wantsRole = selection.fields.some((f) => f.name === 'viewerRole');
+
+  return async (args) => {
+    const ctx = args.contextValue as Context;
+    const request = new PlannedRequest(schema, operation, args);
+    const id = request.argumentsOf(idField).id;
+    if (typeof id !== 'string') throw new Declined('id');
+    const { typename, id: listId } = decodeNodeId(id);
+    if (typename !== 'List') throw new Declined('id of another type');
+    let plan = null;
+    if (itemsField) {
+      const include: Record<string, unknown> = {};
+      for (const person of ['createdBy', 'updatedBy'] as const) if (field(item, person)) include[person] = true;
+      if (updatesField) {
+        const query = pageQuery(updates, request.argumentsOf(updatesField), ctx);
+        include.updates = field(update, 'author') ? { ...query, include: { author: true } } : query;
+      }
+      const query = pageQuery(items, request.argumentsOf(itemsField), ctx);
+      plan = itemsPagePlan(Object.keys(include).length ? { ...query, include } : query, selected);
+      if (!plan) throw new Declined('a page the list statement does not serve');
+    }
+    const list = await openList(ctx, listId, { items: plan });
+    if (list && wantsRole) (list as Record<symbol, unknown>)[VIEWER_ROLE] = await ctx.access.listRole(listId);
+    return { data: { [idField.key]: list && complete(selection, list, request) } };
+  };
+};
