@@ -157,6 +157,8 @@ builder.addScalarType('DateTime', DateTimeResolver, {
   // Answered as the text JSON would write the Date (toJSON is toISOString): a Date in an answer
   // made JSON.stringify call back into it, which doubled the cost of writing a list page.
   serialize: (value) => {
+    // A valid Date, as rows give them, at once; anything else as graphql-scalars judges it.
+    if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
     const date = DateTimeResolver.serialize(value);
     return date instanceof Date ? date.toISOString() : date;
   },

@@ -42,9 +42,13 @@ export type PlannedOperation = (args: ExecutionArgs) => Promise<ExecutionResult 
 
 /**
  * How a served field reads its value from its parent's row (before the type's serialize), given
- * its arguments (coerced once per request) and the request's context.
+ * its arguments (coerced once per request) and the request.
  */
-export type Getter = (parent: Record<string, unknown>, args: Record<string, unknown>, context: unknown) => unknown;
+export type Getter = (
+  parent: Record<string, unknown>,
+  args: Record<string, unknown>,
+  request: PlannedRequest,
+) => unknown;
 
 /** The fields a module serves, by type name then field name, and how each reads its value. */
 export type Served = Readonly<Record<string, Readonly<Record<string, Getter>>>>;
@@ -72,8 +76,8 @@ export class Declined extends Error {}
 
 /**
  * The plan of `set` on `type`, when every field it selects (through inline fragments and
- * fragment spreads on the same type, as the executor collects them) is served with no directive
- * and no response key twice; null otherwise. `__typename` is always served.
+ * fragment spreads on the same type, as the executor collects them) is served with no directive,
+ * no response key twice and no field twice; null otherwise. `__typename` is always served.
  */
 export function planSelection(
   schema: GraphQLSchema,
@@ -84,13 +88,18 @@ export function planSelection(
 ): PlannedSelection | null {
   const fields: PlannedField[] = [];
   const keys = new Set<string>();
+  const names = new Set<string>();
   const collect = (selections: SelectionSetNode): boolean => {
     for (const selection of selections.selections) {
       if (selection.directives?.length) return false;
       if (selection.kind === Kind.FIELD) {
+        // A field named twice (under two keys, maybe with other arguments or selections) would
+        // need a row loaded twice: left to the executor, as a key given twice.
         const key = selection.alias?.value ?? selection.name.value;
-        if (keys.has(key)) return false;
+        const name = selection.name.value;
+        if (keys.has(key) || (name !== '__typename' && names.has(name))) return false;
         keys.add(key);
+        names.add(name);
         const planned = planField(schema, served, type, selection, fragments);
         if (!planned) return false;
         fields.push(planned);
@@ -176,6 +185,16 @@ export class PlannedRequest {
     this.context = args.contextValue;
   }
 
+  private readonly memos = new Map<unknown, unknown>();
+
+  /** What `make` gives, made once per request for `key`. */
+  memo<T>(key: unknown, make: () => T): T {
+    if (this.memos.has(key)) return this.memos.get(key) as T;
+    const value = make();
+    this.memos.set(key, value);
+    return value;
+  }
+
   argumentsOf(planned: PlannedField): Record<string, unknown> {
     if (planned.field.args.length === 0) return NO_ARGUMENTS;
     let args = this.args.get(planned);
@@ -247,12 +266,7 @@ export function complete(
     out[planned.key] =
       planned.get === null
         ? selection.type.name
-        : completeValue(
-            planned,
-            planned.shape,
-            planned.get(value, request.argumentsOf(planned), request.context),
-            request,
-          );
+        : completeValue(planned, planned.shape, planned.get(value, request.argumentsOf(planned), request), request);
   }
   return out;
 }

@@ -203,6 +203,9 @@ describe('hot list pages, planned as a whole', () => {
       'items(first: 2) { edges { node { id list { name } } } }',
       'items(first: 2) { edges { node { id @include(if: true) } } }',
       'name name',
+      'a: name b: name',
+      'items(first: 2) { edges { node { a: updatedBy { id } b: updatedBy { name } } } }',
+      'a: items(first: 1) { edges { cursor } } b: items(first: 2) { edges { cursor } }',
       'items(last: 2) { edges { node { id } } }',
     ]) {
       const { first, planned } = await hot(page(selection), { id: f.listId });

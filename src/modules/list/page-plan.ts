@@ -1,4 +1,4 @@
-import { prismaConnectionHelpers } from '@pothos/plugin-prisma';
+import { formatPrismaCursor, prismaConnectionHelpers } from '@pothos/plugin-prisma';
 import {
   type FragmentDefinitionNode,
   type GraphQLObjectType,
@@ -24,12 +24,49 @@ import {
 import { ITEM_ORDER, type ItemsPageSelection, itemsPagePlan, UPDATE_ORDER } from '../item/page.ts';
 import { openList } from './read.ts';
 
-// The connections as `items` and `updates` define them (cursor, order), wrapped as they wrap theirs.
+// The connections as `items` and `updates` define them (cursor, order).
 const items = prismaConnectionHelpers(builder, 'Item', { cursor: 'id', query: { orderBy: ITEM_ORDER as never } });
 const updates = prismaConnectionHelpers(builder, 'ItemUpdate', { cursor: 'id', query: { orderBy: UPDATE_ORDER } });
+type Helper = typeof items | typeof updates;
 
 /** The viewer's role on a planned list, read before its answer is completed. */
 const VIEWER_ROLE = Symbol('viewerRole');
+
+/** The Prisma query of a connection for its arguments: page size, cursor and order, without its selection. */
+function pageQuery(helper: Helper, args: Record<string, unknown>, ctx: Context) {
+  const { select: _select, ...query } = helper.getQuery(args as never, ctx, () => undefined) as Record<string, unknown>;
+  return query as { take: number } & Record<string, unknown>;
+}
+
+/** A page of rows with what its PageInfo says; each row is its own edge (cursor and node). */
+interface Page {
+  nodes: Record<string, unknown>[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+}
+
+/**
+ * The page of `rows` (read with the connection query's `take`, one more than asked, negative
+ * backwards), as plugin-prisma's connections make it (its wrapConnectionResult): the extra row
+ * says there is another page, and is dropped. Cursors are made only when selected.
+ */
+function pageOf(rows: Record<string, unknown>[], args: Record<string, unknown>, take: number): Page {
+  const full = rows.length === Math.abs(take);
+  const backward = args.before != null || args.last != null;
+  return {
+    nodes: full ? rows.slice(take < 0 ? 1 : 0, take < 0 ? rows.length : -1) : rows,
+    hasNextPage: args.before != null ? true : args.last != null ? false : full,
+    hasPreviousPage: args.after != null ? true : backward ? full : false,
+  };
+}
+
+/** A connection field: its page of the rows `relation` loaded, the page size read once per request. */
+const connectionOf =
+  (helper: Helper, relation: string): Getter =>
+  (row, args, request) => {
+    const take = request.memo(helper, () => pageQuery(helper, args, request.context as Context)).take;
+    return pageOf(row[relation] as Record<string, unknown>[], args, take);
+  };
 
 const column =
   (name: string): Getter =>
@@ -40,8 +77,12 @@ const nodeId =
   (typeName: string): Getter =>
   (row) =>
     encodeNodeId(typeName, row.id);
-const connection: Record<string, Getter> = property(['edges', 'pageInfo']);
-const edge: Record<string, Getter> = property(['cursor', 'node']);
+const cursorOf = (row: Record<string, unknown> | undefined) => (row ? formatPrismaCursor(row, 'id') : null);
+const connection: Record<string, Getter> = {
+  edges: (page) => (page as unknown as Page).nodes,
+  pageInfo: (page) => page,
+};
+const edge: Record<string, Getter> = { cursor: (row) => cursorOf(row), node: (row) => row };
 
 /**
  * What the list page serves, field by field: what `readList` loads and the schema exposes with
@@ -53,16 +94,20 @@ const SERVED: Served = {
     id: nodeId('List'),
     ...property(['name', 'kind', 'generalAccess', 'generalRole', 'createdAt', 'updatedAt', 'linkExpiresAt']),
     viewerRole: (row) => row[VIEWER_ROLE as never],
-    items: (row, args, ctx) => items.resolve(row.items as never[], args, ctx as Context),
+    items: connectionOf(items, 'items'),
   },
   ListItemsConnection: connection,
   ListItemsConnectionEdge: edge,
-  PageInfo: property(['hasNextPage', 'hasPreviousPage', 'startCursor', 'endCursor']),
+  PageInfo: {
+    ...property(['hasNextPage', 'hasPreviousPage']),
+    startCursor: (page) => cursorOf((page as unknown as Page).nodes[0]),
+    endCursor: (page) => cursorOf((page as unknown as Page).nodes.at(-1)),
+  },
   Item: {
     id: nodeId('Item'),
     ...property(['title', 'fields', 'version', 'fieldVersions', 'position', 'createdAt', 'updatedAt']),
     ...property(['createdBy', 'updatedBy']),
-    updates: (row, args, ctx) => updates.resolve(row.updates as never[], args, ctx as Context),
+    updates: connectionOf(updates, 'updates'),
   },
   ItemUpdatesConnection: connection,
   ItemUpdatesConnectionEdge: edge,
@@ -76,12 +121,6 @@ const names = (selection: PlannedSelection | null | undefined) =>
   selection ? new Set(selection.fields.map((f) => f.name)) : null;
 /** The node selection of a connection field (`… { edges { node { … } } }`). */
 const nodes = (connection: PlannedField | undefined) => field(field(connection?.selection, 'edges')?.selection, 'node');
-
-/** The Prisma query of a connection for its arguments: page size, cursor and order, without its selection. */
-function pageQuery(helper: typeof items | typeof updates, args: Record<string, unknown>, ctx: Context) {
-  const { select: _select, ...query } = helper.getQuery(args as never, ctx, () => undefined) as Record<string, unknown>;
-  return query;
-}
 
 /**
  * Plans `list(id: …) { … }` as a whole, when the operation is that field alone (with only its
@@ -132,10 +171,10 @@ export const planListPage: Planner = (schema, args) => {
       const include: Record<string, unknown> = {};
       for (const person of ['createdBy', 'updatedBy'] as const) if (field(item, person)) include[person] = true;
       if (updatesField) {
-        const query = pageQuery(updates, request.argumentsOf(updatesField), ctx);
+        const query = request.memo(updates, () => pageQuery(updates, request.argumentsOf(updatesField), ctx));
         include.updates = field(update, 'author') ? { ...query, include: { author: true } } : query;
       }
-      const query = pageQuery(items, request.argumentsOf(itemsField), ctx);
+      const query = request.memo(items, () => pageQuery(items, request.argumentsOf(itemsField), ctx));
       plan = itemsPagePlan(Object.keys(include).length ? { ...query, include } : query, selected);
       if (!plan) throw new Declined('a page the list statement does not serve');
     }
