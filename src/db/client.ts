@@ -116,8 +116,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 // failover): the statement never ran or was rolled back, so sending it again is safe.
 const TERMINATED = new Set(['57P01', '57P02', '57P03']);
 
-/** PostgreSQL's text form of a timestamp as a Date: one without a time zone is UTC, as Prisma writes it. */
-const toDate = (text: string) => new Date(`${text.replace(' ', 'T')}${/[+-]\d\d(:\d\d)?$/.test(text) ? '' : 'Z'}`);
+/** PostgreSQL's text form of a timestamp without time zone as a Date: UTC, as Prisma writes them. */
+const utcDate = (text: string) => new Date(`${text.slice(0, 10)}T${text.slice(11)}Z`);
 
 /**
  * The PostgreSQL driver, loaded when a URL is given: an embedded start spares loading it, as a
@@ -167,17 +167,17 @@ async function postgresDriver() {
   };
   const arrayOf = (entry: (text: string) => unknown) => (text: string) => arrays.create(text, entry).parse();
   // oids of arrays, which pg-types' builtins leave out
-  const [TIMESTAMP_ARRAY, TIMESTAMPTZ_ARRAY, INT8_ARRAY] = [1115, 1185, 1016];
+  const [TIMESTAMP_ARRAY, INT8_ARRAY] = [1115, 1016];
   /**
-   * Values as `$queryRaw` gives them where pg's defaults differ: timestamps (pg reads those
-   * without a time zone as local time; Prisma writes them in UTC) and 64-bit integers (BigInts).
+   * Values as `$queryRaw` gives them where pg's defaults differ: timestamps without time zone (pg
+   * reads them as local time; Prisma writes them in UTC) and 64-bit integers (BigInts).
    */
   const asQueryRaw = {
     getTypeParser(oid: number, format?: 'text' | 'binary'): (text: string) => unknown {
       if (format !== 'binary') {
-        if (oid === builtins.TIMESTAMP || oid === builtins.TIMESTAMPTZ) return toDate;
+        if (oid === builtins.TIMESTAMP) return utcDate;
         if (oid === builtins.INT8) return BigInt;
-        if (oid === TIMESTAMP_ARRAY || oid === TIMESTAMPTZ_ARRAY) return arrayOf(toDate);
+        if (oid === TIMESTAMP_ARRAY) return arrayOf(utcDate);
         if (oid === INT8_ARRAY) return arrayOf(BigInt);
       }
       return getTypeParser(oid, format);

@@ -25,6 +25,9 @@ const CreateList = graphql(`
     createList(input: $input) { __typename ... on CreateListPayload { list { id } } }
   }
 `);
+const ListPage = graphql(`
+  query TrT_ListPage($id: ID!) { list(id: $id) { name items(first: 5) { edges { node { title } } } } }
+`);
 const Presence = graphql(`
   subscription TrT_Presence($listId: ID!) { presence(listId: $listId) { kind } }
 `);
@@ -70,6 +73,23 @@ describe('OpenTelemetry traces', () => {
     );
     expect(statements.length).toBeGreaterThan(0);
     expect(String(statements[0]?.attributes['db.statement'])).toMatch(/SELECT/);
+  });
+
+  it("show a list page's one statement, read around Prisma's client on PostgreSQL, as its query's child", async () => {
+    const a = (await t.ok(CreateAccount, { input: { name: 'Paged' } }, ADA)).createAccount;
+    const accountId = a.__typename === 'CreateAccountPayload' ? a.account.id : '';
+    const w = (await t.ok(CreateWorkspace, { input: { accountId, name: 'W' } }, ADA)).createWorkspace;
+    const workspaceId = w.__typename === 'CreateWorkspacePayload' ? w.workspace.id : '';
+    const l = (await t.ok(CreateList, { input: { workspaceId, name: 'L' } }, ADA)).createList;
+    const id = l.__typename === 'CreateListPayload' ? l.list.id : '';
+    exporter.reset();
+    expect((await t.ok(ListPage, { id }, ADA)).list?.name).toBe('L');
+    const spans = exporter.getFinishedSpans();
+    const query = spans.find((s) => s.name === 'query TrT_ListPage');
+    const statements = spans
+      .filter((s) => s.name === 'db.statement' && s.parentSpanContext?.spanId === query?.spanContext().spanId)
+      .map((s) => String(s.attributes['db.statement']));
+    expect(statements).toEqual([expect.stringMatching(/^SELECT [^]*FROM "Item" [^]*\/\* prepared \*\/$/)]);
   });
 
   it("show a websocket subscription's span and a span for each event it delivers", async () => {
