@@ -49,6 +49,15 @@ describe('OpenTelemetry traces', () => {
     await provider.shutdown();
     trace.disable();
   });
+  /** A list named L in a workspace W of a new account `name` of Ada's. */
+  const newList = async (name: string) => {
+    const a = (await t.ok(CreateAccount, { input: { name } }, ADA)).createAccount;
+    const accountId = a.__typename === 'CreateAccountPayload' ? a.account.id : '';
+    const w = (await t.ok(CreateWorkspace, { input: { accountId, name: 'W' } }, ADA)).createWorkspace;
+    const workspaceId = w.__typename === 'CreateWorkspacePayload' ? w.workspace.id : '';
+    const l = (await t.ok(CreateList, { input: { workspaceId, name: 'L' } }, ADA)).createList;
+    return l.__typename === 'CreateListPayload' ? l.list.id : '';
+  };
 
   it('are off unless the OTEL_* variables ask for them', () => {
     expect(tracingRequested({})).toBe(false);
@@ -76,12 +85,7 @@ describe('OpenTelemetry traces', () => {
   });
 
   it("show a list page's one statement, read around Prisma's client on PostgreSQL, as its query's child", async () => {
-    const a = (await t.ok(CreateAccount, { input: { name: 'Paged' } }, ADA)).createAccount;
-    const accountId = a.__typename === 'CreateAccountPayload' ? a.account.id : '';
-    const w = (await t.ok(CreateWorkspace, { input: { accountId, name: 'W' } }, ADA)).createWorkspace;
-    const workspaceId = w.__typename === 'CreateWorkspacePayload' ? w.workspace.id : '';
-    const l = (await t.ok(CreateList, { input: { workspaceId, name: 'L' } }, ADA)).createList;
-    const id = l.__typename === 'CreateListPayload' ? l.list.id : '';
+    const id = await newList('Paged');
     exporter.reset();
     expect((await t.ok(ListPage, { id }, ADA)).list?.name).toBe('L');
     const spans = exporter.getFinishedSpans();
@@ -93,12 +97,7 @@ describe('OpenTelemetry traces', () => {
   });
 
   it("show a websocket subscription's span and a span for each event it delivers", async () => {
-    const a = (await t.ok(CreateAccount, { input: { name: 'Live' } }, ADA)).createAccount;
-    const accountId = a.__typename === 'CreateAccountPayload' ? a.account.id : '';
-    const w = (await t.ok(CreateWorkspace, { input: { accountId, name: 'W' } }, ADA)).createWorkspace;
-    const workspaceId = w.__typename === 'CreateWorkspacePayload' ? w.workspace.id : '';
-    const l = (await t.ok(CreateList, { input: { workspaceId, name: 'L' } }, ADA)).createList;
-    const listId = l.__typename === 'CreateListPayload' ? l.list.id : '';
+    const listId = await newList('Live');
     exporter.reset();
     const ws = connectWs(t.server.url, await t.token(ADA));
     try {
