@@ -87,7 +87,7 @@ const READ = /^\s*SELECT\b/i;
  * statements are; the response cache does not hear of them, which a read leaves unchanged anyway.
  */
 export async function readRows(db: DbTx, statement: Prisma.Sql): Promise<Rows> {
-  if (!READ.test(statement.sql)) throw new Error('readRows runs reads only');
+  if (!READ.test(statement.strings[0] ?? '')) throw new Error('readRows runs reads only');
   const direct = directReaders.get(db);
   if (direct) return direct(statement);
   const objects = await db.$queryRaw<Record<string, unknown>[]>(statement);
