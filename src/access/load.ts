@@ -260,8 +260,9 @@ export type ListSelectRow = Prisma.ListGetPayload<{ select: ReturnType<typeof li
 
 /**
  * The SQL mirror of `listSelect`: one row of plain columns and arrays (no JSON; the arrays of one
- * aggregate in the same order, that of its rows; shares by id, as `listSelect` orders them, since
- * reasons list them in that order) for the list
+ * aggregate in the same order, that of its rows, sorted once before they are aggregated rather
+ * than once per array; shares by id, as `listSelect` orders them, since reasons list them in that
+ * order) for the list
  * `listId`, none when it does not exist. A statement that reads a list's content puts it in a
  * CTE and reads it back with `listFactsFromSql`, so opening a list costs one round trip for its
  * facts and its content together. test/api/list-read.test.ts holds it to `listSelect`'s answer.
@@ -284,14 +285,15 @@ LEFT JOIN "WorkspaceMember" wm ON wm."workspaceId" = w.id AND wm."userId" = ${vi
   AND (wm."expiresAt" IS NULL OR wm."expiresAt" > ${now})
 LEFT JOIN "AccountMember" am ON am."accountId" = a.id AND am."userId" = ${viewerId}
 LEFT JOIN LATERAL (
-  SELECT array_agg(s.id ORDER BY s.id) AS "f_shareIds", array_agg(s.role::text ORDER BY s.id) AS "f_shareRoles",
-    array_agg(s."userId" ORDER BY s.id) AS "f_shareUsers", array_agg(s."groupId" ORDER BY s.id) AS "f_shareGroups",
-    array_agg(s."rightId" ORDER BY s.id) AS "f_shareRights", array_agg(s."expiresAt" ORDER BY s.id) AS "f_shareExpires"
-  FROM "Share" s
-  WHERE s."listId" = l.id AND (s."expiresAt" IS NULL OR s."expiresAt" > ${now})
-    AND (s."userId" = ${viewerId}
-      OR EXISTS (SELECT 1 FROM "GroupMember" gm WHERE gm."groupId" = s."groupId" AND gm."userId" = ${viewerId})
-      OR EXISTS (SELECT 1 FROM "RightGrant" rg WHERE rg."rightId" = s."rightId" AND rg."userId" = ${viewerId}))
+  SELECT array_agg(s.id) AS "f_shareIds", array_agg(s.role::text) AS "f_shareRoles",
+    array_agg(s."userId") AS "f_shareUsers", array_agg(s."groupId") AS "f_shareGroups",
+    array_agg(s."rightId") AS "f_shareRights", array_agg(s."expiresAt") AS "f_shareExpires"
+  FROM (SELECT s.* FROM "Share" s
+    WHERE s."listId" = l.id AND (s."expiresAt" IS NULL OR s."expiresAt" > ${now})
+      AND (s."userId" = ${viewerId}
+        OR EXISTS (SELECT 1 FROM "GroupMember" gm WHERE gm."groupId" = s."groupId" AND gm."userId" = ${viewerId})
+        OR EXISTS (SELECT 1 FROM "RightGrant" rg WHERE rg."rightId" = s."rightId" AND rg."userId" = ${viewerId}))
+    ORDER BY s.id) s
 ) sh ON true
 LEFT JOIN LATERAL (
   SELECT array_agg(p.audience::text) AS "f_ruleAudiences",

@@ -1,5 +1,6 @@
 import type { Viewer } from '../context.ts';
-import type { Db } from '../db/client.ts';
+import { type Db, PREPARED, readRows } from '../db/client.ts';
+import { Prisma } from '../generated/prisma/client.ts';
 import { anonymizedEmail } from '../modules/anonymize/service.ts';
 import { ensureUser, normalizeEmail } from '../modules/user/service.ts';
 import type { RateLimits } from '../security/rate-limits.ts';
@@ -12,13 +13,48 @@ import { AuthError, type TokenClaims, type TokenVerifier } from './jwt.ts';
  */
 export async function authenticate(db: Db, verifier: TokenVerifier, token: string): Promise<Viewer> {
   const claims = await verifier.verify(token);
-  const user =
-    (await db.user.findUnique({ where: { email: normalizeEmail(claims.email) } })) ?? (await provision(db, claims));
+  const user = (await signedInUser(db, normalizeEmail(claims.email))) ?? (await provision(db, claims));
   if (user.anonymizedAt) throw new AuthError('INVALID', 'The token is invalid');
   if (user.tokensValidAfter && (claims.iat ?? 0) * 1000 < user.tokensValidAfter.getTime()) {
     throw new AuthError('INVALID', 'The token was revoked');
   }
   return { id: user.id, email: user.email, name: user.name, tokenExpiresAt: claims.exp };
+}
+
+/** What signing in reads of a user. */
+interface SignedInUser {
+  id: string;
+  email: string;
+  name: string | null;
+  tokensValidAfter: Date | null;
+  anonymizedAt: Date | null;
+}
+
+/**
+ * The user of an address, as signing in reads it: a statement of every request, kept planned by
+ * the server (PREPARED) and read around Prisma's result mapping.
+ */
+async function signedInUser(db: Db, email: string): Promise<SignedInUser | null> {
+  const { rows } = await readRows(
+    db,
+    Prisma.sql`SELECT id, email, name, "tokensValidAfter", "anonymizedAt" FROM "User" WHERE email = ${email}
+${Prisma.raw(PREPARED)}`,
+  );
+  const [id, found, name, tokensValidAfter, anonymizedAt] = (rows[0] ?? []) as [
+    string?,
+    string?,
+    (string | null)?,
+    (Date | null)?,
+    (Date | null)?,
+  ];
+  if (id === undefined || found === undefined) return null;
+  return {
+    id,
+    email: found,
+    name: name ?? null,
+    tokensValidAfter: tokensValidAfter ?? null,
+    anonymizedAt: anonymizedAt ?? null,
+  };
 }
 
 /**

@@ -25,6 +25,9 @@ const CreateList = graphql(`
     createList(input: $input) { __typename ... on CreateListPayload { list { id } } }
   }
 `);
+const ListPage = graphql(`
+  query TrT_ListPage($id: ID!) { list(id: $id) { name items(first: 5) { edges { node { title } } } } }
+`);
 const Presence = graphql(`
   subscription TrT_Presence($listId: ID!) { presence(listId: $listId) { kind } }
 `);
@@ -46,6 +49,15 @@ describe('OpenTelemetry traces', () => {
     await provider.shutdown();
     trace.disable();
   });
+  /** A list named L in a workspace W of a new account `name` of Ada's. */
+  const newList = async (name: string) => {
+    const a = (await t.ok(CreateAccount, { input: { name } }, ADA)).createAccount;
+    const accountId = a.__typename === 'CreateAccountPayload' ? a.account.id : '';
+    const w = (await t.ok(CreateWorkspace, { input: { accountId, name: 'W' } }, ADA)).createWorkspace;
+    const workspaceId = w.__typename === 'CreateWorkspacePayload' ? w.workspace.id : '';
+    const l = (await t.ok(CreateList, { input: { workspaceId, name: 'L' } }, ADA)).createList;
+    return l.__typename === 'CreateListPayload' ? l.list.id : '';
+  };
 
   it('are off unless the OTEL_* variables ask for them', () => {
     expect(tracingRequested({})).toBe(false);
@@ -72,13 +84,20 @@ describe('OpenTelemetry traces', () => {
     expect(String(statements[0]?.attributes['db.statement'])).toMatch(/SELECT/);
   });
 
+  it("show a list page's one statement, read around Prisma's client on PostgreSQL, as its query's child", async () => {
+    const id = await newList('Paged');
+    exporter.reset();
+    expect((await t.ok(ListPage, { id }, ADA)).list?.name).toBe('L');
+    const spans = exporter.getFinishedSpans();
+    const query = spans.find((s) => s.name === 'query TrT_ListPage');
+    const statements = spans
+      .filter((s) => s.name === 'db.statement' && s.parentSpanContext?.spanId === query?.spanContext().spanId)
+      .map((s) => String(s.attributes['db.statement']));
+    expect(statements).toEqual([expect.stringMatching(/^SELECT [^]*FROM "Item" [^]*\/\* prepared \*\/$/)]);
+  });
+
   it("show a websocket subscription's span and a span for each event it delivers", async () => {
-    const a = (await t.ok(CreateAccount, { input: { name: 'Live' } }, ADA)).createAccount;
-    const accountId = a.__typename === 'CreateAccountPayload' ? a.account.id : '';
-    const w = (await t.ok(CreateWorkspace, { input: { accountId, name: 'W' } }, ADA)).createWorkspace;
-    const workspaceId = w.__typename === 'CreateWorkspacePayload' ? w.workspace.id : '';
-    const l = (await t.ok(CreateList, { input: { workspaceId, name: 'L' } }, ADA)).createList;
-    const listId = l.__typename === 'CreateListPayload' ? l.list.id : '';
+    const listId = await newList('Live');
     exporter.reset();
     const ws = connectWs(t.server.url, await t.token(ADA));
     try {

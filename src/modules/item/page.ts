@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import type { Rows } from '../../db/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 
 /**
@@ -116,18 +117,9 @@ function columnsFor(
   return all.filter((column) => wanted.has(column));
 }
 
-/**
- * `alias."column" AS "prefix_column"` for each column (enums read as text), or `array_agg(…)` of
- * it when `aggregated`: every array of one aggregate holds its rows in the same order, the order
- * they come in (an `ORDER BY` per array would sort once per array and item).
- */
-function columns(alias: string, prefix: string, names: readonly string[], aggregated = false): string {
-  return names
-    .map((name) => {
-      const column = `${alias}."${name}"${name === 'kind' ? '::text' : ''}`;
-      return `${aggregated ? `array_agg(${column})` : column} AS "${prefix}${name}"`;
-    })
-    .join(', ');
+/** `alias."column" AS "prefix_column"` for each column (enums read as text). */
+function columns(alias: string, prefix: string, names: readonly string[]): string {
+  return names.map((name) => `${alias}."${name}"${name === 'kind' ? '::text' : ''} AS "${prefix}${name}"`).join(', ');
 }
 
 /**
@@ -141,9 +133,11 @@ function person(id: string): string {
 
 /**
  * One statement for a list's `head` (a one-row query about the list, e.g. its access facts and
- * fields) and a page of its items as `plan` says, as rows, not JSON: the head's columns on the
- * first row, then one row per item with its people, and its page of updates as arrays (a
- * LATERAL per item, on the (itemId, id) index). A list without items still gives the head's row.
+ * fields) and a page of its items as `plan` says, as rows of plain columns, not JSON: the head's
+ * columns on the first row, then the items in order with their people, an item on as many rows as
+ * its page of updates holds (a LATERAL per item, on the (itemId, id) index), at least one. Rows
+ * rather than arrays of updates: an array per column and item cost PostgreSQL an aggregate each,
+ * and the server parsing them. A list without items still gives the head's row.
  */
 export function itemsPageStatement(head: Prisma.Sql, listId: string, plan: ItemsPagePlan): Prisma.Sql {
   const cursor = plan.cursor
@@ -151,25 +145,30 @@ export function itemsPageStatement(head: Prisma.Sql, listId: string, plan: Items
     : Prisma.empty;
   const select = [`h.*`, columns('p', 'i_', plan.columns)];
   const joins: Prisma.Sql[] = [];
+  const join = (alias: string, subquery: string) =>
+    joins.push(Prisma.raw(`LEFT JOIN LATERAL (${subquery}) ${alias} ON true`));
   for (const [wanted, alias, key] of [
     [plan.createdBy, 'cb', 'createdById'],
     [plan.updatedBy, 'ub', 'updatedById'],
   ] as const) {
     if (!wanted) continue;
     select.push(columns(alias, `${alias}_`, wanted));
-    joins.push(Prisma.raw(`LEFT JOIN LATERAL (${person(`p."${key}"`)}) ${alias} ON true`));
+    join(alias, person(`p."${key}"`));
   }
+  let order = '';
   if (plan.updates) {
     const { take, author } = plan.updates;
-    const direction = Prisma.raw(take < 0 ? 'DESC' : 'ASC');
-    const authors = author ? `, ${columns('ua', 'ua_', author, true)}` : '';
-    select.push(`up.*`);
+    const direction = take < 0 ? 'DESC' : 'ASC';
+    select.push(columns('u', 'u_', plan.updates.columns));
     // The page size is a parameter: one statement text (and prepared statement) per shape.
     joins.push(Prisma.sql`LEFT JOIN LATERAL (
-  SELECT ${Prisma.raw(columns('u', 'u_', plan.updates.columns, true) + authors)}
-  FROM (SELECT * FROM "ItemUpdate" x WHERE x."itemId" = p.id ORDER BY x.id ${direction} LIMIT ${Math.abs(take)}) u
-  ${Prisma.raw(author ? `LEFT JOIN LATERAL (${person('u."authorId"')}) ua ON true` : '')}
-) up ON true`);
+  SELECT * FROM "ItemUpdate" x WHERE x."itemId" = p.id ORDER BY x.id ${Prisma.raw(direction)} LIMIT ${Math.abs(take)}
+) u ON true`);
+    if (author) {
+      select.push(columns('ua', 'ua_', author));
+      join('ua', person('u."authorId"'));
+    }
+    order = `, u.id ${direction}`;
   }
   // Subqueries rather than a WITH, so that the statement starts with SELECT: the response cache
   // takes any other statement for a write (src/cache/generations.ts). OFFSET 0 keeps the head a
@@ -183,49 +182,52 @@ FROM (
 ) p
 FULL JOIN (SELECT 1 AS "h_first", head.* FROM (${head}) head OFFSET 0) h ON h."h_first" = p.ord
 ${joins.length ? Prisma.join(joins, '\n', '', '') : Prisma.empty}
-ORDER BY p.ord NULLS FIRST`;
+ORDER BY p.ord NULLS FIRST${Prisma.raw(order)}`;
 }
 
 /** The Prisma-shaped items (with the relations `plan` loads) of `itemsPageStatement`'s rows. */
-export function itemsFromRows(
-  rows: readonly Record<string, unknown>[],
-  plan: ItemsPagePlan,
-): Record<string, unknown>[] {
+export function itemsFromRows({ columns, rows }: Rows, plan: ItemsPagePlan): Record<string, unknown>[] {
+  const at = new Map(columns.map((name, i) => [name, i]));
+  const reader = (prefix: string, names: readonly string[] | null) => {
+    if (!names) return null;
+    const id = at.get(`${prefix}id`) ?? -1;
+    const indexes = names.map((name) => at.get(prefix + name) ?? -1);
+    return (row: readonly unknown[]): Record<string, unknown> | null => {
+      if (row[id] === null || row[id] === undefined) return null;
+      const out: Record<string, unknown> = {};
+      for (let k = 0; k < names.length; k++) out[names[k] as string] = row[indexes[k] as number];
+      return out;
+    };
+  };
+  const item = reader('i_', plan.columns) as NonNullable<ReturnType<typeof reader>>;
+  const createdBy = reader('cb_', plan.createdBy);
+  const updatedBy = reader('ub_', plan.updatedBy);
+  const update = reader('u_', plan.updates?.columns ?? null);
+  const author = reader('ua_', plan.updates?.author ?? null);
+  const itemId = at.get('i_id') ?? -1;
   const items: Record<string, unknown>[] = [];
+  // An item's rows come together, one per update of its page.
+  let lastId: unknown = null;
+  let updates: Record<string, unknown>[] = [];
   for (const row of rows) {
-    if (row.i_id === null || row.i_id === undefined) continue;
-    const item = pick(row, 'i_', plan.columns);
-    if (plan.createdBy) item.createdBy = row.cb_id === null ? null : pick(row, 'cb_', plan.createdBy);
-    if (plan.updatedBy) item.updatedBy = row.ub_id === null ? null : pick(row, 'ub_', plan.updatedBy);
-    if (plan.updates) item.updates = updatesOf(row, plan.updates);
-    items.push(item);
-  }
-  return items;
-}
-
-function pick(row: Record<string, unknown>, prefix: string, names: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const name of names) out[name] = row[prefix + name];
-  return out;
-}
-
-/** An item's updates, oldest first as Prisma gives them (a `last` page comes newest first). */
-function updatesOf(row: Record<string, unknown>, { take, columns, author }: NonNullable<ItemsPagePlan['updates']>) {
-  const ids = row.u_id as unknown[] | null;
-  if (!ids) return [];
-  const updates = ids.map((_, i) => {
-    const update: Record<string, unknown> = {};
-    for (const name of columns) update[name] = (row[`u_${name}`] as unknown[])[i];
-    if (author) {
-      const authorId = (row.ua_id as unknown[])[i];
-      if (authorId === null) update.author = null;
-      else {
-        const user: Record<string, unknown> = {};
-        for (const name of author) user[name] = (row[`ua_${name}`] as unknown[])[i];
-        update.author = user;
-      }
+    const id = row[itemId];
+    if (id === null || id === undefined) continue;
+    if (id !== lastId) {
+      const read = item(row) as Record<string, unknown>;
+      if (createdBy) read.createdBy = createdBy(row);
+      if (updatedBy) read.updatedBy = updatedBy(row);
+      lastId = id;
+      updates = [];
+      if (update) read.updates = updates;
+      items.push(read);
     }
-    return update;
-  });
-  return take < 0 ? updates.reverse() : updates;
+    const found = update?.(row);
+    if (found) {
+      if (author) found.author = author(row);
+      updates.push(found);
+    }
+  }
+  // A `last` page comes newest first: Prisma gives it oldest first.
+  if (plan.updates && plan.updates.take < 0) for (const read of items) (read.updates as unknown[]).reverse();
+  return items;
 }

@@ -1,7 +1,7 @@
 import { type FieldNode, type GraphQLResolveInfo, Kind, type SelectionSetNode } from 'graphql';
 import { type ListFactsColumns, listFactsFromSql, listFactsSql } from '../../access/load.ts';
 import type { Context } from '../../context.ts';
-import { PREPARED } from '../../db/client.ts';
+import { PREPARED, readRows } from '../../db/client.ts';
 import { Prisma } from '../../generated/prisma/client.ts';
 import {
   type ItemsPagePlan,
@@ -65,6 +65,9 @@ function subfields(nodes: readonly FieldNode[], info: GraphQLResolveInfo): Map<s
   return found;
 }
 
+/** The head's columns, on the statement's first row: the list's facts and fields. */
+type HeadColumns = ListFactsColumns & { l_name: string; l_createdAt: Date; l_updatedAt: Date };
+
 /**
  * Reads a list as `plan` says, with the viewer's facts on it in the same statement (primed into
  * `ctx.access`, which decides on them): the list as Prisma would have returned it for the query,
@@ -79,11 +82,11 @@ export async function readList(
 FROM (${listFactsSql(ctx.access.viewer, listId)}) f JOIN "List" l ON l.id = f."f_id"`;
   const statement = plan.items ? itemsPageStatement(head, listId, plan.items) : head;
   // Of a few shapes (the plan's), and run on every list read: kept planned by the server.
-  const rows = await ctx.db.$queryRaw<(ListFactsColumns & Record<string, unknown>)[]>(
-    Prisma.sql`${statement}\n${Prisma.raw(PREPARED)}`,
-  );
-  const first = rows[0];
-  const facts = first && first.f_id !== null && first.f_id !== undefined ? first : null;
+  const result = await readRows(ctx.db, Prisma.sql`${statement}\n${Prisma.raw(PREPARED)}`);
+  const first = result.rows[0];
+  const row =
+    first && (Object.fromEntries(result.columns.map((name, i) => [name, first[i]])) as unknown as HeadColumns);
+  const facts = row && row.f_id !== null && row.f_id !== undefined ? row : null;
   ctx.access.primeList(listId, facts && listFactsFromSql(ctx.access.viewer, facts));
   if (!facts) return null;
   const list: Record<string, unknown> = {
@@ -99,7 +102,7 @@ FROM (${listFactsSql(ctx.access.viewer, listId)}) f JOIN "List" l ON l.id = f."f
     createdAt: facts.l_createdAt,
     updatedAt: facts.l_updatedAt,
   };
-  if (plan.items) list.items = itemsFromRows(rows, plan.items);
+  if (plan.items) list.items = itemsFromRows(result, plan.items);
   return list;
 }
 
