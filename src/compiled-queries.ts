@@ -31,14 +31,17 @@ export const COMPILE_AFTER = 2;
 interface Operation {
   schema: GraphQLSchema;
   runs: number;
-  /** null: never compiled (not a query, incremental delivery, or graphql-jit refused it). */
+  /** null: never compiled (not a query, incremental delivery, a `__` key, or graphql-jit refused it). */
   compiled: CompiledQuery | null | undefined;
   /** Its plan, when a planner serves it (src/planned-queries.ts). */
   planned: PlannedOperation | null;
 }
 
-/** Whether the document asks for incremental delivery, which graphql-jit does not do. */
-function defersOrStreams(document: DocumentNode): boolean {
+/**
+ * Whether the document asks for incremental delivery, which graphql-jit does not do, or names a
+ * response key `__…` (an alias such as `__proto__`), which graphql-jit's answer objects lose.
+ */
+function onlyForGraphql(document: DocumentNode): boolean {
   let found = false;
   visit(document, {
     Directive(node) {
@@ -48,14 +51,21 @@ function defersOrStreams(document: DocumentNode): boolean {
       }
       return undefined;
     },
+    Field(node) {
+      if (node.alias?.value.startsWith('__')) {
+        found = true;
+        return BREAK;
+      }
+      return undefined;
+    },
   });
   return found;
 }
 
-/** Whether an operation of the document may leave graphql's executor: a query with no incremental delivery. */
+/** Whether an operation of the document may leave graphql's executor: a query graphql-jit answers as graphql does. */
 function compilable(args: ExecutionArgs): boolean {
   const operation = getOperationAST(args.document, args.operationName);
-  return operation?.operation === 'query' && !defersOrStreams(args.document);
+  return operation?.operation === 'query' && !onlyForGraphql(args.document);
 }
 
 function compile(args: ExecutionArgs): CompiledQuery | null {

@@ -98,6 +98,8 @@ export function planSelection(
         const key = selection.alias?.value ?? selection.name.value;
         const name = selection.name.value;
         if (keys.has(key) || (name !== '__typename' && names.has(name))) return false;
+        // An answer is a plain object: a key such as `__proto__` is the executor's to write.
+        if (key.startsWith('__') && key !== '__typename') return false;
         keys.add(key);
         names.add(name);
         const planned = planField(schema, served, type, selection, fragments);
@@ -261,14 +263,39 @@ export function complete(
   value: Record<string, unknown>,
   request: PlannedRequest,
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const planned of selection.fields) {
-    out[planned.key] =
-      planned.get === null
-        ? selection.type.name
-        : completeValue(planned, planned.shape, planned.get(value, request.argumentsOf(planned), request), request);
+  let make = makers.get(selection);
+  if (!make) {
+    make = maker(selection);
+    makers.set(selection, make);
   }
-  return out;
+  return make(value, request);
+}
+
+type Maker = (value: Record<string, unknown>, request: PlannedRequest) => Record<string, unknown>;
+const makers = new WeakMap<PlannedSelection, Maker>();
+
+/**
+ * The answer object of a selection, made as one object literal of its keys (as graphql-jit makes
+ * its answers): one allocation of the final shape, not an empty object grown key by key.
+ */
+function maker(selection: PlannedSelection): Maker {
+  const entries = selection.fields.map(
+    (planned, i) =>
+      `${JSON.stringify(planned.key)}: ${planned.get === null ? JSON.stringify(selection.type.name) : `field(fields[${i}], value, request)`}`,
+  );
+  return new Function('fields', 'field', `return (value, request) => ({ ${entries.join(', ')} });`)(
+    selection.fields,
+    completeField,
+  ) as Maker;
+}
+
+function completeField(planned: PlannedField, value: Record<string, unknown>, request: PlannedRequest): unknown {
+  return completeValue(
+    planned,
+    planned.shape,
+    (planned.get as Getter)(value, request.argumentsOf(planned), request),
+    request,
+  );
 }
 
 function completeValue(planned: PlannedField, shape: Shape, value: unknown, request: PlannedRequest): unknown {

@@ -204,6 +204,7 @@ describe('hot list pages, planned as a whole', () => {
       'items(first: 2) { edges { node { id @include(if: true) } } }',
       'name name',
       'a: name b: name',
+      '__proto__: name',
       'items(first: 2) { edges { node { a: updatedBy { id } b: updatedBy { name } } } }',
       'a: items(first: 1) { edges { cursor } } b: items(first: 2) { edges { cursor } }',
       'items(last: 2) { edges { node { id } } }',
