@@ -160,10 +160,14 @@ export function itemsPageStatement(head: Prisma.Sql, listId: string, plan: Items
     const { take, author } = plan.updates;
     const direction = take < 0 ? 'DESC' : 'ASC';
     select.push(columns('u', 'u_', plan.updates.columns));
-    // The page size is a parameter: one statement text (and prepared statement) per shape.
+    // The page size is a parameter: one statement text (and prepared statement) per shape. The
+    // last row of the |take| read is there only to say whether there is more (the connection drops
+    // it): past the first, it is counted (u_found) rather than sent and looked up (its author).
     joins.push(Prisma.sql`LEFT JOIN LATERAL (
-  SELECT * FROM "ItemUpdate" x WHERE x."itemId" = p.id ORDER BY x.id ${Prisma.raw(direction)} LIMIT ${Math.abs(take)}
-) u ON true`);
+  SELECT x.*, count(*) OVER ()::int AS "u_found", row_number() OVER (ORDER BY x.id ${Prisma.raw(direction)}) AS "u_rn"
+  FROM (SELECT * FROM "ItemUpdate" x WHERE x."itemId" = p.id ORDER BY x.id ${Prisma.raw(direction)} LIMIT ${Math.abs(take)}) x
+) u ON u."u_rn" = 1 OR u."u_rn" < ${Math.abs(take)}`);
+    select.push('u."u_found"');
     if (author) {
       select.push(columns('ua', 'ua_', author));
       join('ua', person('u."authorId"'));
@@ -205,19 +209,28 @@ export function itemsFromRows({ columns, rows }: Rows, plan: ItemsPagePlan): Rec
   const update = reader('u_', plan.updates?.columns ?? null);
   const author = reader('ua_', plan.updates?.author ?? null);
   const itemId = at.get('i_id') ?? -1;
+  const foundAt = at.get('u_found') ?? -1;
+  const size = Math.abs(plan.updates?.take ?? 0);
   const items: Record<string, unknown>[] = [];
   // An item's rows come together, one per update of its page.
   let lastId: unknown = null;
   let updates: Record<string, unknown>[] = [];
+  const close = () => {
+    // The row that only says there is more (see itemsPageStatement), as the connection will drop it.
+    if (updates.length === size - 1 && updates.length > 0 && updatesFound === size) updates.push(BEYOND_THE_PAGE);
+  };
+  let updatesFound: unknown = null;
   for (const row of rows) {
     const id = row[itemId];
     if (id === null || id === undefined) continue;
     if (id !== lastId) {
+      close();
       const read = item(row) as Record<string, unknown>;
       if (createdBy) read.createdBy = createdBy(row);
       if (updatedBy) read.updatedBy = updatedBy(row);
       lastId = id;
       updates = [];
+      updatesFound = row[foundAt];
       if (update) read.updates = updates;
       items.push(read);
     }
@@ -227,7 +240,14 @@ export function itemsFromRows({ columns, rows }: Rows, plan: ItemsPagePlan): Rec
       updates.push(found);
     }
   }
+  close();
   // A `last` page comes newest first: Prisma gives it oldest first.
   if (plan.updates && plan.updates.take < 0) for (const read of items) (read.updates as unknown[]).reverse();
   return items;
 }
+
+/**
+ * Stands for the update read only to learn that a page of updates has more (the connection
+ * drops that row unread, whichever way it pages): its fields were not sent.
+ */
+const BEYOND_THE_PAGE: Record<string, unknown> = Object.freeze({});
