@@ -163,6 +163,23 @@ function defineSuite(open: () => Promise<Backend>): void {
     ]);
   });
 
+  it('sets the database to price random page reads as cached ones (random_page_cost 1.1)', async () => {
+    const { rows: settings } = await db.conn.query<{ setconfig: string[] }>(
+      `SELECT setconfig FROM pg_db_role_setting
+        WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) AND setrole = 0`,
+    );
+    expect(settings[0]?.setconfig).toContain('random_page_cost=1.1');
+    // It applies to the sessions opened after it (PGlite's one session began before).
+    if (!db.openSession) return;
+    const session = await db.openSession();
+    try {
+      const { rows } = await session.conn.query<{ random_page_cost: string }>('SHOW random_page_cost');
+      expect(rows[0]?.random_page_cost).toBe('1.1');
+    } finally {
+      await session.close();
+    }
+  });
+
   it('applies nothing the second time', async () => {
     expect(await migrate(db.conn)).toEqual({ applied: [] });
   });
