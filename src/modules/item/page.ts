@@ -162,11 +162,22 @@ export function itemsPageStatement(head: Prisma.Sql, listId: string, plan: Items
     select.push(columns('u', 'u_', plan.updates.columns));
     // The page size is a parameter: one statement text (and prepared statement) per shape. The
     // last row of the |take| read is there only to say whether there is more (the connection drops
-    // it): past the first, it is counted (u_found) rather than sent and looked up (its author).
-    joins.push(Prisma.sql`LEFT JOIN LATERAL (
-  SELECT x.*, count(*) OVER ()::int AS "u_found", row_number() OVER (ORDER BY x.id ${Prisma.raw(direction)}) AS "u_rn"
-  FROM (SELECT * FROM "ItemUpdate" x WHERE x."itemId" = p.id ORDER BY x.id ${Prisma.raw(direction)} LIMIT ${Math.abs(take)}) x
-) u ON u."u_rn" = 1 OR u."u_rn" < ${Math.abs(take)}`);
+    // it): past the first, it is counted (u_found, on the (itemId, id) index) rather than sent and
+    // its author looked up.
+    const size = Math.abs(take);
+    const dir = Prisma.raw(direction);
+    joins.push(
+      size === 1
+        ? Prisma.sql`LEFT JOIN LATERAL (
+  SELECT x.*, NULL::int AS "u_found" FROM "ItemUpdate" x WHERE x."itemId" = p.id ORDER BY x.id ${dir} LIMIT ${size}
+) u ON true`
+        : Prisma.sql`LEFT JOIN LATERAL (
+  SELECT x.*, (SELECT count(*)::int FROM (
+    SELECT 1 FROM "ItemUpdate" c WHERE c."itemId" = p.id ORDER BY c.id ${dir} LIMIT ${size}
+  ) c) AS "u_found"
+  FROM "ItemUpdate" x WHERE x."itemId" = p.id ORDER BY x.id ${dir} LIMIT ${size - 1}
+) u ON true`,
+    );
     select.push('u."u_found"');
     if (author) {
       select.push(columns('ua', 'ua_', author));

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isoString } from '../../src/builder.ts';
 import { utcDate } from '../../src/db/client.ts';
 
 /** A Date as PostgreSQL writes a timestamp without time zone: fraction without its trailing zeros. */
@@ -50,5 +51,20 @@ describe('utcDate: a timestamp without time zone, read as UTC', () => {
     ]) {
       expect(utcDate(text).getTime(), text).toBe(new Date(`${text.slice(0, 10)}T${text.slice(11)}Z`).getTime());
     }
+  });
+});
+
+describe('isoString: a Date as toISOString writes it', () => {
+  it('agrees with toISOString for every instant, of any year', () => {
+    fc.assert(
+      fc.property(fc.date({ noInvalidDate: true }), (date) => {
+        expect(isoString(date)).toBe(date.toISOString());
+      }),
+      { numRuns: 5000 },
+    );
+    for (const iso of ['0999-12-31T23:59:59.999Z', '1000-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z']) {
+      expect(isoString(new Date(iso))).toBe(iso);
+    }
+    expect(isoString(new Date('+010000-01-01T00:00:00.000Z'))).toBe('+010000-01-01T00:00:00.000Z');
   });
 });
