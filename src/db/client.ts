@@ -251,8 +251,12 @@ async function openPostgres(
 ): Promise<Database> {
   const { Client, ResilientPool, PrismaPg, asQueryRaw } = await postgresDriver();
   // Two connections stay open while idle: a query after a quiet spell (a cached answer expiring)
-  // would otherwise wait for a new connection and a backend with cold catalog caches.
-  const pool = new ResilientPool({ connectionString: url, max: POOL_MAX, min: 2 });
+  // would otherwise wait for a new connection and a backend with cold catalog caches. The others
+  // close after a minute idle (pg-pool's default is 10 s): a new backend costs PostgreSQL
+  // milliseconds of CPU to start, load its catalog caches and plan each prepared statement again
+  // (five times before it settles on a generic plan), which a lull of a few seconds made it pay
+  // for most of the pool.
+  const pool = new ResilientPool({ connectionString: url, max: POOL_MAX, min: 2, idleTimeoutMillis: 60_000 });
   // An idle client whose server went away emits 'error' on the pool; unhandled, it kills the process.
   // pg-pool attaches the whole client to the error: log its message and SQLSTATE only.
   const onError = (err: Error & { code?: string }) =>
