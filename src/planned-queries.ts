@@ -69,6 +69,8 @@ export interface PlannedField {
 export interface PlannedSelection {
   type: GraphQLObjectType;
   fields: PlannedField[];
+  /** Makes its answer object for a value (see `maker`). */
+  make: Maker;
 }
 
 /** The answer of a planned request is the executor's to give after all. */
@@ -114,7 +116,7 @@ export function planSelection(
     }
     return true;
   };
-  return collect(set) ? { type, fields } : null;
+  return collect(set) ? { type, fields, make: maker(type, fields) } : null;
 }
 
 /** A field of a plan, for `node` (its response key and arguments). */
@@ -263,28 +265,22 @@ export function complete(
   value: Record<string, unknown>,
   request: PlannedRequest,
 ): Record<string, unknown> {
-  let make = makers.get(selection);
-  if (!make) {
-    make = maker(selection);
-    makers.set(selection, make);
-  }
-  return make(value, request);
+  return selection.make(value, request);
 }
 
 type Maker = (value: Record<string, unknown>, request: PlannedRequest) => Record<string, unknown>;
-const makers = new WeakMap<PlannedSelection, Maker>();
 
 /**
  * The answer object of a selection, made as one object literal of its keys (as graphql-jit makes
  * its answers): one allocation of the final shape, not an empty object grown key by key.
  */
-function maker(selection: PlannedSelection): Maker {
-  const entries = selection.fields.map(
+function maker(type: GraphQLObjectType, fields: readonly PlannedField[]): Maker {
+  const entries = fields.map(
     (planned, i) =>
-      `${JSON.stringify(planned.key)}: ${planned.get === null ? JSON.stringify(selection.type.name) : `field(fields[${i}], value, request)`}`,
+      `${JSON.stringify(planned.key)}: ${planned.get === null ? JSON.stringify(type.name) : `field(fields[${i}], value, request)`}`,
   );
   return new Function('fields', 'field', `return (value, request) => ({ ${entries.join(', ')} });`)(
-    selection.fields,
+    fields,
     completeField,
   ) as Maker;
 }
