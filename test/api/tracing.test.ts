@@ -28,6 +28,20 @@ const CreateList = graphql(`
 const ListPage = graphql(`
   query TrT_ListPage($id: ID!) { list(id: $id) { name items(first: 5) { edges { node { title } } } } }
 `);
+const TrCreateItem = graphql(`
+  mutation TrT_CreateItem($input: CreateItemInput!) {
+    createItem(input: $input) { __typename ... on CreateItemPayload { item { id version } } }
+  }
+`);
+const TrUpdateItem = graphql(`
+  mutation TrT_UpdateItem($input: UpdateItemInput!) {
+    updateItem(input: $input) {
+      __typename
+      ... on UpdateItemPayload { item { title version } }
+      ... on Error { code }
+    }
+  }
+`);
 const Presence = graphql(`
   subscription TrT_Presence($listId: ID!) { presence(listId: $listId) { kind } }
 `);
@@ -94,6 +108,41 @@ describe('OpenTelemetry traces', () => {
       .filter((s) => s.name === 'db.statement' && s.parentSpanContext?.spanId === query?.spanContext().spanId)
       .map((s) => String(s.attributes['db.statement']));
     expect(statements).toEqual([expect.stringMatching(/^SELECT [\s\S]*FROM "Item" [\s\S]*\/\* prepared \*\/$/)]);
+  });
+
+  it('show an item change alone as one statement that PostgreSQL keeps prepared, past the plans it tries first', async () => {
+    const listId = await newList('Edited');
+    /** The list-content writes of the last operation named `name`. */
+    const writesOf = (name: string) => {
+      const spans = exporter.getFinishedSpans();
+      const operation = spans.filter((s) => s.name === name).at(-1);
+      return spans
+        .filter((s) => s.name === 'db.statement' && s.parentSpanContext?.spanId === operation?.spanContext().spanId)
+        .map((s) => String(s.attributes['db.statement']))
+        .filter((statement) => statement.startsWith('/* list-content */'));
+    };
+    const change = /^\/\* list-content \*\/ WITH "change_0" AS [\s\S]*\/\* prepared \*\/$/;
+    exporter.reset();
+    const created = (await t.ok(TrCreateItem, { input: { listId, title: 'v1', fields: {} } }, ADA)).createItem;
+    expect(created.__typename).toBe('CreateItemPayload');
+    const item = created.__typename === 'CreateItemPayload' ? created.item : { id: '', version: 0 };
+    expect(writesOf('mutation TrT_CreateItem')).toEqual([expect.stringMatching(change)]);
+    // PostgreSQL plans a prepared statement for its values five times, then for any: the eighth
+    // edit runs on the plan for any item, and still finds this one alone.
+    for (let version = 1; version <= 8; version++) {
+      exporter.reset();
+      const input = { id: item.id, expectedVersion: version, patch: { title: `v${version + 1}` } };
+      expect((await t.ok(TrUpdateItem, { input }, ADA)).updateItem).toEqual({
+        __typename: 'UpdateItemPayload',
+        item: { title: `v${version + 1}`, version: version + 1 },
+      });
+      expect(writesOf('mutation TrT_UpdateItem')).toEqual([expect.stringMatching(change)]);
+    }
+    const stale = { id: item.id, expectedVersion: 3, patch: { title: 'late' } };
+    expect((await t.ok(TrUpdateItem, { input: stale }, ADA)).updateItem).toEqual({
+      __typename: 'ConflictError',
+      code: 'CONFLICT',
+    });
   });
 
   it("show a websocket subscription's span and a span for each event it delivers", async () => {
