@@ -68,6 +68,19 @@ export async function startBaseline() {
 }
 
 /**
+ * Settings for every sharegraph server a bench starts, from BENCH_SERVER_ENV (a JSON object of
+ * variables, e.g. `{"DATABASE_POOL_MAX":"20"}`): a setting measured against its default.
+ */
+function serverEnv(): Record<string, string> {
+  const text = process.env.BENCH_SERVER_ENV;
+  if (!text) return {};
+  const env: unknown = JSON.parse(text);
+  if (typeof env !== 'object' || env === null || Object.values(env).some((v) => typeof v !== 'string'))
+    throw new Error('BENCH_SERVER_ENV must be a JSON object of strings');
+  return env as Record<string, string>;
+}
+
+/**
  * One sharegraph instance (production mode, PostgreSQL, Redis) with the issue's fixture: a
  * closed workspace's list of 50 items, each with its last change and last update, that the
  * viewer reads through a group share.
@@ -76,7 +89,7 @@ export async function startSharegraph(env: Record<string, string> = {}, root?: s
   const cluster = await startCluster({
     instances: 1,
     nodeArgs: profileArgs(),
-    env,
+    env: { ...env, ...serverEnv() },
     ...(root ? { root } : {}),
   });
   const url = cluster.urls[0] as string;

@@ -30,6 +30,7 @@ const schema = z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
       .optional(),
+    DATABASE_POOL_MAX: positiveInt.optional(),
     DATA_DIR: z.string().min(1).default('.data'),
     REDIS_URL: z
       .string()
@@ -117,6 +118,8 @@ export interface Config {
    * lock use it when set, `databaseUrl` otherwise.
    */
   databaseDirectUrl: string | undefined;
+  /** PostgreSQL connections per instance at most; the pool's default (twice the cores and one) when unset. */
+  databasePoolMax: number | undefined;
   /** Where embedded data lives; `null` keeps PGlite in memory (tests). */
   dataDir: string | null;
   /** The standalone Redis (REDIS_URL). */
@@ -216,6 +219,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host,
     databaseUrl: e.DATABASE_URL,
     databaseDirectUrl: e.DATABASE_DIRECT_URL,
+    databasePoolMax: e.DATABASE_POOL_MAX,
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
     redis: e.REDIS_SENTINELS

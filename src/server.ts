@@ -72,6 +72,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const database = await openDatabase({
     databaseUrl: config.databaseUrl,
     directUrl: config.databaseDirectUrl,
+    poolMax: config.databasePoolMax,
     dataDir: config.dataDir,
     onConnectionError: (err) => log.error({ err }, 'database connection error'),
   });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type pg from 'pg';
@@ -22,6 +23,8 @@ export interface DatabaseOptions {
   dataDir?: string | null;
   /** Called when a pooled PostgreSQL connection fails outside a query, instead of crashing. */
   onConnectionError?: (err: Error) => void;
+  /** PostgreSQL connections the pool opens at most (DATABASE_POOL_MAX); POOL_MAX when unset. */
+  poolMax?: number | undefined;
 }
 
 /** An open database: the Prisma client, a way to run migrations, and a clean close. */
@@ -42,12 +45,15 @@ export interface Database {
 }
 
 /**
- * PostgreSQL connections the pool of one instance opens at most. With 10, 16 clients writing to
- * 16 lists found every connection busy in 5–8 % of the samples (`npm run bench -- writes`), their
- * statements waiting for the commit flush of others, while the next ones waited for a connection:
- * with more, more commits share each flush.
+ * PostgreSQL connections the pool of one instance opens at most, unless DATABASE_POOL_MAX says:
+ * twice this machine's cores and one (Prisma's own default, and the usual rule for a pool), 5 on
+ * two cores. More statements at once than PostgreSQL has cores to run them only make its backends
+ * take turns: at 50 clients on two cores, 20 connections cost PostgreSQL 0.91 ms of CPU per list
+ * page and 0.46 per item write, 5 connections 0.72 and 0.37, with more answered per second (`npm
+ * run bench -- executed writes`). A commit's flush waits on the disk, not a core, and writers of
+ * one list share a statement, so writes need no more.
  */
-export const POOL_MAX = 20;
+export const POOL_MAX = 2 * availableParallelism() + 1;
 
 /** Opens a raw statement of background work, which no operation's count includes. */
 export const BACKGROUND = '/* background */';
@@ -108,7 +114,7 @@ function countingClient(adapter: SqlDriverAdapterFactory) {
 
 /** Opens PostgreSQL (`databaseUrl`) or embedded PGlite (`dataDir`, or memory when null). */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.directUrl, options.onConnectionError);
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options);
   return openPglite(options.dataDir ?? null);
 }
 
@@ -246,8 +252,7 @@ async function postgresDriver() {
 
 async function openPostgres(
   url: string,
-  directUrl: string | undefined,
-  onConnectionError?: (err: Error) => void,
+  { directUrl, onConnectionError, poolMax = POOL_MAX }: DatabaseOptions,
 ): Promise<Database> {
   const { Client, ResilientPool, PrismaPg, asQueryRaw } = await postgresDriver();
   // Two connections stay open while idle: a query after a quiet spell (a cached answer expiring)
@@ -256,7 +261,7 @@ async function openPostgres(
   // milliseconds of CPU to start, load its catalog caches and plan each prepared statement again
   // (five times before it settles on a generic plan), which a lull of a few seconds made it pay
   // for most of the pool.
-  const pool = new ResilientPool({ connectionString: url, max: POOL_MAX, min: 2, idleTimeoutMillis: 60_000 });
+  const pool = new ResilientPool({ connectionString: url, max: poolMax, min: 2, idleTimeoutMillis: 60_000 });
   // An idle client whose server went away emits 'error' on the pool; unhandled, it kills the process.
   // pg-pool attaches the whole client to the error: log its message and SQLSTATE only.
   const onError = (err: Error & { code?: string }) =>

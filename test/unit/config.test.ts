@@ -48,6 +48,8 @@ describe('configuration', () => {
     ['DATABASE_DIRECT_URL', { DATABASE_DIRECT_URL: 'postgres://db:5432/x' }],
     ['EVENT_RETENTION_HOURS', { EVENT_RETENTION_HOURS: '0' }],
     ['SHUTDOWN_TIMEOUT_MS', { SHUTDOWN_TIMEOUT_MS: 'soon' }],
+    ['DATABASE_POOL_MAX', { DATABASE_URL: 'postgres://db:5432/x', DATABASE_POOL_MAX: '0' }],
+    ['DATABASE_POOL_MAX', { DATABASE_URL: 'postgres://db:5432/x', DATABASE_POOL_MAX: 'many' }],
   ])('refuses a bad %s (or combination) with one line naming it: %j', (name, env) => {
     let error: unknown;
     try {
