@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signToken } from '../../src/auth/jwt.ts';
 import { freshPostgresDatabase } from '../../test/helpers/db.ts';
@@ -55,6 +57,18 @@ export function profileArgs(): string[] {
     ...(process.env.BENCH_INSPECT ? [`--inspect=127.0.0.1:${process.env.BENCH_INSPECT}`] : []),
     ...(process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? []),
   ];
+}
+
+/**
+ * The node flags `npm start` gives the server in `root` (its package.json's `start` script, the
+ * words between `node` and the script): every server a bench starts, the bare yoga included, runs
+ * with them, as a deployment that follows the README does.
+ */
+export function startFlags(root = ROOT): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const words = (pkg.scripts?.start ?? '').split(/\s+/).filter(Boolean);
+  if (words[0] !== 'node') throw new Error(`${root}package.json: the start script does not run node`);
+  return words.slice(1).filter((word) => word.startsWith('--'));
 }
 
 /** A TCP port free at the moment of asking (the OS picks it). */
@@ -114,7 +128,7 @@ export function spawnServer(
   entry = 'scripts/start.mjs',
   root = ROOT,
 ): ChildProcess {
-  const child = spawn(process.execPath, [...nodeArgs, entry], {
+  const child = spawn(process.execPath, [...startFlags(root), ...nodeArgs, entry], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
