@@ -176,7 +176,9 @@ async function writeOutput(result, lastFile, lastContents) {
 // there must not fail the install: `npm start` builds again and shows the error.
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--dist')) {
   await buildDist();
-  process.stdout.write('sharegraph: built dist/main.js (start it with: node --max-semi-space-size=32 dist/main.js, see the README)\n');
+  process.stdout.write(
+    'sharegraph: built dist/main.js (start it with: node --max-semi-space-size=32 dist/main.js, see the README)\n',
+  );
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await buildApp().then(
     (file) => process.stdout.write(`sharegraph: npm start's build is ready (${relative(root, file)})\n`),
