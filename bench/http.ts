@@ -71,7 +71,7 @@ export async function startBaseline() {
  * Settings for every sharegraph server a bench starts, from BENCH_SERVER_ENV (a JSON object of
  * variables, e.g. `{"DATABASE_POOL_MAX":"20"}`): a setting measured against its default.
  */
-function serverEnv(): Record<string, string> {
+export function serverEnv(): Record<string, string> {
   const text = process.env.BENCH_SERVER_ENV;
   if (!text) return {};
   const env: unknown = JSON.parse(text);

@@ -1,5 +1,5 @@
 import { openDatabase, POOL_MAX } from '../src/db/client.ts';
-import { DRAIN_MS, type Load, load, round3, startBaseline, startSharegraph } from './http.ts';
+import { DRAIN_MS, type Load, load, round3, serverEnv, startBaseline, startSharegraph } from './http.ts';
 import { gql, mutate } from './lib/client.ts';
 import type { CpuSpent } from './lib/cpu.ts';
 import { type Bench, type Figure, median } from './lib/figure.ts';
@@ -16,6 +16,9 @@ import { type WaitProfile, waitSampler } from './lib/waits.ts';
 import { sleep } from './lib/ws-fixtures.ts';
 
 const CONCURRENT = 16;
+
+/** The connections the bench's server opens at most: its default, or BENCH_SERVER_ENV's. */
+const poolMax = (): number => Number(serverEnv().DATABASE_POOL_MAX ?? POOL_MAX);
 
 type Sharegraph = Awaited<ReturnType<typeof startSharegraph>>;
 
@@ -131,7 +134,7 @@ export async function mutations(
   seconds: number,
 ): Promise<MutationRun> {
   const database = await openDatabase({ databaseUrl: server.cluster.databaseUrl });
-  const sampler = await waitSampler(server.cluster.databaseUrl, POOL_MAX);
+  const sampler = await waitSampler(server.cluster.databaseUrl, poolMax());
   try {
     const token = await server.cluster.token(f.owner);
     const action = { where: { action: kind === 'updateItem' ? 'item.update' : 'item.create' } };
@@ -265,7 +268,7 @@ function waitsNote(runs: MutationRun[]): string {
   const locks = [...tables]
     .map((t) => `${t} ${round3(median(runs.map((r) => r.waits.rowLockWaits[t] ?? 0)))}`)
     .join(', ');
-  return `backends open ${round3(median(runs.map((r) => r.waits.backends)))}; at most ${Math.max(...runs.map((r) => r.waits.activeMax))} running a statement at once, ${POOL_MAX} or more in ${Math.round(median(runs.map((r) => r.waits.poolFull)) * 100)} % of samples; running a statement, by wait: ${active || 'none'}; waiting for a row lock, by table: ${locks || 'none'}`;
+  return `backends open ${round3(median(runs.map((r) => r.waits.backends)))}; at most ${Math.max(...runs.map((r) => r.waits.activeMax))} running a statement at once, ${poolMax()} or more in ${Math.round(median(runs.map((r) => r.waits.poolFull)) * 100)} % of samples; running a statement, by wait: ${active || 'none'}; waiting for a row lock, by table: ${locks || 'none'}`;
 }
 
 /**
