@@ -261,7 +261,12 @@ async function openPostgres(
   // milliseconds of CPU to start, load its catalog caches and plan each prepared statement again
   // (five times before it settles on a generic plan), which a lull of a few seconds made it pay
   // for most of the pool.
-  const pool = new ResilientPool({ connectionString: url, max: poolMax, min: 2, idleTimeoutMillis: 60_000 });
+  const pool = new ResilientPool({
+    connectionString: url,
+    max: poolMax,
+    min: Math.min(2, poolMax),
+    idleTimeoutMillis: 60_000,
+  });
   // An idle client whose server went away emits 'error' on the pool; unhandled, it kills the process.
   // pg-pool attaches the whole client to the error: log its message and SQLSTATE only.
   const onError = (err: Error & { code?: string }) =>

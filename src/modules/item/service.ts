@@ -67,6 +67,23 @@ async function loadItem(ctx: Ctx, itemId: string, question: ListQuestion): Promi
   }
 }
 
+/**
+ * The columns of a row a change returns: those of this version's model, never `*`. A change alone
+ * is a prepared statement, and PostgreSQL refuses to run one whose result gained a column ("cached
+ * plan must not change result type"), which a newer version's migration adds while this one still
+ * runs (a rolling deploy).
+ */
+function columnsOf(fields: Record<string, string>, table?: string): Prisma.Sql {
+  const prefix = table ? `"${table}".` : '';
+  return Prisma.raw(
+    Object.values(fields)
+      .map((column) => `${prefix}"${column}"`)
+      .join(', '),
+  );
+}
+const ITEM_ROW = columnsOf(Prisma.ItemScalarFieldEnum);
+const UPDATE_ROW = columnsOf(Prisma.ItemUpdateScalarFieldEnum);
+
 /** The list event of an item change; `rowData` (jsonb over the changed row) adds what only the change knows. */
 type ItemEvent = ListEventRecord & { rowData?: Prisma.Sql };
 
@@ -291,7 +308,7 @@ export async function createItem(
       SELECT ${id}, ${facts.listId}, ${input.title}, ${JSON.stringify(input.fields)}::jsonb, ${JSON.stringify(versions)}::jsonb,
         COALESCE(MAX("position"), 0) + 1 + ${place}, ${ctx.viewer.id}, ${ctx.viewer.id}, ${SQL_NOW}, ${SQL_NOW}
       FROM "Item" WHERE "listId" = ${facts.listId}
-      RETURNING *`,
+      RETURNING ${ITEM_ROW}`,
     { kind: 'ITEM_CREATED', itemId: id, rowData: VERSION },
     { batch: { itemId: id } },
   );
@@ -341,7 +358,7 @@ export async function updateItem(
         "updatedAt" = ${SQL_NOW}
       WHERE "id" = ${input.id} AND "listId" = ${facts.listId} AND "version" >= ${input.expectedVersion}
         AND (SELECT COALESCE(MAX(("fieldVersions" ->> k)::int), 0) FROM ${touchedKeys}) <= ${input.expectedVersion}
-      RETURNING *`,
+      RETURNING ${ITEM_ROW}`,
     { kind: 'ITEM_UPDATED', itemId: input.id, changedFields, rowData: VERSION },
     { batch: { itemId: input.id } },
   );
@@ -397,12 +414,12 @@ export async function moveItem(ctx: Ctx, input: { id: string; afterId?: string |
         FROM "Item" AS "a"
         WHERE "i"."id" = ${input.id} AND "i"."listId" = ${facts.listId}
           AND "a"."id" = ${input.afterId} AND "a"."listId" = "i"."listId"
-        RETURNING "i".*`
+        RETURNING ${columnsOf(Prisma.ItemScalarFieldEnum, 'i')}`
     : Prisma.sql`
         UPDATE "Item" SET ${touch}, "position" = COALESCE(
           (SELECT MIN("position") FROM "Item" WHERE "listId" = ${facts.listId} AND "id" <> ${input.id}), 1) - 1
         WHERE "id" = ${input.id} AND "listId" = ${facts.listId}
-        RETURNING *`;
+        RETURNING ${ITEM_ROW}`;
   const [moved] = await auditedChange<Item>(
     ctx,
     facts,
@@ -451,7 +468,7 @@ export async function postUpdate(
       FROM "Item" WHERE "id" = ${input.itemId} AND "listId" = ${facts.listId}
         AND (${parentId}::text IS NULL
           OR EXISTS (SELECT 1 FROM "ItemUpdate" WHERE "id" = ${parentId} AND "itemId" = ${input.itemId}))
-      RETURNING *`,
+      RETURNING ${UPDATE_ROW}`,
     { kind: 'UPDATE_POSTED', itemId: input.itemId, updateId },
   );
   if (!update) {
@@ -491,7 +508,7 @@ export async function updateUpdate(ctx: Ctx, input: { id: string; body: string }
     'item.edit-update',
     { type: 'ItemUpdate', id: update.id },
     { itemId: update.itemId },
-    () => Prisma.sql`UPDATE "ItemUpdate" SET "body" = ${input.body} WHERE "id" = ${update.id} RETURNING *`,
+    () => Prisma.sql`UPDATE "ItemUpdate" SET "body" = ${input.body} WHERE "id" = ${update.id} RETURNING ${UPDATE_ROW}`,
     { kind: 'UPDATE_EDITED', itemId: update.itemId, updateId: update.id },
   );
   if (!edited) throw new NotFoundError('The update');
