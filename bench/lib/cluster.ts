@@ -65,9 +65,10 @@ export function profileArgs(): string[] {
  * with them, as a deployment that follows the README does.
  */
 export function startFlags(root = ROOT): string[] {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const file = join(root, 'package.json');
+  const pkg = JSON.parse(readFileSync(file, 'utf8')) as { scripts?: { start?: string } };
   const words = (pkg.scripts?.start ?? '').split(/\s+/).filter(Boolean);
-  if (words[0] !== 'node') throw new Error(`${root}package.json: the start script does not run node`);
+  if (words[0] !== 'node') throw new Error(`${file}: the start script does not run node`);
   return words.slice(1).filter((word) => word.startsWith('--'));
 }
 
