@@ -1,9 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.ts';
-import { freshPostgresDatabase } from '../helpers/db.ts';
 import { listHelpers } from '../helpers/lists.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { type OnOwnDatabase, startOnOwnDatabase, type TestServer } from '../helpers/server.ts';
 import { POSTGRES_URL, servicesAvailable } from '../helpers/services.ts';
 
 const ListPage = graphql(`
@@ -30,23 +29,21 @@ const LISTS = 4;
 const available = await servicesAvailable();
 
 describe.skipIf(!available)('DATABASE_POOL_MAX', () => {
-  let db: Awaited<ReturnType<typeof freshPostgresDatabase>>;
-  let name: string;
+  let own: OnOwnDatabase;
   let t: TestServer;
+  let name: string;
+  // On the server's postgres database: a connection to the test database would count itself.
   let admin: pg.Client;
 
   beforeAll(async () => {
-    db = await freshPostgresDatabase(POSTGRES_URL);
-    if (!db) throw new Error('no database');
-    name = new URL(db.url).pathname.slice(1);
-    t = await startTestServer({ databaseUrl: db.url, env: { DATABASE_POOL_MAX: String(POOL) } });
+    own = await startOnOwnDatabase({ DATABASE_POOL_MAX: String(POOL) });
+    ({ t, name } = own);
     admin = new pg.Client({ connectionString: POSTGRES_URL });
     await admin.connect();
   });
   afterAll(async () => {
     await admin?.end();
-    await t?.close();
-    await db?.drop();
+    await own?.close();
   });
 
   it('bounds the connections one instance opens, and every request made at once is answered through them', async () => {

@@ -1,10 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from '../generated/gql.ts';
-import { freshPostgresDatabase } from '../helpers/db.ts';
 import { listHelpers } from '../helpers/lists.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { POSTGRES_URL, servicesAvailable } from '../helpers/services.ts';
+import { type OnOwnDatabase, startOnOwnDatabase, type TestServer } from '../helpers/server.ts';
+import { servicesAvailable } from '../helpers/services.ts';
 
 const CreateItem = graphql(`
   mutation Prep_CreateItem($input: CreateItemInput!) {
@@ -52,22 +51,20 @@ const OWNER = 'owner@prepared-writes.test';
 const available = await servicesAvailable();
 
 describe.skipIf(!available)('item changes kept prepared on the server', () => {
-  let db: Awaited<ReturnType<typeof freshPostgresDatabase>>;
+  let own: OnOwnDatabase;
   let t: TestServer;
   let owner: pg.Client;
 
   beforeAll(async () => {
-    db = await freshPostgresDatabase(POSTGRES_URL);
-    if (!db) throw new Error('no database');
     // One connection: every statement is prepared on the session the table change is seen by.
-    t = await startTestServer({ databaseUrl: db.url, env: { DATABASE_POOL_MAX: '1' } });
-    owner = new pg.Client({ connectionString: db.url });
+    own = await startOnOwnDatabase({ DATABASE_POOL_MAX: '1' });
+    t = own.t;
+    owner = new pg.Client({ connectionString: own.url });
     await owner.connect();
   });
   afterAll(async () => {
     await owner?.end();
-    await t?.close();
-    await db?.drop();
+    await own?.close();
   });
 
   it('go on working when a newer version adds columns to their tables (a rolling deploy)', async () => {

@@ -159,6 +159,31 @@ export async function startTwoInstances(env: Record<string, string> = {}): Promi
   };
 }
 
+/** One instance on a PostgreSQL database of its own, and that database's URL and name (to watch or alter it). */
+export interface OnOwnDatabase {
+  t: TestServer;
+  url: string;
+  name: string;
+  close(): Promise<void>;
+}
+
+/** Starts one instance on a fresh database of POSTGRES_URL's server (always real PostgreSQL), with `env`. */
+export async function startOnOwnDatabase(env: Record<string, string> = {}): Promise<OnOwnDatabase> {
+  const { POSTGRES_URL } = await import('./services.ts');
+  const db = await freshPostgresDatabase(POSTGRES_URL);
+  if (!db) throw new Error('no database');
+  const t = await startTestServer({ databaseUrl: db.url, env });
+  return {
+    t,
+    url: db.url,
+    name: new URL(db.url).pathname.slice(1),
+    async close() {
+      await t.close();
+      await db.drop();
+    },
+  };
+}
+
 /** The HTTP status of `{ me { email } }` over the network with `token`: 401 for a bad one, 429 when locked out. */
 export async function meStatus(t: TestServer, token: string): Promise<number> {
   const res = await fetch(`${t.server.url}/graphql`, {
